@@ -1,0 +1,1 @@
+"""dro_opt.reformulations"""

@@ -1,0 +1,89 @@
+"""Solver registry (linopy-style): names -> backends, default choice by the model's needs.
+
+Default choice (issue #4): MISOCP / mixed-integer exp cone -> SCIP, MILP -> HiGHS,
+LP -> HiGHS, continuous conic -> Clarabel. A requested solver lacking a needed capability is
+refused with :class:`~dro_opt.errors.CapabilityError`, never silently weakened.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from dro_opt.conic.problem import ConicProblem
+from dro_opt.errors import UnknownSolverError
+from dro_opt.solvers.base import Backend, SolveOptions, required_features
+from dro_opt.solvers.result import Result
+
+SOLVER_NAMES = ("scip", "highs", "clarabel", "gurobi", "mosek", "cplex", "xpress")
+
+_BACKEND_CLASSES = {
+    "scip": "dro_opt.solvers.scip_backend:ScipBackend",
+    "highs": "dro_opt.solvers.highs_backend:HighsBackend",
+    "clarabel": "dro_opt.solvers.clarabel_backend:ClarabelBackend",
+    "gurobi": "dro_opt.solvers.gurobi_backend:GurobiBackend",
+    "mosek": "dro_opt.solvers.mosek_backend:MosekBackend",
+    "cplex": "dro_opt.solvers.cplex_backend:CplexBackend",
+    "xpress": "dro_opt.solvers.xpress_backend:XpressBackend",
+}
+_CACHE: dict[str, Backend] = {}
+_EXTRA: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> None:
+    """Register an additional backend (e.g. a test double) under ``backend.name``."""
+    _EXTRA[backend.name] = backend
+
+
+def get_backend(name: str) -> Backend:
+    """The backend object for ``name`` (case-insensitive); raises UnknownSolverError."""
+    key = str(name).strip().lower()
+    if key in _EXTRA:
+        return _EXTRA[key]
+    if key not in _BACKEND_CLASSES:
+        raise UnknownSolverError(
+            f"unknown solver {name!r}; choose one of: {', '.join(SOLVER_NAMES)}"
+        )
+    if key not in _CACHE:
+        mod_name, cls_name = _BACKEND_CLASSES[key].split(":")
+        _CACHE[key] = getattr(importlib.import_module(mod_name), cls_name)()
+    return _CACHE[key]
+
+
+def all_backends() -> list[Backend]:
+    return [get_backend(n) for n in SOLVER_NAMES] + list(_EXTRA.values())
+
+
+def solvers_supporting(problem: ConicProblem) -> list[str]:
+    """Installed solvers whose declared features cover the problem's needs (open ones first)."""
+    needs = required_features(problem)
+    return [
+        b.name
+        for b in all_backends()
+        if b.is_installed() and needs <= b.features and b.name in SOLVER_NAMES
+    ]
+
+
+def default_solver(problem: ConicProblem) -> str:
+    """The registry's choice for ``problem`` (see module docstring)."""
+    needs = required_features(problem)
+    nonlinear = needs & {"soc", "rsoc", "exp", "pow"}
+    if "integer" in needs:
+        return "scip" if nonlinear else "highs"
+    return "clarabel" if nonlinear else "highs"
+
+
+def solve(
+    problem: ConicProblem,
+    solver: str | None = None,
+    options: SolveOptions | None = None,
+    **kwargs: object,
+) -> Result:
+    """Solve ``problem`` with ``solver`` (default: :func:`default_solver`).
+
+    Keyword arguments ``time_limit``, ``gap``, ``threads``, ``verbose`` build the options when
+    ``options`` is not given.
+    """
+    if options is None:
+        options = SolveOptions(**kwargs)  # type: ignore[arg-type]
+    backend = get_backend(solver or default_solver(problem))
+    return backend.solve(problem, options)

@@ -1,0 +1,1 @@
+"""Instance generators and small shipped instances (installed as dro_opt.instances)."""

@@ -1,0 +1,1 @@
+"""Application models (installed as dro_opt.models)."""
