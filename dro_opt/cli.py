@@ -1,0 +1,232 @@
+"""The ``dro-opt`` command.
+
+Subcommands::
+
+    dro-opt solvers [--json]                          table of the seven backends
+    dro-opt solve-file MODEL.{mps,lp,cbf} [...]       solve any model file
+    dro-opt convert IN OUT                            convert between .mps/.lp/.cbf (by suffix)
+    dro-opt solve mc-flp [INSTANCE] --budget R [...]  robust max-capture facility location
+
+Exit codes: 0 the solver ran and answered (optimal, feasible, time limit, infeasible, unbounded);
+2 bad input (file, parameters, unknown solver, capability mismatch) -- one line on stderr;
+3 the solver could not answer (licence limit, numerical error, solver error, unknown);
+70 an internal error (a bug: set DRO_OPT_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from dro_opt.errors import DroOptError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_SOLVER = 3
+EXIT_INTERNAL = 70
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage + error on two lines; the contract is one line on stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _status_exit_code(status: Any) -> int:
+    from dro_opt.solvers.status import Status
+
+    answered = {
+        Status.OPTIMAL,
+        Status.FEASIBLE,
+        Status.TIME_LIMIT,
+        Status.ITERATION_LIMIT,
+        Status.NODE_LIMIT,
+        Status.INFEASIBLE,
+        Status.UNBOUNDED,
+        Status.INFEASIBLE_OR_UNBOUNDED,
+    }
+    return EXIT_OK if status in answered else EXIT_SOLVER
+
+
+# ------------------------------------------------------------------ solvers
+def _cmd_solvers(args: argparse.Namespace) -> int:
+    from dro_opt.solvers.base import ALL_FEATURES
+    from dro_opt.solvers.registry import SOLVER_NAMES, get_backend
+
+    rows = []
+    for name in SOLVER_NAMES:
+        backend = get_backend(name)
+        av = backend.availability()
+        rows.append(
+            {
+                "name": name,
+                "available": av.installed,
+                "version": av.version,
+                "open_source": backend.open_source,
+                "license": av.license,
+                "license_limit": av.license_limit,
+                "capabilities": [f for f in ALL_FEATURES if f in backend.features],
+            }
+        )
+    if args.json:
+        print(json.dumps({"solvers": rows}, indent=2))
+        return EXIT_OK
+    header = f"{'solver':<9} {'available':<9} {'version':<11} {'capabilities':<44} licence"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        caps = ",".join(["lp", "milp" if "integer" in r["capabilities"] else ""] +
+                        [c for c in r["capabilities"] if c != "integer"])
+        caps = ",".join(c for c in caps.split(",") if c)
+        print(
+            f"{r['name']:<9} {'yes' if r['available'] else 'no':<9} {r['version'] or '-':<11} "
+            f"{caps:<44} {r['license']}"
+        )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------- solve-file
+def _solve_options(args: argparse.Namespace) -> Any:
+    from dro_opt.errors import ParameterError
+    from dro_opt.solvers.base import SolveOptions
+
+    if args.time_limit is not None and not (args.time_limit > 0):
+        raise ParameterError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
+    if args.gap is not None and not (args.gap >= 0):
+        raise ParameterError(f"--gap must be >= 0, got {args.gap}")
+    return SolveOptions(
+        time_limit=args.time_limit, gap=args.gap, threads=args.threads, verbose=args.verbose
+    )
+
+
+def _cmd_solve_file(args: argparse.Namespace) -> int:
+    from dro_opt.io.formats import read_model
+    from dro_opt.solvers.registry import default_solver, get_backend
+    from dro_opt.solvers.result import write_json_atomic
+
+    options = _solve_options(args)
+    t0 = time.perf_counter()
+    problem = read_model(args.model)
+    read_seconds = time.perf_counter() - t0
+    backend = get_backend(args.solver or default_solver(problem))
+    result = backend.solve(problem, options)
+    result.extra.setdefault("read_seconds", read_seconds)
+    result.extra.setdefault("model", str(args.model))
+    result.extra.setdefault("problem_class", problem.problem_class())
+    print(f"model: {args.model} ({problem.problem_class()}, {problem.n} variables, "
+          f"{problem.m} rows, {problem.A.nnz} non-zeros)")
+    print(result.summary())
+    if args.json:
+        write_json_atomic(args.json, result.to_dict())
+    return _status_exit_code(result.status)
+
+
+# ------------------------------------------------------------------ convert
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from dro_opt.io.formats import convert
+
+    problem = convert(args.input, args.output)
+    print(f"wrote {args.output} ({problem.problem_class()}, {problem.n} variables, {problem.m} rows)")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------- solve mc-flp
+def _cmd_solve_mcflp(args: argparse.Namespace) -> int:
+    from dro_opt.models.facility_location.cli_support import run_mc_flp
+
+    return run_mc_flp(args)
+
+
+def _add_solver_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--solver", help="scip, highs, clarabel, gurobi, mosek, cplex or xpress "
+                   "(default: chosen from the model's needs)")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--gap", type=float, default=1e-6, help="relative gap tolerance (default 1e-6)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--verbose", action="store_true", help="show the solver's log")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="dro-opt",
+        description="Distributionally robust optimisation with certified optimality gaps.",
+    )
+    from dro_opt import __version__
+
+    parser.add_argument("--version", action="version", version=f"dro-opt {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+
+    p = sub.add_parser("solvers", help="list solver backends, availability, licences, capabilities")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_solvers)
+
+    p = sub.add_parser("solve-file", help="solve a .mps/.lp/.cbf model file")
+    p.add_argument("model", type=Path)
+    _add_solver_options(p)
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
+    p.set_defaults(func=_cmd_solve_file)
+
+    p = sub.add_parser("convert", help="convert a model file; formats by suffix (.mps/.lp/.cbf)")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("solve", help="build and solve an application model")
+    models = p.add_subparsers(dest="model", required=True, parser_class=_OneLineParser)
+    m = models.add_parser("mc-flp", help="robust max-capture facility location (paper 003)")
+    m.add_argument("instance", nargs="?", type=Path,
+                   help="HM14 .data, .npz or .json instance (default: the shipped instance)")
+    m.add_argument("--alpha", type=float, help="competitor aversion (HM14 .data files)")
+    m.add_argument("--beta", type=float, help="distance aversion (HM14 .data files)")
+    m.add_argument("--budget", type=int, required=True, help="number of facilities r")
+    m.add_argument("--objective", choices=("erm", "variance", "chi2"), default="erm")
+    m.add_argument("--rho", type=float, default=0.0, help="robustness radius (default 0)")
+    m.add_argument("--method", choices=("auto", "oa", "misocp"), default="auto")
+    red = m.add_mutually_exclusive_group()
+    red.add_argument("--clusters", type=int, help="solve on K weighted k-means representatives")
+    red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
+    m.add_argument("--per-stratum", type=int, help="samples drawn per stratum (with --strata)")
+    m.add_argument("--seed", type=int, default=0)
+    _add_solver_options(m)
+    m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
+    m.add_argument("--export", type=Path, metavar="MODEL",
+                   help="also write the paper's MISOCP as .lp/.mps/.cbf")
+    m.set_defaults(func=_cmd_solve_mcflp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DroOptError as exc:
+        sys.stderr.write(f"dro-opt: error: {_one_line(str(exc))}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("dro-opt: interrupted\n")
+        return 130
+    except Exception as exc:  # a bug: still one line unless debugging
+        if os.environ.get("DRO_OPT_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"dro-opt: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(set DRO_OPT_DEBUG=1 for the traceback)\n"
+        )
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
