@@ -32,14 +32,22 @@ class CertificateLine:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": _num(self.value), "rigorous": self.rigorous,
-                "note": self.note}
+        return {
+            "name": self.name,
+            "value": _num(self.value),
+            "rigorous": self.rigorous,
+            "note": self.note,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CertificateLine:
         v = d.get("value")
-        return cls(d["name"], None if v is None else float(v), bool(d.get("rigorous", True)),
-                   d.get("note", ""))
+        return cls(
+            d["name"],
+            None if v is None else float(v),
+            bool(d.get("rigorous", True)),
+            d.get("note", ""),
+        )
 
 
 @dataclass
@@ -67,8 +75,9 @@ class Certificate:
         or a non-rigorous line leaves that side ``None``.
         """
         errors = list(errors or [])
-        lines = [CertificateLine("solver_bound", solver_bound, solver_bound is not None,
-                                 bound_note)]
+        lines = [
+            CertificateLine("solver_bound", solver_bound, solver_bound is not None, bound_note)
+        ]
         lines += errors
         rigorous = solver_bound is not None and all(
             e.rigorous and e.value is not None and math.isfinite(e.value) for e in errors

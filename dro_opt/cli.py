@@ -83,8 +83,10 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for r in rows:
-        caps = ",".join(["lp", "milp" if "integer" in r["capabilities"] else ""] +
-                        [c for c in r["capabilities"] if c != "integer"])
+        caps = ",".join(
+            ["lp", "milp" if "integer" in r["capabilities"] else ""]
+            + [c for c in r["capabilities"] if c != "integer"]
+        )
         caps = ",".join(c for c in caps.split(",") if c)
         print(
             f"{r['name']:<9} {'yes' if r['available'] else 'no':<9} {r['version'] or '-':<11} "
@@ -121,8 +123,10 @@ def _cmd_solve_file(args: argparse.Namespace) -> int:
     result.extra.setdefault("read_seconds", read_seconds)
     result.extra.setdefault("model", str(args.model))
     result.extra.setdefault("problem_class", problem.problem_class())
-    print(f"model: {args.model} ({problem.problem_class()}, {problem.n} variables, "
-          f"{problem.m} rows, {problem.A.nnz} non-zeros)")
+    print(
+        f"model: {args.model} ({problem.problem_class()}, {problem.n} variables, "
+        f"{problem.m} rows, {problem.A.nnz} non-zeros)"
+    )
     print(result.summary())
     if args.json:
         write_json_atomic(args.json, result.to_dict())
@@ -134,7 +138,9 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from dro_opt.io.formats import convert
 
     problem = convert(args.input, args.output)
-    print(f"wrote {args.output} ({problem.problem_class()}, {problem.n} variables, {problem.m} rows)")
+    print(
+        f"wrote {args.output} ({problem.problem_class()}, {problem.n} variables, {problem.m} rows)"
+    )
     return EXIT_OK
 
 
@@ -146,8 +152,11 @@ def _cmd_solve_mcflp(args: argparse.Namespace) -> int:
 
 
 def _add_solver_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--solver", help="scip, highs, clarabel, gurobi, mosek, cplex or xpress "
-                   "(default: chosen from the model's needs)")
+    p.add_argument(
+        "--solver",
+        help="scip, highs, clarabel, gurobi, mosek, cplex or xpress "
+        "(default: chosen from the model's needs)",
+    )
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--gap", type=float, default=1e-6, help="relative gap tolerance (default 1e-6)")
     p.add_argument("--threads", type=int, default=1)
@@ -182,8 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="build and solve an application model")
     models = p.add_subparsers(dest="model", required=True, parser_class=_OneLineParser)
     m = models.add_parser("mc-flp", help="robust max-capture facility location (paper 003)")
-    m.add_argument("instance", nargs="?", type=Path,
-                   help="HM14 .data, .npz or .json instance (default: the shipped instance)")
+    m.add_argument(
+        "instance",
+        nargs="?",
+        type=Path,
+        help="HM14 .data, .npz or .json instance (default: the shipped instance)",
+    )
     m.add_argument("--alpha", type=float, help="competitor aversion (HM14 .data files)")
     m.add_argument("--beta", type=float, help="distance aversion (HM14 .data files)")
     m.add_argument("--budget", type=int, required=True, help="number of facilities r")
@@ -197,8 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     _add_solver_options(m)
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
-    m.add_argument("--export", type=Path, metavar="MODEL",
-                   help="also write the paper's MISOCP as .lp/.mps/.cbf")
+    m.add_argument(
+        "--export",
+        type=Path,
+        metavar="MODEL",
+        help="also write the paper's MISOCP as .lp/.mps/.cbf",
+    )
     m.set_defaults(func=_cmd_solve_mcflp)
     return parser
 

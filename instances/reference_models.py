@@ -81,8 +81,9 @@ def rsocp() -> ConicProblem:
     bld = ConicBuilder("min", name="ref_rsocp")
     u = bld.add_variables("u", 1)
     x = bld.add_variables("x", 1)
-    bld.add_constraints("rot", "rsoc", [(u, [[1], [0], [0]]), (x, [[0], [0], [1]])],
-                        const=[0, 1, 0], dims=3)
+    bld.add_constraints(
+        "rot", "rsoc", [(u, [[1], [0], [0]]), (x, [[0], [0], [1]])], const=[0, 1, 0], dims=3
+    )
     bld.set_objective([(u, [1.0]), (x, [-1.0])])
     return bld.build()
 
@@ -99,8 +100,7 @@ def misocp() -> ConicProblem:
     z = bld.add_variables("z", 3, lb=0, ub=5, vtype="integer")
     e_t = sp.coo_matrix(([1.0], ([0], [0])), shape=(4, 1))
     e_z = sp.vstack([sp.coo_matrix((1, 3)), sp.identity(3)])
-    bld.add_constraints("dist", "soc", [(t, e_t), (z, e_z)], const=[0, -0.4, -1.6, -2.7],
-                        dims=4)
+    bld.add_constraints("dist", "soc", [(t, e_t), (z, e_z)], const=[0, -0.4, -1.6, -2.7], dims=4)
     bld.add_le("budget", [(z, np.ones((1, 3)))], 4)
     bld.set_objective([(t, [1.0])])
     return bld.build()

@@ -148,8 +148,7 @@ class ConicBuilder:
                 nrows = coo.shape[0]
             elif coo.shape[0] != nrows:
                 raise InvalidModelError(
-                    f"constraint block {name!r}: term matrices have {nrows} and "
-                    f"{coo.shape[0]} rows"
+                    f"constraint block {name!r}: term matrices have {nrows} and {coo.shape[0]} rows"
                 )
             mats.append((block, coo))
         if nrows is None:
@@ -238,7 +237,9 @@ def _runs_for(
         return [ConeRun(cone, 1, nrows)] if nrows else []
     if cone in ("exp", POW):
         if nrows % 3:
-            raise InvalidModelError(f"{cone} block {name!r} needs a multiple of 3 rows, got {nrows}")
+            raise InvalidModelError(
+                f"{cone} block {name!r} needs a multiple of 3 rows, got {nrows}"
+            )
         run = ConeRun(cone, 3, nrows // 3, param if cone == POW else None)
         validate_run(run)
         return [run]

@@ -83,6 +83,4 @@ def merge_runs(runs: list[ConeRun]) -> list[ConeRun]:
 
 def run_offsets(runs: list[ConeRun]) -> np.ndarray:
     """Row offset of each run (length len(runs) + 1)."""
-    return np.concatenate([[0], np.cumsum([r.rows for r in runs], dtype=np.int64)]).astype(
-        np.int64
-    )
+    return np.concatenate([[0], np.cumsum([r.rows for r in runs], dtype=np.int64)]).astype(np.int64)

@@ -99,8 +99,9 @@ class Backend(ABC):
             lic = "not installed"
         else:
             lic = f"size-limited pip licence: {self.license_limit}" if self.license_limit else "?"
-        return Availability(installed, self.version() if installed else None, lic,
-                            self.license_limit)
+        return Availability(
+            installed, self.version() if installed else None, lic, self.license_limit
+        )
 
     def missing_features(self, problem: ConicProblem) -> frozenset[str]:
         return required_features(problem) - self.features
@@ -109,8 +110,9 @@ class Backend(ABC):
         """Raise if this backend cannot take ``problem`` (not installed / capability)."""
         if not self.is_installed():
             raise SolverUnavailableError(
-                f"solver {self.name!r} is not installed (pip install {self.distribution or self.module}"
-                f"); installed solvers: {', '.join(_installed_names())}"
+                f"solver {self.name!r} is not installed "
+                f"(pip install {self.distribution or self.module}); "
+                f"installed solvers: {', '.join(_installed_names())}"
             )
         missing = self.missing_features(problem)
         if missing:

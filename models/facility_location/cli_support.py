@@ -45,8 +45,9 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
-    from dro_opt.cli import _solve_options, _status_exit_code
     from dro_opt.models.facility_location.solve import solve_mc_flp
+
+    from dro_opt.cli import _solve_options, _status_exit_code
     from dro_opt.solvers.result import write_json_atomic
 
     if not (math.isfinite(args.rho) and args.rho >= 0):
@@ -66,8 +67,9 @@ def run_mc_flp(args: argparse.Namespace) -> int:
                 f"--budget must be between 1 and the {instance.num_locations} candidate "
                 f"locations, got {args.budget}"
             )
-        write_model(build_mc_flp_misocp(instance, args.budget, args.objective, args.rho),
-                    args.export)
+        write_model(
+            build_mc_flp_misocp(instance, args.budget, args.objective, args.rho), args.export
+        )
         print(f"wrote the paper's MISOCP to {args.export}")
     result = solve_mc_flp(
         instance,
@@ -133,16 +135,28 @@ def _print_summary(payload: dict[str, Any]) -> None:
         return "n/a" if v is None else (f"{v:.10g}" if isinstance(v, float) else str(v))
 
     inst = payload["instance"]
-    print(f"instance: {inst['name']} ({inst['customers']} customers, {inst['locations']} "
-          f"locations)")
-    for key in ("status", "objective", "bound", "gap", "open", "method", "solver",
-                "build_seconds", "solve_seconds"):
+    print(
+        f"instance: {inst['name']} ({inst['customers']} customers, {inst['locations']} locations)"
+    )
+    for key in (
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "open",
+        "method",
+        "solver",
+        "build_seconds",
+        "solve_seconds",
+    ):
         print(f"{key}: {fmt(payload[key])}")
     cert = payload["certificate"]
     if cert:
         for line in cert["lines"]:
             flag = "" if line["rigorous"] else " (not rigorous)"
-            print(f"  certificate {line['name']}: {fmt(line['value'])}{flag}"
-                  + (f" -- {line['note']}" if line.get("note") else ""))
+            print(
+                f"  certificate {line['name']}: {fmt(line['value'])}{flag}"
+                + (f" -- {line['note']}" if line.get("note") else "")
+            )
     if payload.get("message"):
         print(f"message: {payload['message']}")

@@ -143,8 +143,9 @@ def _best_prefix(p: np.ndarray, g: np.ndarray, c: float) -> int:
         var = np.maximum(M2 / P_A - mu * mu, 0.0)
         denom = c * c * P_A - 1.0
         eta_stat = np.where(denom > 0, mu + np.sqrt(var / denom), -np.inf)
-    vals_stat = np.where(denom > 0, _chi2_dual_shifted(p, g, np.where(denom > 0, eta_stat, 0), c),
-                         -np.inf)
+    vals_stat = np.where(
+        denom > 0, _chi2_dual_shifted(p, g, np.where(denom > 0, eta_stat, 0), c), -np.inf
+    )
     vals_break = _chi2_dual_shifted(p, g, g, c)
     k_stat = int(np.argmax(vals_stat))
     k_break = int(np.argmax(vals_break))
@@ -184,8 +185,10 @@ def objective_from_probabilities(
     raise ValueError(f"unknown objective {objective!r}; use one of {OBJECTIVES}")
 
 
-def evaluate(a: np.ndarray, q: np.ndarray, z: np.ndarray, objective: str, rho: float = 0.0) -> float:
-    """Exact full-data objective of the decision ``z`` (D,) -- what certificates use as ``lower``."""
+def evaluate(
+    a: np.ndarray, q: np.ndarray, z: np.ndarray, objective: str, rho: float = 0.0
+) -> float:
+    """Exact full-data objective of the decision ``z`` (D,): the certificates' ``lower``."""
     return objective_from_probabilities(q, capture_probabilities(a, z), objective, rho)
 
 
