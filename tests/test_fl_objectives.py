@@ -1,0 +1,103 @@
+"""Exact MC-FLP objectives: chi-square worst case vs an independent primal solve."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+from dro_opt.models.facility_location.objectives import (
+    capture_probabilities,
+    chi2_value,
+    chi2_worst_case,
+    evaluate,
+    evaluate_many,
+    variance_value,
+)
+
+
+def _primal_chi2(p: np.ndarray, f: np.ndarray, radius: float) -> float:
+    """min_P P'f over {P >= 0, sum P = 1, sum p phi(P/p) <= radius} by Clarabel (independent)."""
+    P = cp.Variable(p.size, nonneg=True)
+    cons = [cp.sum(P) == 1, cp.sum(cp.multiply(1 / p, cp.square(P - p))) / 2 <= radius]
+    prob = cp.Problem(cp.Minimize(f @ P), cons)
+    prob.solve(solver="CLARABEL")
+    return float(prob.value)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_chi2_worst_case_matches_primal_solve(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 40))
+    p = rng.random(n) + 0.05
+    p /= p.sum()
+    f = rng.random(n) ** 2
+    radius = float(10 ** rng.uniform(-2, 0.5))
+    value, P = chi2_worst_case(p, f, radius)
+    assert value == pytest.approx(_primal_chi2(p, f, radius), rel=1e-6, abs=1e-8)
+    # P* is feasible for the ball and attains the dual value: a primal-dual certificate
+    assert P.min() >= 0 and P.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (p * (P / p - 1) ** 2 / 2).sum() <= radius * (1 + 1e-9) + 1e-12
+    assert P @ f == pytest.approx(value, abs=1e-12)
+
+
+def test_chi2_primal_dual_gap_tiny_on_many_random_cases() -> None:
+    rng = np.random.default_rng(42)
+    for _ in range(500):
+        n = int(rng.integers(1, 80))
+        p = rng.random(n) + 1e-3
+        p /= p.sum()
+        f = rng.random(n) ** rng.uniform(1, 6)
+        if rng.random() < 0.3:
+            f = np.round(f, 1)  # ties
+        radius = float(10 ** rng.uniform(-4, 3))
+        value, P = chi2_worst_case(p, f, radius)
+        assert value <= f @ p + 1e-12  # the worst case is never better than the nominal
+        assert value >= f.min() - 1e-12
+        assert abs(P @ f - value) <= 1e-9
+        assert (p * (P / p - 1) ** 2 / 2).sum() <= radius * (1 + 1e-7) + 1e-12
+
+
+def test_large_radius_gives_minimum() -> None:
+    p = np.array([0.5, 0.3, 0.2])
+    f = np.array([0.4, 0.1, 0.9])
+    # the point mass on index 1 has divergence (1 - p1) / (2 p1) = 7/6
+    value, P = chi2_worst_case(p, f, 7 / 6 + 1e-9)
+    assert value == pytest.approx(0.1, abs=1e-9)
+    np.testing.assert_allclose(P, [0, 1, 0], atol=1e-6)
+
+
+def test_rho_zero_gives_erm_for_all_objectives() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.normal(-1, 2, size=(30, 6))
+    q = rng.integers(1, 9, size=30).astype(float)
+    z = np.array([1, 0, 1, 0, 0, 1.0])
+    erm = evaluate(a, q, z, "erm")
+    assert evaluate(a, q, z, "variance", 0.0) == pytest.approx(erm)
+    assert evaluate(a, q, z, "chi2", 0.0) == pytest.approx(erm)
+    f = 1 / (1 + 1 / (np.exp(a) @ z))
+    assert erm == pytest.approx(q @ f, rel=1e-12)
+
+
+def test_chi2_dominates_variance_and_equals_it_for_small_rho() -> None:
+    rng = np.random.default_rng(5)
+    q = rng.integers(1, 5, size=200).astype(float)
+    f = 0.3 + 0.4 * rng.random(200)
+    n = q.sum()
+    for rho in (0.1, 1.0, 10.0, 100.0, 1e4):
+        chi = chi2_value(q, f, rho)
+        vr = float(variance_value(q, f, rho))
+        assert chi >= vr - 1e-9 * n
+        # Duchi & Namkoong: equal while the worst-case P stays non-negative
+        _, P = chi2_worst_case(q / n, f, rho / n)
+        if P.min() > 1e-12:
+            assert chi == pytest.approx(vr, rel=1e-9)
+
+
+def test_extreme_log_odds_do_not_overflow() -> None:
+    a = np.array([[800.0, -900.0], [-1e4, -2e4], [0.0, np.log(3.0)]])
+    f = capture_probabilities(a, np.array([1.0, 1.0]))
+    assert np.all(np.isfinite(f))
+    np.testing.assert_allclose(f, [1.0, 0.0, 4 / 5], atol=1e-15)
+    many = evaluate_many(a, np.ones(3), np.array([[1, 0], [0, 1], [1, 1]]), "chi2", 1.0)
+    assert np.all(np.isfinite(many))
