@@ -1,5 +1,7 @@
 """Robust max-capture facility location (MC-FLP, paper 003 Sec. 3.2)."""
 
+from dro_opt.models.facility_location.bruteforce import BruteForceResult, brute_force, open_to_z
+from dro_opt.models.facility_location.hm14 import read_hm14
 from dro_opt.models.facility_location.instance import MCFLPInstance
 from dro_opt.models.facility_location.objectives import (
     OBJECTIVES,
@@ -10,6 +12,10 @@ from dro_opt.models.facility_location.objectives import (
 )
 
 __all__ = [
+    "BruteForceResult",
+    "brute_force",
+    "open_to_z",
+    "read_hm14",
     "OBJECTIVES",
     "MCFLPInstance",
     "capture_probabilities",
