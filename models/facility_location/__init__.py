@@ -12,14 +12,14 @@ from dro_opt.models.facility_location.objectives import (
 )
 
 __all__ = [
-    "BruteForceResult",
-    "brute_force",
-    "open_to_z",
-    "read_hm14",
     "OBJECTIVES",
+    "BruteForceResult",
     "MCFLPInstance",
+    "brute_force",
     "capture_probabilities",
     "chi2_worst_case",
     "evaluate",
     "evaluate_many",
+    "open_to_z",
+    "read_hm14",
 ]
