@@ -1,0 +1,400 @@
+"""The paper's MISOCP for robust max-capture facility location (paper 003 Secs. 3.1-3.2, App. L).
+
+Model (DESIGN.md section 3; weights ``q``, ``n = sum q``, ``p = q / n``), with
+``s_ij = exp(a_ij)`` the log-odds utility of location ``j`` against customer ``i``'s competitors::
+
+    f_i(z) = s_i'z / (1 + s_i'z)                     (linear-fractional in binary z)
+
+Linear-fractional form (paper 003 eqs. (2)-(4)), written per customer in the *scaled* form
+(every row divided by the competitor utility ``W_i``, so the competitor's coefficient is 1)::
+
+    y_i + sum_j s_ij w_ij  (=|<=)  sum_j s_ij z_j,        w_ij = y_i z_j,
+
+and the bilinear ``w_ij = y_i z_j`` replaced by its McCormick rows (paper 003 eqs. (5)-(10)),
+exact because ``z`` is binary and ``0 <= y_i <= ymax_i``::
+
+    w_ij <= ymax_i z_j,   w_ij <= y_i,   w_ij >= y_i - ymax_i (1 - z_j),   w_ij >= 0.
+
+``ymax_i = f_i(best r locations of customer i)`` is computed from the data. Budget
+``sum_j z_j <= r``. Objectives (all on the scale of :mod:`.objectives`):
+
+* ``erm``:      max  sum_i q_i y_i                     (``<=`` suffices: objective increasing in y)
+* ``variance``: max  n (m - sqrt(2 rho / n) t),  m = p'y,  t >= ||diag(sqrt p)(y - m 1)||  (SOC,
+  paper 003 eq. (11)); VR is not monotone in ``y``, so the fractional rows are equalities.
+* ``chi2``:     max  n (eta - sqrt(1 + 2 rho / n) t),  u_i >= eta - y_i,  u >= 0,
+  t >= ||diag(sqrt p) u||  (SOC; the monotone dual of DESIGN.md 3, so ``<=`` suffices).
+
+``rho = 0`` builds the ERM model for every objective (the objectives coincide there).
+
+Utilities outside double range (HM14 alpha = 0.2, beta = 10 spans more than 70 orders of
+magnitude) are handled by an explicit, *accounted* change of the data, never silently:
+
+* **cap**: ``a_ij > max_log_odds`` is replaced by ``max_log_odds`` (``s_ij <= e^A``). Opening such
+  a ``j`` already captures customer ``i`` with probability ``>= sigmoid(A)``, so the capped model's
+  ``f~_i`` is below ``f_i`` by at most ``1 / (1 + e^A)``.
+* **drop**: pairs with ``a_ij < min_log_odds`` get no ``w_ij`` (``s~_ij = 0``). ``x/(1+x)`` is
+  1-Lipschitz, so ``f_i - f~_i <= sum of the r largest dropped s_ij`` when no capped location is
+  open. Solvers zero coefficients below about 1e-9 on their own, so keeping such pairs would be a
+  silent change; dropping them here makes it an accounted one (and the model much sparser).
+
+Hence ``0 <= f_i(z) - f~_i(z) <= e_i := max(cap_i, drop_i)`` for every feasible ``z``, and
+:meth:`MCFLPMisocp.error_line` turns ``e`` into a rigorous, uniform-in-z bound on the objective
+(ERM: ``sum q_i e_i``; chi2: ``n min(max e, sqrt(1 + 2 rho/n) ||e||_{2,p})`` by monotonicity and
+the Cauchy-Schwarz bound on the worst-case density; VR: ``n (E_p e + sqrt(2 rho/n) ||e||_{2,p})``
+since the standard deviation is a seminorm). The certificate adds this line to the solver's bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from dro_opt.certify import CertificateLine
+from dro_opt.conic import ConicBuilder, ConicProblem
+from dro_opt.errors import ParameterError
+from dro_opt.models.facility_location.instance import MCFLPInstance
+from dro_opt.models.facility_location.objectives import (
+    OBJECTIVES,
+    capture_probabilities,
+    objective_from_probabilities,
+)
+
+#: Default cap on log-odds: e^20.72 = 1e9; a capped customer loses < 1e-9 of capture probability.
+DEFAULT_MAX_LOG_ODDS = math.log(1e9)
+#: Default floor: pairs with s_ij < 1e-9 (the size solvers treat as zero) are dropped, accounted.
+DEFAULT_MIN_LOG_ODDS = math.log(1e-9)
+
+
+@dataclass
+class MCFLPMisocp:
+    """The built MISOCP with what is needed to interpret and certify its solutions.
+
+    Attributes
+    ----------
+    problem : the canonical conic problem (sense ``max``); blocks ``z``, ``y``, ``w`` and
+        ``m``/``t`` (variance) or ``eta``/``u``/``t`` (chi2).
+    objective, rho : the objective actually modelled (``erm`` when ``rho == 0``) and radius.
+    budget : ``r``.
+    a_model : (N, D) log-odds used by the model (capped; ``-inf`` where a pair was dropped).
+    pairs : (P, 2) customer/location index of every ``w`` variable (row-major order).
+    ymax : (N,) McCormick upper bounds ``f~_i(best r locations)``.
+    per_customer_error : (N,) ``e_i`` with ``0 <= f_i(z) - f~_i(z) <= e_i`` for all feasible z.
+    relation : ``"eq"`` (variance) or ``"le"`` (erm, chi2) for the fractional rows.
+    q : (N,) customer weights of the instance modelled.
+    max_log_odds, min_log_odds : the cap and drop thresholds used.
+    capped : (N, D) mask of the capped pairs.
+    """
+
+    problem: ConicProblem
+    objective: str
+    rho: float
+    budget: int
+    a_model: np.ndarray
+    pairs: np.ndarray
+    ymax: np.ndarray
+    per_customer_error: np.ndarray
+    relation: str
+    q: np.ndarray
+    max_log_odds: float
+    min_log_odds: float
+    capped: np.ndarray
+
+    @property
+    def num_capped(self) -> int:
+        return int(self.capped.sum())
+
+    @property
+    def num_dropped(self) -> int:
+        return int(np.isneginf(self.a_model).sum())
+
+    def model_value(self, z: np.ndarray) -> float:
+        """Exact optimum of the model over ``y`` for fixed binary ``z``: ``Phi(f~(z))``.
+
+        This is what a correct solver reports for an optimal solution with this ``z``.
+        """
+        f = capture_probabilities(self.a_model, np.asarray(z, dtype=float))
+        return objective_from_probabilities(self.q, f, self.objective, self.rho)
+
+    def error_line(self) -> CertificateLine:
+        """Rigorous bound on ``max_z F(z) - max_z F~(z)`` from the cap/drop (module docstring)."""
+        e = self.per_customer_error
+        n = float(self.q.sum())
+        p = self.q / n
+        l2 = float(np.sqrt(p @ (e * e)))
+        if self.objective == "erm":
+            value = float(self.q @ e)
+        elif self.objective == "chi2":
+            value = n * min(float(e.max(initial=0.0)), math.sqrt(1 + 2 * self.rho / n) * l2)
+        else:
+            value = n * (float(p @ e) + math.sqrt(2 * self.rho / n) * l2)
+        note = (
+            f"utility cap/drop of the MISOCP data: {self.num_capped} pairs capped at log-odds "
+            f"{self.max_log_odds:.4g}, {self.num_dropped} pairs below {self.min_log_odds:.4g} "
+            "dropped; bound uniform in z"
+        )
+        return CertificateLine("misocp_utility_cap", value, True, note)
+
+
+def build_mc_flp_misocp(
+    instance: MCFLPInstance,
+    budget: int,
+    objective: str = "erm",
+    rho: float = 0.0,
+    *,
+    scale_rows: bool = True,
+    max_log_odds: float = DEFAULT_MAX_LOG_ODDS,
+    min_log_odds: float = DEFAULT_MIN_LOG_ODDS,
+) -> ConicProblem:
+    """The paper's MISOCP for ``instance`` as a :class:`ConicProblem` (for solving/export).
+
+    See :func:`build_mc_flp_misocp_model` (which also returns what certificates need).
+    """
+    return build_mc_flp_misocp_model(
+        instance,
+        budget,
+        objective,
+        rho,
+        scale_rows=scale_rows,
+        max_log_odds=max_log_odds,
+        min_log_odds=min_log_odds,
+    ).problem
+
+
+def build_mc_flp_misocp_model(
+    instance: MCFLPInstance,
+    budget: int,
+    objective: str = "erm",
+    rho: float = 0.0,
+    *,
+    scale_rows: bool = True,
+    max_log_odds: float = DEFAULT_MAX_LOG_ODDS,
+    min_log_odds: float = DEFAULT_MIN_LOG_ODDS,
+) -> MCFLPMisocp:
+    """Build the MISOCP of paper 003 Sec. 3.2 in bulk (no loop per customer or per pair).
+
+    Parameters
+    ----------
+    instance : customers' weights ``q`` and log-odds ``a``.
+    budget : number of locations ``r`` that may be opened (1 <= r <= D).
+    objective : ``erm``, ``variance`` or ``chi2``; ``rho`` >= 0 the radius (``rho/n`` per sample).
+    scale_rows : True (default) writes each customer's fractional row divided by its competitor
+        utility ``W_i`` (coefficients ``exp(a_ij)``, competitor coefficient 1). False writes the
+        paper's unscaled row ``W_i y_i + sum_j V_ij w_ij = sum_j V_ij z_j``; it needs
+        ``instance.meta["log_W"]`` (per-customer log competitor utility) and exists to reproduce
+        the numerical failures of the unscaled model (issue 5).
+    max_log_odds, min_log_odds : cap and drop thresholds (module docstring), accounted for in
+        :meth:`MCFLPMisocp.error_line`.
+    """
+    objective, rho, budget = _check_arguments(instance, budget, objective, rho)
+    if not (math.isfinite(max_log_odds) and math.isfinite(min_log_odds)) or not (
+        min_log_odds < 0 < max_log_odds
+    ):
+        raise ParameterError(
+            f"need finite min_log_odds < 0 < max_log_odds, got {min_log_odds} and {max_log_odds}"
+        )
+    N, D = instance.a.shape
+    q = instance.q
+    n = float(q.sum())
+    p = q / n
+
+    # ---- data: cap, drop, bounds, per-customer error -------------------------------------
+    a = instance.a
+    capped = a > max_log_odds
+    dropped = a < min_log_odds  # includes -inf
+    a_model = np.where(capped, max_log_odds, a)
+    a_model = np.where(dropped, -np.inf, a_model)
+    s = np.exp(a_model)  # in [0, e^max_log_odds], 0 where dropped
+    r = budget
+    top_model = _top_r_sum(s, r)
+    ymax = top_model / (1.0 + top_model)
+    with np.errstate(over="ignore"):
+        s_dropped = np.where(dropped, np.exp(np.minimum(a, 0.0)), 0.0)
+    drop_err = np.minimum(1.0, _top_r_sum(s_dropped, r))
+    cap_err = np.where(capped.any(axis=1), 1.0 / (1.0 + math.exp(max_log_odds)), 0.0)
+    per_customer_error = np.maximum(drop_err, cap_err)
+
+    kept = ~dropped
+    pi, pj = np.nonzero(kept)  # row-major: customers in order
+    P = pi.size
+    sv = s[pi, pj]
+    row_factor = np.ones(N)
+    if not scale_rows:
+        log_w = instance.meta.get("log_W") if isinstance(instance.meta, dict) else None
+        if log_w is None:
+            raise ParameterError(
+                "scale_rows=False (the paper's unscaled rows) needs the competitor utilities: "
+                "instance.meta['log_W']; use scale_rows=True (the per-customer scaled form)"
+            )
+        row_factor = np.exp(np.asarray(log_w, dtype=float).ravel())
+        if row_factor.shape != (N,) or not np.isfinite(row_factor).all():
+            raise ParameterError(
+                "instance.meta['log_W'] must hold N finite values whose exp is finite for "
+                "the unscaled rows; use scale_rows=True"
+            )
+
+    # ---- variables --------------------------------------------------------------------------
+    bld = ConicBuilder(sense="max", name=f"mcflp_misocp_{objective}")
+    z = bld.add_variables("z", D, vtype="binary")
+    y = bld.add_variables("y", N, lb=0.0, ub=ymax)
+    w = bld.add_variables("w", P, lb=0.0, ub=ymax[pi])
+
+    # ---- linear-fractional rows: y_i + sum_j s_ij w_ij (=|<=) sum_j s_ij z_j ---------------
+    relation = "eq" if objective == "variance" else "le"
+    frac_terms = [
+        (y, sp.diags(row_factor, format="coo")),
+        (w, sp.coo_matrix((row_factor[pi] * sv, (pi, np.arange(P))), shape=(N, P))),
+        (z, sp.coo_matrix((-row_factor[pi] * sv, (pi, pj)), shape=(N, D))),
+    ]
+    if relation == "eq":
+        bld.add_eq("fractional", frac_terms, 0.0)
+    else:
+        bld.add_le("fractional", frac_terms, 0.0)
+
+    # ---- McCormick rows for w_p = y_i z_j (exact for binary z) ------------------------------
+    eye_p = sp.identity(P, format="coo")
+    y_of_p = sp.coo_matrix((np.ones(P), (np.arange(P), pi)), shape=(P, N))
+    z_of_p = sp.coo_matrix((ymax[pi], (np.arange(P), pj)), shape=(P, D))
+    bld.add_le("mccormick_w_le_ymax_z", [(w, eye_p), (z, -z_of_p)], 0.0)
+    bld.add_le("mccormick_w_le_y", [(w, eye_p), (y, -y_of_p)], 0.0)
+    bld.add_le("mccormick_w_ge", [(y, y_of_p), (w, -eye_p), (z, z_of_p)], ymax[pi])
+
+    # ---- budget -------------------------------------------------------------------------------
+    bld.add_le("budget", [(z, np.ones((1, D)))], float(r))
+
+    # ---- objective ----------------------------------------------------------------------------
+    sqrt_p = np.sqrt(p)
+    if objective == "erm":
+        bld.set_objective([(y, q)])
+    elif objective == "variance":
+        # m = p'y; t >= ||diag(sqrt p)(y - m 1)||; t <= 1/2 is valid since y in [0, 1].
+        m = bld.add_variables("m", 1, lb=0.0, ub=max(float(ymax.max(initial=0.0)), 0.0))
+        t = bld.add_variables("t", 1, lb=0.0, ub=0.5)
+        bld.add_eq("mean", [(m, np.ones((1, 1))), (y, -p[None, :])], 0.0)
+        soc_y = sp.vstack([sp.coo_matrix((1, N)), sp.diags(sqrt_p)])
+        soc_m = np.r_[0.0, -sqrt_p][:, None]
+        soc_t = sp.coo_matrix(([1.0], ([0], [0])), shape=(N + 1, 1))
+        bld.add_constraints("std_soc", "soc", [(t, soc_t), (y, soc_y), (m, soc_m)], dims=N + 1)
+        bld.set_objective([(m, [n]), (t, [-n * math.sqrt(2 * rho / n)])])
+    else:
+        # eta in [0, 1 + 1/(2 sqrt(2 rho/n))]: below min f the dual increases in eta; above, the
+        # stationary point mu + sigma / sqrt(c^2 - 1) <= 1 + (1/2) / sqrt(2 rho / n).
+        c = math.sqrt(1 + 2 * rho / n)
+        eta_max = 1.0 + 0.5 / math.sqrt(2 * rho / n)
+        eta = bld.add_variables("eta", 1, lb=0.0, ub=eta_max)
+        u = bld.add_variables("u", N, lb=0.0, ub=eta_max)
+        t = bld.add_variables("t", 1, lb=0.0, ub=eta_max)
+        bld.add_ge(
+            "hinge",
+            [
+                (u, sp.identity(N, format="coo")),
+                (eta, -np.ones((N, 1))),
+                (y, sp.identity(N, format="coo")),
+            ],
+            0.0,
+        )
+        soc_u = sp.vstack([sp.coo_matrix((1, N)), sp.diags(sqrt_p)])
+        soc_t = sp.coo_matrix(([1.0], ([0], [0])), shape=(N + 1, 1))
+        bld.add_constraints("chi2_soc", "soc", [(t, soc_t), (u, soc_u)], dims=N + 1)
+        bld.set_objective([(eta, [n]), (t, [-n * c])])
+
+    return MCFLPMisocp(
+        problem=bld.build(),
+        objective=objective,
+        rho=rho,
+        budget=r,
+        a_model=a_model,
+        pairs=np.column_stack([pi, pj]),
+        ymax=ymax,
+        per_customer_error=per_customer_error,
+        relation=relation,
+        q=q.copy(),
+        max_log_odds=float(max_log_odds),
+        min_log_odds=float(min_log_odds),
+        capped=capped,
+    )
+
+
+def feasible_point(model: MCFLPMisocp, z: np.ndarray) -> np.ndarray:
+    """The model's optimal completion ``x`` for binary ``z`` (``y = f~(z)``, ``w = y z``, ...).
+
+    Used by tests (``max_violation``/``objective_value`` at the brute-force optimum) and as a
+    warm start. Its objective equals :meth:`MCFLPMisocp.model_value`.
+    """
+    prob = model.problem
+    z = np.round(np.asarray(z, dtype=float))
+    f = capture_probabilities(model.a_model, z)
+    y = np.minimum(f, model.ymax)
+    x = np.zeros(prob.n)
+    blocks = prob.var_blocks
+    x[blocks["z"].slice] = z
+    x[blocks["y"].slice] = y
+    pi, pj = model.pairs[:, 0], model.pairs[:, 1]
+    x[blocks["w"].slice] = y[pi] * z[pj]
+    n = float(model.q.sum())
+    p = model.q / n
+    if "m" in blocks:
+        mean = float(p @ y)
+        x[blocks["m"].slice] = mean
+        x[blocks["t"].slice] = math.sqrt(max(float(p @ (y - mean) ** 2), 0.0))
+    if "eta" in blocks:
+        from dro_opt.models.facility_location.objectives import chi2_worst_case
+
+        radius = model.rho / n
+        value, _ = chi2_worst_case(p, y, radius)
+        c = math.sqrt(1 + 2 * radius)
+        eta = _chi2_eta(p, y, c, value)
+        u = np.maximum(eta - y, 0.0)
+        x[blocks["eta"].slice] = eta
+        x[blocks["u"].slice] = u
+        x[blocks["t"].slice] = math.sqrt(float(p @ (u * u)))
+    return x
+
+
+def _chi2_eta(p: np.ndarray, f: np.ndarray, c: float, value: float) -> float:
+    """An ``eta`` attaining the chi-square dual value (its maximiser, by a 1-D search)."""
+    from scipy.optimize import minimize_scalar
+
+    def neg(eta: float) -> float:
+        d = np.maximum(eta - f, 0.0)
+        return -(eta - c * math.sqrt(float(p @ (d * d))))
+
+    hi = 1.0 + 0.5 / math.sqrt(max(c * c - 1.0, 1e-300))
+    res = minimize_scalar(
+        neg, bounds=(0.0, min(hi, 1e6)), method="bounded", options={"xatol": 1e-13}
+    )
+    return float(res.x)
+
+
+def _top_r_sum(s: np.ndarray, r: int) -> np.ndarray:
+    """Row-wise sum of the ``r`` largest entries of ``s`` (N, D)."""
+    D = s.shape[1]
+    if r >= D:
+        return s.sum(axis=1)
+    return np.partition(s, D - r, axis=1)[:, D - r :].sum(axis=1)
+
+
+def _check_arguments(
+    instance: MCFLPInstance, budget: int, objective: str, rho: float
+) -> tuple[str, float, int]:
+    """Validate and normalise (objective, rho, budget); ``rho == 0`` -> ``erm``."""
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+    try:
+        rho = float(rho)
+    except (TypeError, ValueError):
+        raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}") from None
+    if not (math.isfinite(rho) and rho >= 0):
+        raise ParameterError(f"rho must be a finite number >= 0, got {rho}")
+    D = instance.num_locations
+    if (
+        isinstance(budget, bool)
+        or not isinstance(budget, int | np.integer)
+        or not (1 <= int(budget) <= D)
+    ):
+        raise ParameterError(
+            f"budget must be an integer between 1 and the {D} candidate locations, got {budget!r}"
+        )
+    return ("erm" if rho == 0.0 else objective), rho, int(budget)
