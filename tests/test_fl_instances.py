@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -10,9 +11,24 @@ import numpy as np
 import pytest
 
 from dro_opt.errors import InstanceError, ParameterError
+from dro_opt.instances.hm14_generator import (
+    generate_hm14,
+    generate_hm14_data,
+)
+from dro_opt.instances.hm14_generator import (
+    main as hm14_main,
+)
 from dro_opt.models.facility_location.bruteforce import brute_force, open_to_z
-from dro_opt.models.facility_location.hm14 import read_hm14
+from dro_opt.models.facility_location.hm14 import read_hm14, read_hm14_arrays
 from dro_opt.models.facility_location.instance import MCFLPInstance
+from dro_opt.models.facility_location.io import (
+    read_instance,
+    read_json,
+    read_npz,
+    write_instance,
+    write_json,
+    write_npz,
+)
 from dro_opt.models.facility_location.objectives import evaluate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -215,3 +231,141 @@ def test_brute_force_rejects_bad_arguments() -> None:
         brute_force(inst, 2, "cvar")
     with pytest.raises(ParameterError, match="max_sets"):
         brute_force(inst, 3, max_sets=10)
+
+
+# --- .npz / JSON formats and dispatch ------------------------------------------------------
+
+
+def _with_minus_inf() -> MCFLPInstance:
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(6, 4))
+    a[2, 1] = -np.inf
+    return MCFLPInstance(q=np.arange(1.0, 7.0), a=a, name="tiny", meta={"seed": 5})
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_round_trip_is_exact(tmp_path: Path, suffix: str) -> None:
+    inst = _with_minus_inf()
+    path = write_instance(inst, tmp_path / f"x{suffix}")
+    back = read_instance(path)
+    np.testing.assert_array_equal(back.a, inst.a)
+    np.testing.assert_array_equal(back.q, inst.q)
+    assert back.name == "tiny" and back.meta["seed"] == 5
+    assert not list(tmp_path.glob(".*")), "atomic writer left a temporary file"
+
+
+def test_raw_utilities_in_npz_and_json(tmp_path: Path) -> None:
+    V = np.array([[1.0, 0.0], [2.0, 3.0]])
+    W = np.array([2.0, 0.5])
+    np.savez(tmp_path / "raw.npz", q=np.array([1.0, 2.0]), V=V, W=W)
+    inst = read_npz(tmp_path / "raw.npz")
+    np.testing.assert_allclose(inst.a, [[np.log(0.5), -np.inf], [np.log(4.0), np.log(6.0)]])
+    z = np.array([1.0, 1.0])
+    direct = 1.0 * 1 / (2 + 1) + 2.0 * 5 / (0.5 + 5)
+    assert evaluate(inst.a, inst.q, z, "erm") == pytest.approx(direct, rel=1e-12)
+    doc = {"format": "dro_opt.mcflp", "version": 1, "q": [1, 2], "V": V.tolist(), "W": [2, 0.5]}
+    (tmp_path / "raw.json").write_text(json.dumps(doc))
+    np.testing.assert_array_equal(read_json(tmp_path / "raw.json").a, inst.a)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "match"),
+    [
+        ({"a": np.zeros((2, 2))}, "missing the customer weights"),
+        ({"q": np.ones(2)}, "exactly one utility encoding"),
+        ({"q": np.ones(2), "a": np.zeros((2, 2)), "V": np.ones((2, 2))}, "exactly one"),
+        ({"q": np.ones(2), "V": np.ones((2, 2))}, "both 'V'"),
+        ({"q": np.ones(2), "V": -np.ones((2, 2)), "W": np.ones(2)}, ">= 0"),
+        ({"q": np.ones(2), "V": np.ones((2, 2)), "W": np.zeros(2)}, "> 0"),
+        ({"q": np.ones(3), "a": np.zeros((2, 2))}, "3 customer weights but 2"),
+        ({"q": np.ones(2), "a": np.full((2, 2), np.nan)}, "NaN"),
+        ({"q": -np.ones(2), "a": np.zeros((2, 2))}, "weights"),
+        ({"q": np.ones(2), "a": np.zeros(2)}, "dimension"),
+        ({"q": np.ones(2), "a": np.zeros((2, 2)), "extra": np.ones(1)}, "unknown arrays"),
+    ],
+)
+def test_bad_npz_rejected(tmp_path: Path, arrays: dict, match: str) -> None:
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(InstanceError, match=match):
+        read_npz(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("{", "not a readable JSON"),
+        ('{"format": "other"}', "format"),
+        ('{"format": "dro_opt.mcflp", "version": 9}', "unsupported version"),
+        ('{"format": "dro_opt.mcflp", "version": 1, "q": [1], "a": [[0, 1], [2]]}', "lengths"),
+        ('{"format": "dro_opt.mcflp", "version": 1, "q": [1], "a": [[NaN]]}', "NaN"),
+        ('{"format": "dro_opt.mcflp", "version": 1, "q": ["x"], "a": [[1]]}', "numeric"),
+    ],
+)
+def test_bad_json_rejected(tmp_path: Path, text: str, match: str) -> None:
+    (tmp_path / "bad.json").write_text(text)
+    with pytest.raises(InstanceError, match=match):
+        read_json(tmp_path / "bad.json")
+
+
+def test_read_instance_dispatch(tmp_path: Path) -> None:
+    data = _write(tmp_path, GOOD)
+    with pytest.raises(ParameterError, match="give alpha and beta"):
+        read_instance(data)
+    assert read_instance(data, alpha=0.1, beta=1.0).num_locations == 2
+    npz = write_npz(_with_minus_inf(), tmp_path / "i.npz")
+    with pytest.raises(ParameterError, match="drop them"):
+        read_instance(npz, alpha=0.1, beta=1.0)
+    with pytest.raises(InstanceError, match="unknown instance format"):
+        read_instance(tmp_path / "x.csv")
+    with pytest.raises(InstanceError, match="no such instance file"):
+        read_instance(tmp_path / "missing.npz")
+    bad = tmp_path / "corrupt.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(InstanceError, match="not a readable"):
+        read_instance(bad)
+    write_json(_with_minus_inf(), tmp_path / "i.json")
+    assert read_instance(tmp_path / "i.json").num_customers == 6
+
+
+# --- HM14 generator and the shipped default -----------------------------------------------
+
+
+def test_generator_is_seeded_and_round_trips(tmp_path: Path) -> None:
+    d1 = generate_hm14_data(40, 8, 2, seed=7)
+    d2 = generate_hm14_data(40, 8, 2, seed=7)
+    d3 = generate_hm14_data(40, 8, 2, seed=8)
+    np.testing.assert_array_equal(d1.neg_c, d2.neg_c)
+    assert not np.array_equal(d1.neg_c, d3.neg_c)
+    assert d1.neg_c.shape == (8, 40) and d1.neg_k.shape == (2, 40)
+    # Euclidean distances of the drawn points, 5 significant digits
+    exact = np.linalg.norm(d1.locations[:, None, :] - d1.customers[None, :, :], axis=2)
+    np.testing.assert_allclose(-d1.neg_c, exact, rtol=6e-5)
+    assert (d1.customers >= 0).all() and (d1.customers <= 30).all()
+    out = tmp_path / "g.data"
+    assert (
+        hm14_main(
+            [str(out), "--customers", "40", "--locations", "8", "--competitors", "2", "--seed", "7"]
+        )
+        == 0
+    )
+    _, neg_k, neg_c = read_hm14_arrays(out)
+    np.testing.assert_array_equal(neg_c, d1.neg_c)
+    np.testing.assert_array_equal(neg_k, d1.neg_k)
+    inst = read_hm14(out, 0.2, 3.0)
+    np.testing.assert_array_equal(inst.a, generate_hm14(40, 8, 2, 0.2, 3.0, seed=7).a)
+
+
+def test_generator_rejects_bad_sizes() -> None:
+    with pytest.raises(ParameterError, match="customers"):
+        generate_hm14_data(0, 5)
+    with pytest.raises(ParameterError, match="alpha"):
+        generate_hm14(5, 5, 1, alpha=-1.0)
+
+
+def test_shipped_default_instance() -> None:
+    from importlib import resources
+
+    path = Path(str(resources.files("dro_opt.instances") / "data" / "default_mcflp.data"))
+    inst = read_hm14(path, 0.1, 1.0)
+    assert (inst.num_customers, inst.num_locations) == (100, 25)
+    np.testing.assert_array_equal(inst.a, generate_hm14(100, 25, 1, 0.1, 1.0, seed=2014).a)

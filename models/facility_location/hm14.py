@@ -28,9 +28,17 @@ import numpy as np
 from scipy.special import logsumexp
 
 from dro_opt.errors import InstanceError, ParameterError
+from dro_opt.io.atomic import atomic_write_text
 from dro_opt.models.facility_location.instance import MCFLPInstance
 
-__all__ = ["check_alpha_beta", "hm14_log_odds", "read_hm14", "read_hm14_arrays"]
+__all__ = [
+    "check_alpha_beta",
+    "format_hm14",
+    "hm14_log_odds",
+    "read_hm14",
+    "read_hm14_arrays",
+    "write_hm14",
+]
 
 
 def check_alpha_beta(alpha: float, beta: float) -> tuple[float, float]:
@@ -217,3 +225,52 @@ def read_hm14(
             "competitors": int(neg_k.shape[0]),
         },
     )
+
+
+def _format_row(values: np.ndarray, fmt: str) -> str:
+    if fmt == "auto":
+        v = np.asarray(values, dtype=float)
+        if np.all(v == np.round(v)) and np.all(np.abs(v) < 2**53):
+            return " ".join(str(int(x)) for x in v)
+        fmt = "%.17g"
+    return " ".join(np.char.mod(fmt, np.asarray(values, dtype=float)).tolist())
+
+
+def format_hm14(
+    q: np.ndarray, neg_k: np.ndarray, neg_c: np.ndarray, value_format: str = "%.17g"
+) -> str:
+    """HM14 text of ``(q (N,), neg_k (E, N), neg_c (D, N))``; inverse of :func:`read_hm14_arrays`.
+
+    Weights are written as integers when they all are; the distance rows with
+    ``value_format`` (``"%.17g"`` round-trips exactly; ``"%.5g"`` mimics the classic files).
+    """
+    q = np.asarray(q, dtype=float).ravel()
+    neg_k = np.atleast_2d(np.asarray(neg_k, dtype=float))
+    neg_c = np.atleast_2d(np.asarray(neg_c, dtype=float))
+    N = q.shape[0]
+    if neg_k.shape[1] != N or neg_c.shape[1] != N:
+        raise InstanceError(
+            f"every row must have N = {N} values; got competitor rows {neg_k.shape}, "
+            f"location rows {neg_c.shape}"
+        )
+    for label, arr in (("weights", q), ("competitor rows", neg_k), ("location rows", neg_c)):
+        if not np.isfinite(arr).all():
+            raise InstanceError(f"{label} contain NaN or inf; cannot write an HM14 file")
+    if (q < 0).any() or q.sum() <= 0:
+        raise InstanceError("weights must be >= 0 and not all zero")
+    lines = [f"{N} {neg_c.shape[0]} {neg_k.shape[0]}", _format_row(q, "auto")]
+    lines += [_format_row(row, value_format) for row in neg_k]
+    lines += [_format_row(row, value_format) for row in neg_c]
+    return "\n".join(lines) + "\n"
+
+
+def write_hm14(
+    path: str | Path,
+    q: np.ndarray,
+    neg_k: np.ndarray,
+    neg_c: np.ndarray,
+    value_format: str = "%.17g",
+) -> Path:
+    """Write an HM14 ``.data`` file atomically (see :func:`format_hm14`); returns the path."""
+    atomic_write_text(path, format_hm14(q, neg_k, neg_c, value_format))
+    return Path(path)
