@@ -39,13 +39,20 @@ ALL_FEATURES = (INTEGER, SOC, RSOC, EXP, POW, MI_SOC, MI_EXP, DUALS, BOUND)
 
 @dataclass
 class SolveOptions:
-    """Options every backend honours. ``gap`` is the relative MIP gap tolerance."""
+    """Options every backend honours. ``gap`` is the relative MIP gap tolerance.
+
+    ``trajectory``: record the primal/dual bound over time as ``Result.extra["trajectory"]``
+    (a list of ``[seconds, primal, dual]`` in the problem's sense) where the backend has a
+    callback for it (see :mod:`dro_opt.compare.trajectory`); others ignore it. ``extra`` holds
+    native solver parameters.
+    """
 
     time_limit: float | None = None
     gap: float | None = 1e-6
     threads: int | None = None
     verbose: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    trajectory: bool = False
 
 
 @dataclass(frozen=True)
