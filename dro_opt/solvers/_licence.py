@@ -335,16 +335,37 @@ def lower_to_qcqp(problem: ConicProblem) -> QcqpForm:
     )
 
 
-def conic_duals(problem: ConicProblem, row_duals: np.ndarray) -> dict[str, np.ndarray]:
-    """Split solver row duals (``d objective / d rhs`` in the problem's own sense, the Gurobi,
-    CPLEX and Xpress convention) into the conic duals ``y in K*`` of ``A x + s = b`` for the
-    minimisation form (``c_min + A'y = bound multipliers``), one array per constraint block."""
+def conic_duals(
+    problem: ConicProblem, row_duals: np.ndarray
+) -> tuple[dict[str, np.ndarray], float | None]:
+    """Conic duals by block and the dual bound they prove.
+
+    ``row_duals`` are the solver's row duals as ``d objective / d rhs`` in the problem's own sense
+    (the Gurobi, CPLEX and Xpress convention; MOSEK's ``y`` and ``-doty``). They become the conic
+    duals ``y in K*`` of ``A x + s = b`` for the minimisation form ``min c_min'x`` (``y = -pi``
+    for min, ``pi`` for max), split by constraint block, and with the bound multipliers
+    ``r = c_min + A'y`` they give the dual objective (weak duality)::
+
+        min c_min'x  >=  -b'y + sum_{r_j > 0} r_j l_j + sum_{r_j < 0} r_j u_j
+
+    mapped back to the problem's sense (plus ``c0``): a lower bound for minimisation, an upper
+    bound for maximisation. ``None`` when a non-negligible ``r_j`` meets an infinite bound.
+    """
     pi = np.asarray(row_duals, dtype=float)
-    y = -pi if problem.sense == "min" else pi
-    out = {name: y[blk.slice].copy() for name, blk in problem.con_blocks.items()}
-    if not out:
-        out["rows"] = y
-    return out
+    sign = 1.0 if problem.sense == "min" else -1.0
+    y = -sign * pi
+    blocks = {name: y[blk.slice].copy() for name, blk in problem.con_blocks.items()}
+    if not blocks:
+        blocks["rows"] = y
+    c_min = sign * problem.c
+    r = c_min + problem.A.T @ y
+    # Interior-point duals are dual feasible to ~1e-8; smaller multipliers count as zero.
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(problem.c), initial=0.0)))
+    up, down = r > tol, r < -tol
+    if (up & ~np.isfinite(problem.lb)).any() or (down & ~np.isfinite(problem.ub)).any():
+        return blocks, None
+    dual = -problem.b @ y + r[up] @ problem.lb[up] + r[down] @ problem.ub[down]
+    return blocks, float(sign * dual + problem.c0)
 
 
 # ------------------------------------------------------------------------- result assembly

@@ -235,14 +235,14 @@ def _extract(
                 bound = float(sol.MIP.get_best_objective())
             except Exception:  # no bound available (e.g. stopped before the root)
                 bound = None
-    elif status is Status.OPTIMAL:
-        bound = float(sol.get_objective_value())  # proven optimal within CPLEX's tolerances
     duals = {}
-    if status is Status.OPTIMAL and not is_mip and form.A.shape[0]:
+    if status is Status.OPTIMAL and not is_mip:
+        # The bound of a continuous solve is the dual objective of the returned duals.
         try:
-            duals = conic_duals(problem, np.asarray(sol.get_dual_values(), dtype=float))
-        except Exception:  # duals unavailable for this solve
-            duals = {}
+            pi = np.asarray(sol.get_dual_values(), dtype=float) if form.A.shape[0] else []
+            duals, bound = conic_duals(problem, np.asarray(pi, dtype=float))
+        except Exception:  # duals unavailable for this solve: no bound either
+            duals, bound = {}, None
     return assemble_result(
         problem,
         status,

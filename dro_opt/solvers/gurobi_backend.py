@@ -221,22 +221,23 @@ def _extract(
     status = map_status(code, has_sol)
     xv = np.asarray(x.X) if has_sol else None
     is_mip = bool(model.IsMIP)
+    nodes = int(model.NodeCount) if is_mip else None
+    duals: dict[str, np.ndarray] = {}
+    dual_bound = None
+    if status is Status.OPTIMAL and not is_mip:
+        try:
+            duals, dual_bound = conic_duals(problem, np.asarray(rows.Pi))
+        except Exception:  # no duals for this model type
+            duals = {}
+    # ObjBound: the branch-and-bound bound of a MIP, the barrier/simplex dual objective of a
+    # continuous model (Gurobi 13 reports it for both). QCP duals from QCPDual are looser
+    # (3.6e-5 relative on the reference SOCP), so they only stand in when ObjBound is missing.
     bound = None
-    nodes = None
-    if is_mip:
-        nodes = int(model.NodeCount)
+    if status.has_solution or status in (Status.TIME_LIMIT, Status.NODE_LIMIT):
         try:
             bound = float(model.ObjBound)
         except Exception:  # attribute unavailable (e.g. stopped before the root)
-            bound = None
-    elif status is Status.OPTIMAL:
-        bound = float(model.ObjVal)  # proven optimal within Gurobi's tolerances
-    duals = {}
-    if status is Status.OPTIMAL and not is_mip:
-        try:
-            duals = conic_duals(problem, np.asarray(rows.Pi))
-        except Exception:  # no duals for this model type (e.g. QCPDual unavailable)
-            duals = {}
+            bound = dual_bound
     return assemble_result(
         problem,
         status,

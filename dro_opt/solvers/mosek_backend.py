@@ -329,7 +329,7 @@ def _extract(
         if not np.isfinite(bound) or status in (Status.INFEASIBLE, Status.UNBOUNDED):
             bound = None
     elif status is Status.OPTIMAL:
-        bound = float(task.getprimalobj(sol))  # proven optimal within MOSEK's tolerances
+        # The bound of a continuous solve is the dual objective of the returned duals.
         # Sensitivities d objective / d b in the problem's own sense for every canonical row:
         # linear rows from y (MOSEK's y = d obj / d rhs), conic rows from -doty (AFE = b - A x).
         pi = np.zeros(problem.m)
@@ -340,7 +340,7 @@ def _extract(
         if cone.any():
             doty = np.asarray(task.getaccdotys(sol))
             pi[cone] = -doty[layout.afe_of_row[cone]]
-        duals = conic_duals(problem, pi)
+        duals, bound = conic_duals(problem, pi)
     return assemble_result(
         problem,
         status,

@@ -126,7 +126,7 @@ class XpressBackend(Backend):
             warnings.simplefilter("ignore", getattr(xp, "LicenseWarning", Warning))
             prob = xp.problem()
             prob.setControl("outputlog", 1 if options.verbose else 0)
-            version = str(xp.getVersion())
+            version = str(xp.__version__)
             try:
                 _build(xp, prob, problem, form)
                 _set_params(prob, problem, options, form.num_quadratic > 0)
@@ -252,15 +252,15 @@ def _extract(
         nodes = int(attrs.nodes)
         if status.has_solution or status in (Status.TIME_LIMIT, Status.NODE_LIMIT):
             bound = float(attrs.bestbound)
-    elif status is Status.OPTIMAL:
-        bound = float(attrs.objval)  # proven optimal within Xpress's tolerances
     duals = {}
     m = form.A.shape[0]
-    if status is Status.OPTIMAL and not is_mip and m:
+    if status is Status.OPTIMAL and not is_mip:
+        # The bound of a continuous solve is the dual objective of the returned duals.
         try:
-            duals = conic_duals(problem, np.asarray(prob.getDuals(), dtype=float)[:m])
-        except Exception:  # duals unavailable for this solve
-            duals = {}
+            pi = np.asarray(prob.getDuals(), dtype=float)[:m] if m else np.zeros(0)
+            duals, bound = conic_duals(problem, pi)
+        except Exception:  # duals unavailable for this solve: no bound either
+            duals, bound = {}, None
     return assemble_result(
         problem,
         status,
