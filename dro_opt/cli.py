@@ -6,6 +6,7 @@ Subcommands::
     dro-opt solve-file MODEL.{mps,lp,cbf} [...]       solve any model file
     dro-opt convert IN OUT                            convert between .mps/.lp/.cbf (by suffix)
     dro-opt solve mc-flp [INSTANCE] --budget R [...]  robust max-capture facility location
+    dro-opt compare TARGETS... --solvers S,... [...]  compare solvers' gaps side by side
 
 Exit codes: 0 the solver ran and answered (optimal, feasible, time limit, infeasible, unbounded);
 2 bad input (file, parameters, unknown solver, capability mismatch) -- one line on stderr;
@@ -151,6 +152,13 @@ def _cmd_solve_mcflp(args: argparse.Namespace) -> int:
     return run_mc_flp(args)
 
 
+# ------------------------------------------------------------------ compare
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from dro_opt.compare.command import run
+
+    return run(args)
+
+
 def _add_solver_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--solver",
@@ -217,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the paper's MISOCP as .lp/.mps/.cbf",
     )
     m.set_defaults(func=_cmd_solve_mcflp)
+
+    from dro_opt.compare.command import add_arguments as _compare_arguments
+
+    p = sub.add_parser(
+        "compare", help="compare solvers/methods on model files and instances (one process per run)"
+    )
+    _compare_arguments(p)
+    p.set_defaults(func=_cmd_compare)
     return parser
 
 

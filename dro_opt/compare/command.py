@@ -1,0 +1,118 @@
+"""``dro-opt compare``: argument handling, live display, outputs and the exit code.
+
+Exit codes: 0 every run answered (an ``unsupported``/``unavailable``/``license_limit`` row is an
+answer: it says why); 3 some run failed (error, crash, numerical failure, or a hang killed at the
+hard limit) or two runs contradict each other (disjoint proven intervals); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILED = 3
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``compare`` flags (documented in ``dro-opt compare --help``)."""
+    p.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="model files (.mps/.lp/.cbf) or instance specs "
+        "'mc-flp:PATH.data?alpha=A&beta=B&budget=R&objective=erm|variance|chi2&rho=RHO' "
+        "('mc-flp:default?budget=R' for the shipped instance; keys also clusters, strata, "
+        "per_stratum, seed)",
+    )
+    p.add_argument(
+        "--solvers",
+        default="scip,highs,clarabel",
+        help="comma-separated: scip,highs,gurobi,cplex,xpress,clarabel,mosek "
+        "(default scip,highs,clarabel)",
+    )
+    p.add_argument(
+        "--methods",
+        help="for application targets: comma-separated misocp,oa (default: the model's own "
+        "choice, shown as 'auto'); model files always run 'direct'",
+    )
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (default 60)")
+    p.add_argument("--repeats", type=int, default=1, help="runs of each combination (default 1)")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel locally (default 1)")
+    p.add_argument(
+        "--dask", metavar="ADDRESS", help="run on an existing Dask scheduler, e.g. tcp://host:8786"
+    )
+    p.add_argument("--json", type=Path, metavar="OUT", help="rows as JSON (rewritten per row)")
+    p.add_argument("--csv", type=Path, metavar="OUT", help="rows as CSV (rewritten per row)")
+    p.add_argument(
+        "--plot", type=Path, metavar="OUT", help="gap-over-time + performance profile: .png/.html"
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip runs already in the --json/--csv file of an interrupted sweep",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``dro-opt compare``; returns the exit code."""
+    from dro_opt.compare.runner import CompareConfig, kill_all_workers, run_compare
+    from dro_opt.compare.table import ProgressDisplay, print_table
+    from dro_opt.compare.targets import parse_methods, parse_targets
+    from dro_opt.errors import ParameterError
+
+    solvers = [s.strip().lower() for s in str(args.solvers).split(",") if s.strip()]
+    solvers = list(dict.fromkeys(solvers))
+    if args.plot is not None and args.plot.suffix.lower() not in (".png", ".html", ".htm"):
+        raise ParameterError(f"--plot writes .png or .html, got {args.plot.name!r}")
+    if args.dask is not None and args.jobs != 1:
+        raise ParameterError("--jobs and --dask exclude each other: the cluster sets parallelism")
+    targets = parse_targets(args.targets)
+    config = CompareConfig(
+        solvers=solvers,
+        methods=parse_methods(args.methods),
+        time_limit=args.time_limit,
+        repeats=args.repeats,
+        jobs=args.jobs,
+    )
+    display = ProgressDisplay()
+    try:
+        outcome = run_compare(
+            targets,
+            config,
+            json_path=args.json,
+            csv_path=args.csv,
+            resume=args.resume,
+            dask_address=args.dask,
+            on_start=display.start,
+            on_row=display.update,
+        )
+    except KeyboardInterrupt:
+        kill_all_workers()
+        raise
+    finally:
+        display.stop()
+    print_table(outcome.rows, outcome.conflicts)
+    if outcome.conflicts:
+        for c in outcome.conflicts:
+            sys.stderr.write(f"dro-opt compare: CONFLICT: {c}\n")
+    if args.plot is not None:
+        from dro_opt.compare.plots import write_plot
+
+        write_plot(outcome.rows, args.plot)
+        print(f"wrote {args.plot}")
+    return _exit_code(outcome)
+
+
+def _exit_code(outcome: Any) -> int:
+    failed = outcome.failed
+    if failed:
+        sys.stderr.write(
+            f"dro-opt compare: {len(failed)} run(s) failed: "
+            + "; ".join(f"{r['solver']} on {r['target']}: {r['status']}" for r in failed[:5])
+            + ("; ..." if len(failed) > 5 else "")
+            + "\n"
+        )
+    return EXIT_FAILED if failed or outcome.conflicts else EXIT_OK
