@@ -430,6 +430,10 @@ def test_native_status_maps() -> None:
     assert xpress_backend.map_status(3, 3, 0) is Status.INFEASIBLE
     assert mosek_backend.map_status("solsta.integer_optimal", "rescode.ok") is Status.OPTIMAL
     assert mosek_backend.map_status("solsta.unknown", "rescode.trm_max_time") is Status.TIME_LIMIT
+    assert (
+        mosek_backend.map_status("solsta.unknown", "rescode.ok", "prosta.prim_infeas")
+        is Status.INFEASIBLE
+    )
 
 
 # ------------------------------------------------- MOSEK model mapping via its own .cbf file

@@ -161,10 +161,10 @@ def _build(mosek: Any, task: Any, problem: ConicProblem) -> _Layout:
         [4, 3, 1, 2],
         default=0,
     )
-    key_of = [bk.fr, bk.lo, bk.up, bk.ra, bk.fx]
+    key_of = np.array([bk.fr, bk.lo, bk.up, bk.ra, bk.fx], dtype=object)
     task.appendvars(n)
     task.putvarboundslice(
-        0, n, [key_of[k] for k in keys], np.where(has_lo, lb, 0.0), np.where(has_up, ub, 0.0)
+        0, n, list(key_of[keys]), np.where(has_lo, lb, 0.0), np.where(has_up, ub, 0.0)
     )
     task.putcslice(0, n, problem.c)
     task.putcfix(problem.c0)
@@ -193,7 +193,7 @@ def _build(mosek: Any, task: Any, problem: ConicProblem) -> _Layout:
         task.putconboundslice(
             0,
             lin_rows.size,
-            [bk.fx if e else bk.up for e in is_eq],
+            list(np.where(is_eq, bk.fx, bk.up)),
             np.where(is_eq, b_lin, -np.inf),
             b_lin,
         )
@@ -269,15 +269,20 @@ _TRM_STATUS = {
 }
 
 
-def map_status(solsta: Any, trm: Any) -> Status:
-    """MOSEK (solution status, termination code) -> :class:`Status`; unknown -> ``UNKNOWN``."""
+def map_status(solsta: Any, trm: Any, prosta: Any = None) -> Status:
+    """MOSEK (solution status, termination code, problem status) -> :class:`Status`; unknown
+    combinations give ``UNKNOWN``. Integer problems report infeasibility through the problem
+    status (their solution status stays ``unknown``)."""
     name = str(solsta).rsplit(".", 1)[-1]
+    pro = str(prosta).rsplit(".", 1)[-1]
     if name in ("optimal", "integer_optimal"):
         return Status.OPTIMAL
-    if name == "prim_infeas_cer":
+    if name == "prim_infeas_cer" or pro == "prim_infeas":
         return Status.INFEASIBLE
-    if name == "dual_infeas_cer":
+    if name == "dual_infeas_cer" or pro == "dual_infeas":
         return Status.UNBOUNDED
+    if pro == "prim_infeas_or_unbounded":
+        return Status.INFEASIBLE_OR_UNBOUNDED
     by_trm = _TRM_STATUS.get(str(trm).rsplit(".", 1)[-1])
     if by_trm is not None:
         return by_trm
@@ -316,7 +321,7 @@ def _extract(
             message=f"MOSEK termination {trm}, no solution",
         )
     solsta = task.getsolsta(sol)
-    status = map_status(solsta, trm)
+    status = map_status(solsta, trm, task.getprosta(sol))
     name = str(solsta).rsplit(".", 1)[-1]
     has_x = name in ("optimal", "integer_optimal", "prim_feas", "prim_and_dual_feas")
     x = np.asarray(task.getxx(sol), dtype=float) if has_x and status.has_solution else None

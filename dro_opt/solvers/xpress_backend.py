@@ -124,9 +124,18 @@ class XpressBackend(Backend):
             # The wheel announces its community licence on first use; the limit is in the
             # backend's license_limit and in any LICENSE_LIMIT message instead.
             warnings.simplefilter("ignore", getattr(xp, "LicenseWarning", Warning))
-            prob = xp.problem()
-            prob.setControl("outputlog", 1 if options.verbose else 0)
             version = str(xp.__version__)
+            try:
+                prob = xp.problem()  # initialises the library and its licence on first use
+            except Exception as err:  # e.g. an unreadable licence file named by XPAUTH_PATH
+                return Result(
+                    status=Status.ERROR,
+                    solver=self.name,
+                    solver_version=version,
+                    sense=problem.sense,
+                    message=f"Xpress could not start: {' '.join(str(err).split())}",
+                )
+            prob.setControl("outputlog", 1 if options.verbose else 0)
             try:
                 _build(xp, prob, problem, form)
                 _set_params(prob, problem, options, form.num_quadratic > 0)
@@ -171,27 +180,24 @@ def _build(xp: Any, prob: Any, problem: ConicProblem, form: QcqpForm) -> None:
     # x'Qx with Q given by its upper triangle: an off-diagonal entry v contributes 2 v x_i x_j.
     qcoef = np.where(form.q_col1 == form.q_col2, form.q_val, 0.5 * form.q_val)
     prob.loadMIQCQP(
-        problem.name,
-        list(form.row_sense) + ["L"] * nq,
-        np.concatenate([form.rhs, np.zeros(nq)]),
-        None,
-        form.c,
-        csc.indptr.astype(np.int64),
-        None,
-        csc.indices.astype(np.int64),
-        csc.data,
-        np.clip(form.lb, -inf, inf),
-        np.clip(form.ub, -inf, inf),
-        None,
-        None,
-        None,
-        (m + np.arange(nq)) if nq else None,
-        counts if nq else None,
-        form.q_col1 if nq else None,
-        form.q_col2 if nq else None,
-        qcoef if nq else None,
-        list(coltype) if ints.size else None,
-        ints if ints.size else None,
+        probname=problem.name,
+        rowtype=list(form.row_sense) + ["L"] * nq,
+        rhs=np.concatenate([form.rhs, np.zeros(nq)]),
+        rng=None,
+        objcoef=form.c,
+        start=csc.indptr.astype(np.int64),
+        collen=None,
+        rowind=csc.indices.astype(np.int64),
+        rowcoef=csc.data,
+        lb=np.clip(form.lb, -inf, inf),
+        ub=np.clip(form.ub, -inf, inf),
+        qrowind=(m + np.arange(nq)) if nq else None,
+        nrowqcoefs=counts if nq else None,
+        rowqcol1=form.q_col1 if nq else None,
+        rowqcol2=form.q_col2 if nq else None,
+        rowqcoef=qcoef if nq else None,
+        coltype=list(coltype) if ints.size else None,
+        entind=ints if ints.size else None,
     )
     if problem.c0:
         prob.chgObj([-1], [-problem.c0])  # Xpress stores minus the objective constant
