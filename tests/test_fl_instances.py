@@ -369,3 +369,27 @@ def test_shipped_default_instance() -> None:
     inst = read_hm14(path, 0.1, 1.0)
     assert (inst.num_customers, inst.num_locations) == (100, 25)
     np.testing.assert_array_equal(inst.a, generate_hm14(100, 25, 1, 0.1, 1.0, seed=2014).a)
+
+
+# --- NYC-scale synthetic instance ----------------------------------------------------------
+
+
+def test_nyc_synthetic_full_size_shape_and_seed(tmp_path: Path) -> None:
+    from dro_opt.instances.nyc_synthetic import generate_nyc_synthetic, main
+
+    inst = generate_nyc_synthetic(0)
+    assert (inst.num_customers, inst.num_locations) == (82_341, 59)
+    assert np.all(inst.q == np.round(inst.q)) and inst.q.min() >= 1
+    assert np.isfinite(inst.a).all()
+    small = generate_nyc_synthetic(3, customers=500)
+    again = generate_nyc_synthetic(3, customers=500)
+    other = generate_nyc_synthetic(4, customers=500)
+    np.testing.assert_array_equal(small.a, again.a)
+    assert not np.array_equal(small.a, other.a)
+    assert main([str(tmp_path / "nyc.npz"), "--seed", "3", "--customers", "500"]) == 0
+    back = read_instance(tmp_path / "nyc.npz")
+    np.testing.assert_array_equal(back.a, small.a)
+    np.testing.assert_array_equal(back.q, small.q)
+    assert back.meta["generator"] == "nyc_synthetic"
+    with pytest.raises(ParameterError, match="competitors"):
+        generate_nyc_synthetic(0, customers=10, competitors=0)
