@@ -473,3 +473,27 @@ def test_bad_input_is_one_line_exit_2(models: Path, args: list[str], needle: str
     proc = _cli(args, cwd=models)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_progress_display_live_and_plain() -> None:
+    import io
+
+    pytest.importorskip("rich")
+    from dro_opt.compare.table import ProgressDisplay, plain_table
+
+    row = {
+        "target": "m.mps", "solver": "scip", "method": "direct", "repeat": 1,
+        "status": "optimal", "objective": 20.0, "bound": 20.0, "gap": 0.0, "solve_seconds": 0.1,
+        "message": "", "consistency": "ok",
+    }  # fmt: skip
+    for live in (True, False):
+        buf = io.StringIO()
+        display = ProgressDisplay(stream=buf, live=live)
+        display.start(1, 2)
+        display.update(row)
+        display.stop()
+        text = buf.getvalue()
+        assert "resuming: 2 run(s)" in text and "optimal" in text and "1/1" in text
+    table = plain_table([row, {**row, "solver": "highs", "consistency": "CONFLICT: vs scip#1"}])
+    assert table.splitlines()[0].split()[:3] == ["target", "solver", "method"]
+    assert "CONFLICT: vs scip#1" in table

@@ -45,7 +45,7 @@ def run_on_dask(
         keys = [_dask_key(task_key(t)) for t in tasks]
         futures = client.map(execute_task, tasks, key=keys, pure=False, retries=0)
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             task = by_key[fut.key]
             try:
                 row = fut.result()

@@ -29,6 +29,10 @@ COLUMNS = (
     ("message", "message"),
 )
 _MESSAGE_WIDTH = 60
+# The live view shows fewer columns so that it fits a normal terminal.
+LIVE_COLUMNS = tuple(
+    c for c in COLUMNS if c[0] in ("target", "solver", "method", "status", "gap", "solve_seconds")
+)
 
 
 def _have_rich() -> bool:
@@ -69,11 +73,13 @@ def plain_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _rich_table(rows: list[dict[str, Any]], title: str | None = None) -> Any:
+def _rich_table(
+    rows: list[dict[str, Any]], title: str | None = None, columns: tuple = COLUMNS
+) -> Any:
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for key, header in COLUMNS:
+    for key, header in columns:
         numeric = key in ("objective", "bound", "gap", "solve_seconds", "nodes", "repeat")
         if key == "message":
             table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=_MESSAGE_WIDTH)
@@ -89,7 +95,7 @@ def _rich_table(rows: list[dict[str, Any]], title: str | None = None) -> Any:
             style = "red"
         elif r.get("status") in ("unsupported", "unavailable", "license_limit"):
             style = "dim"
-        table.add_row(*(cell(r, k) for k, _ in COLUMNS), style=style)
+        table.add_row(*(cell(r, k) for k, _ in columns), style=style)
     return table
 
 
@@ -174,4 +180,5 @@ class ProgressDisplay:
         bar = ProgressBar(total=max(self.total, 1), completed=self.done, width=40)
         head = Text(f" {self.done}/{self.total} runs finished")
         recent = self.rows[-15:]
-        return Group(bar, head, _rich_table(recent, title="latest runs") if recent else Text(""))
+        table = _rich_table(recent, title="latest runs", columns=LIVE_COLUMNS)
+        return Group(bar, head, table if recent else Text(""))

@@ -114,11 +114,17 @@ def _solve_model(task: dict[str, Any], backend: Any) -> dict[str, Any]:
 
 
 def _solve_mcflp(task: dict[str, Any]) -> dict[str, Any]:
+    from dro_opt.errors import CapabilityError
     from dro_opt.models.facility_location.cli_support import load_instance
     from dro_opt.models.facility_location.solve import solve_mc_flp
 
     tgt = task["target"]
     params = dict(tgt["params"])
+    if task["method"] == "oa" and params.get("objective") == "variance" and params.get("rho"):
+        raise CapabilityError(
+            "method 'oa' is exact only for the concave monotone objectives erm and chi2; "
+            "objective variance needs method misocp"
+        )
     t0 = time.perf_counter()
     path = None if tgt["path"] is None else Path(tgt["path"])
     instance = load_instance(path, params.get("alpha"), params.get("beta"))
