@@ -1,0 +1,305 @@
+"""Outer-approximation master layout and cut oracle shared by the SCIP and HiGHS masters.
+
+Problem (paper 003 Sec. 3.2; fl_design.md): ``max F(z)`` over ``z in {0,1}^D``, ``sum z <= r``,
+with ``F(z) = sum_i q_i f_i(z)`` (ERM) or ``F(z) = n Phi(f(z))``,
+``Phi(theta) = min_{P in B} P'theta`` over the chi-square ball ``B`` of radius ``rho/n``
+(DESIGN.md section 3).
+
+Master columns: ``z`` (D binaries) followed by the hypograph variables of the mode:
+
+* ERM, ``mode = "groups"`` (``"multi"`` = one group per customer, ``"aggregate"`` = one group):
+  customers are partitioned into groups ``g``; ``theta_g`` bounds ``F_g(z) = sum_{i in g} q_i
+  f_i(z)`` (a non-negative combination of submodular functions, hence submodular), objective
+  ``sum_g theta_g``. Cuts: ``theta_g <= sum_{i in g} q_i cut_i(z)`` where ``cut_i`` is the
+  per-customer submodular cut at one set ``S`` (form (a), :mod:`submodular_cuts`) or the gradient
+  cut at one point -- a non-negative combination of valid cuts of the ``f_i``, valid for
+  ``F_g``. The multi-cut master is the strongest, the aggregated one the smallest.
+* chi-square, ``mode = "multi"``: ``theta_i`` (``0 <= theta_i <= u_i``) bounds ``f_i(z)`` with
+  per-customer cuts, and ``t <= n P^k'theta`` for worst-case distributions ``P^k``: valid since
+  ``Phi(theta) <= P'theta`` for every ``P in B`` and ``Phi`` is non-decreasing, so these rows
+  relax ``t <= n Phi(theta) <= n Phi(f(z)) = F(z)`` and are exact where ``P^k`` is the worst case
+  (fl_design.md "Chi-square OA facts").
+* chi-square, ``mode = "aggregate"``: a single ``t`` with ``t <= n sum_i P^k_i cut_i(z)``;
+  ``h_k(z) = sum_i P^k_i f_i(z)`` is submodular and ``F(z) <= n h_k(z)`` for every ``P^k``.
+
+Every row is valid for every feasible ``z``, so the master is a relaxation of ``max F`` and its
+optimal value or proven dual bound is an upper bound on ``max F``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from dro_opt.algorithms.greedy import SetObjective
+from dro_opt.algorithms.submodular_cuts import SubmodularCuts
+
+__all__ = ["CHECK_TOL", "CutRows", "OAOracle", "default_groups"]
+
+#: relative tolerance of the hypograph check (a row value may exceed the exact hypograph by
+#: ``CHECK_TOL * max(1, scale of the row)``); larger than the LP feasibility tolerance so that a
+#: cut exact at ``S`` always removes a point that fails the check.
+CHECK_TOL = 1e-8
+
+
+@dataclass
+class CutRows:
+    """Linear cuts ``A x <= b`` on the master's column vector ``x``."""
+
+    A: sp.csr_matrix
+    b: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.b.shape[0])
+
+    @staticmethod
+    def stack(parts: list[CutRows], ncols: int) -> CutRows:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return CutRows(sp.csr_matrix((0, ncols)), np.zeros(0))
+        A = sp.vstack([p.A for p in parts], format="csr")
+        return CutRows(A, np.concatenate([p.b for p in parts]))
+
+
+def default_groups(a: np.ndarray, count: int | None = None) -> np.ndarray:
+    """Group labels: customers grouped by their most attractive location (``argmax_j a_ij``),
+    optionally split further into ``count`` groups by rank of the best log-odds."""
+    labels = np.argmax(a, axis=1)
+    _, labels = np.unique(labels, return_inverse=True)
+    if count is None or count <= labels.max() + 1:
+        return labels.astype(np.int64)
+    per = max(1, count // (labels.max() + 1))
+    best = a.max(axis=1)
+    out = np.empty_like(labels)
+    for g in range(labels.max() + 1):
+        idx = np.flatnonzero(labels == g)
+        ranks = np.argsort(np.argsort(best[idx]))
+        out[idx] = g * per + (ranks * per) // max(idx.size, 1)
+    _, out = np.unique(out, return_inverse=True)
+    return out.astype(np.int64)
+
+
+class OAOracle:
+    """Cut oracle, master layout and incumbent bookkeeping for one (instance, r, objective).
+
+    Parameters
+    ----------
+    a, q : instance log-odds (N, D) and weights (N,).
+    budget : r.
+    kind : "erm" or "chi2" (``rho = 0`` is ERM).
+    rho : chi-square radius parameter.
+    mode : "multi", "groups" (ERM only) or "aggregate".
+    groups : customer group labels for ``mode = "groups"`` (default :func:`default_groups`).
+    """
+
+    def __init__(
+        self,
+        a: np.ndarray,
+        q: np.ndarray,
+        budget: int,
+        kind: str = "erm",
+        rho: float = 0.0,
+        mode: str = "multi",
+        groups: np.ndarray | None = None,
+    ) -> None:
+        self.a = np.asarray(a, dtype=float)
+        self.q = np.asarray(q, dtype=float)
+        self.N, self.D = self.a.shape
+        self.budget = int(budget)
+        self.obj = SetObjective(self.a, self.q, kind, rho)
+        self.kind, self.rho, self.n = self.obj.kind, float(rho), self.obj.n
+        self.cuts = SubmodularCuts(self.a, self.budget, fold=1e-10 / max(self.D, 1))
+        self.best_value, self.best_mask = -np.inf, None
+        self.ncuts = self.nevals = 0
+        if mode not in ("multi", "groups", "aggregate"):
+            raise ValueError(f"unknown OA mode {mode!r}; use multi, groups or aggregate")
+        if self.kind == "chi2" and mode == "groups":
+            mode = "multi"
+        self.mode = mode
+        D, N = self.D, self.N
+        if self.kind == "erm":
+            if mode == "multi":
+                labels = np.arange(N)
+            elif mode == "aggregate":
+                labels = np.zeros(N, dtype=np.int64)
+            else:
+                labels = default_groups(self.a) if groups is None else np.asarray(groups)
+            self.K = int(labels.max()) + 1
+            self.G = sp.csr_matrix((self.q, (labels, np.arange(N))), shape=(self.K, N))
+            self.theta0, self.t_col = D, None
+            self.ncols = D + self.K
+            self.row_scale = np.asarray(self.G.sum(axis=1)).ravel()
+        elif mode == "multi":
+            self.K = N
+            self.G = sp.identity(N, format="csr")
+            self.theta0, self.t_col = D, D + N
+            self.ncols = D + N + 1
+            self.row_scale = np.ones(N)
+        else:
+            self.K = 0
+            self.G = None
+            self.theta0, self.t_col = None, D
+            self.ncols = D + 1
+            self.row_scale = np.zeros(0)
+
+    # ----------------------------------------------------------------- master layout
+    def objective(self) -> np.ndarray:
+        c = np.zeros(self.ncols)
+        if self.kind == "erm":
+            c[self.theta0 :] = 1.0
+        else:
+            c[self.t_col] = 1.0
+        return c
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Column bounds; hypograph variables are capped by ``u_i = f_i(best r of row i)``."""
+        lo, up = np.zeros(self.ncols), np.ones(self.ncols)
+        if self.theta0 is not None:
+            up[self.theta0 : self.theta0 + self.K] = self.G @ self.cuts.upper
+        if self.t_col is not None:
+            up[self.t_col] = float(self.q @ self.cuts.upper)
+        return lo, up
+
+    def tolerance_allowance(self, feastol: float) -> float:
+        """Largest increase of the master value caused by rows violated by the relative LP
+        feasibility tolerance ``feastol`` (each violated row can raise its hypograph variable
+        by ``feastol * max(1, |rhs|)``, the objective weight of which is at most 1 per group
+        or ``1`` on ``t``): ``feastol * (K + 1 + sum of row scales + n)``."""
+        return feastol * (self.K + 1.0 + float(self.row_scale.sum()) + self.n)
+
+    # ----------------------------------------------------------------- evaluation
+    def evaluate(self, mask: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(F(S), f(S), w)`` with ``w`` the surrogate weights (q, or n P*); records ``S`` as
+        incumbent if it is feasible (``|S| <= r``) and better."""
+        mask = np.asarray(mask, dtype=bool)
+        f = self.cuts.values(mask)
+        F, w = self.obj.from_probabilities(f)
+        self.nevals += 1
+        if F > self.best_value and mask.sum() <= self.budget:
+            self.best_value, self.best_mask = F, mask.copy()
+        return F, f, w
+
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+        z = x[: self.D]
+        theta = x[self.theta0 : self.theta0 + self.K] if self.theta0 is not None else None
+        t = float(x[self.t_col]) if self.t_col is not None else None
+        return z, theta, t
+
+    def violation(self, x: np.ndarray, mask: np.ndarray) -> bool:
+        """True iff ``x`` violates the exact hypograph at the binary set ``mask`` by more than
+        :data:`CHECK_TOL` (relative)."""
+        F, f, _ = self.evaluate(mask)
+        _, theta, t = self.split(x)
+        if theta is not None:
+            exact = self.G @ f
+            if np.any(theta > exact + CHECK_TOL * np.maximum(1.0, np.abs(exact))):
+                return True
+        if t is not None and t > F + CHECK_TOL * max(1.0, abs(F)):
+            return True
+        return False
+
+    # ----------------------------------------------------------------- cut rows
+    def _theta_rows(self, idx: np.ndarray, const: np.ndarray, coef: np.ndarray) -> CutRows:
+        """``theta_g - coef_g'z <= const_g`` for the groups ``idx``."""
+        k = idx.size
+        nz_r, nz_c = np.nonzero(coef)
+        rows = np.concatenate([np.arange(k), nz_r])
+        cols = np.concatenate([self.theta0 + idx, nz_c])
+        vals = np.concatenate([np.ones(k), -coef[nz_r, nz_c]])
+        A = sp.csr_matrix((vals, (rows, cols)), shape=(k, self.ncols))
+        return CutRows(A, np.asarray(const, dtype=float).copy())
+
+    def _t_row(
+        self, const: float, zcoef: np.ndarray | None, theta_coef: np.ndarray | None
+    ) -> CutRows:
+        """``t - zcoef'z - theta_coef'theta <= const``."""
+        cols, vals = [np.array([self.t_col])], [np.ones(1)]
+        if zcoef is not None:
+            nz = np.flatnonzero(zcoef)
+            cols.append(nz)
+            vals.append(-zcoef[nz])
+        if theta_coef is not None:
+            nz = np.flatnonzero(theta_coef)
+            cols.append(self.theta0 + nz)
+            vals.append(-theta_coef[nz])
+        c, v = np.concatenate(cols), np.concatenate(vals)
+        A = sp.csr_matrix((v, (np.zeros(c.size, dtype=np.int64), c)), shape=(1, self.ncols))
+        return CutRows(A, np.array([float(const)]))
+
+    def _group_cuts(self, const: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.K == self.N and self.kind == "chi2":
+            return const, coef
+        return self.G @ const, np.asarray(self.G @ coef)
+
+    def cuts_at_set(
+        self, mask: np.ndarray, x: np.ndarray | None = None, eps: float = 0.25 * CHECK_TOL
+    ) -> tuple[CutRows, float]:
+        """Cuts exact at the set ``mask`` (all of them, or those violated by ``x`` by more than
+        ``eps`` relative).
+
+        Returns ``(rows, F(S))``.
+        """
+        mask = np.asarray(mask, dtype=bool)
+        F, _f, w = self.evaluate(mask)
+        block, _ = self.cuts.submodular_cut(mask)
+        parts: list[CutRows] = []
+        if self.K:
+            gc, gz = self._group_cuts(block.const, block.coef)
+            idx = np.arange(self.K)
+            if x is not None:
+                z, theta, _ = self.split(x)
+                val = gc + gz @ z
+                idx = np.flatnonzero(theta > val + eps * np.maximum(1.0, np.abs(val)))
+            parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
+        if self.kind == "chi2":
+            if self.mode == "multi":
+                if x is None or x[self.t_col] > w @ self.split(x)[1] + eps * max(1.0, F):
+                    parts.append(self._t_row(0.0, None, w))
+            else:
+                const, coef = block.aggregate(w)
+                if x is None or x[self.t_col] > const + coef @ x[: self.D] + eps * max(1.0, F):
+                    parts.append(self._t_row(const, coef, None))
+        rows = CutRows.stack(parts, self.ncols)
+        self.ncuts += len(rows)
+        return rows, F
+
+    def fractional_cuts(self, x: np.ndarray, gradient: bool = True, eps: float = 1e-7) -> CutRows:
+        """Cuts violated (by more than ``eps``, relative) by a fractional master point:
+        submodular cuts at the ``r`` largest ``z_j`` and gradient cuts at ``z``; per row the
+        tighter of the two at ``x``."""
+        z, theta, t = self.split(x)
+        order = np.argsort(-z, kind="stable")[: self.budget]
+        mask = np.zeros(self.D, dtype=bool)
+        mask[order[z[order] > 1e-6]] = True
+        block, _f = self.cuts.submodular_cut(mask)
+        grad = self.cuts.gradient_cut(z) if gradient else None
+        parts: list[CutRows] = []
+        if self.K:
+            gc, gz = self._group_cuts(block.const, block.coef)
+            val = gc + gz @ z
+            if grad is not None:
+                hc, hz = self._group_cuts(grad.const, grad.coef)
+                hval = hc + hz @ z
+                use = hval < val
+                gc, val = np.where(use, hc, gc), np.where(use, hval, val)
+                gz = np.where(use[:, None], hz, gz)
+            idx = np.flatnonzero(theta > val + eps * np.maximum(1.0, np.abs(val)))
+            parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
+        if self.kind == "chi2":
+            if self.mode == "multi":
+                _, P = self.obj.from_probabilities(np.clip(theta, 0.0, None))
+                if t > P @ theta + eps * max(1.0, t):
+                    parts.append(self._t_row(0.0, None, P))
+            else:
+                _, _, w = self.evaluate(mask)
+                cands = [block.aggregate(w)]
+                if grad is not None:
+                    cands.append(grad.aggregate(w))
+                const, coef = min(cands, key=lambda c: c[0] + c[1] @ z)
+                if t > const + coef @ z + eps * max(1.0, t):
+                    parts.append(self._t_row(const, coef, None))
+        rows = CutRows.stack(parts, self.ncols)
+        self.ncuts += len(rows)
+        return rows

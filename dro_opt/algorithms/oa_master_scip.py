@@ -1,0 +1,239 @@
+"""Branch-and-cut master on SCIP: one solve, hypograph cuts added lazily by a constraint handler.
+
+The master (:mod:`oa_core`) starts with the budget row and the initial cuts. A constraint handler
+``hypograph`` owns the (implicit) constraints ``theta_i <= f_i(z)`` (multi mode; plus
+``t <= n Phi(theta)`` for chi-square) or ``t <= F(z)`` (aggregate mode):
+
+* ``conscheck``: a candidate solution is feasible iff it satisfies the exact hypograph at its
+  (rounded) binary ``z`` up to ``tol``; every primal solution SCIP accepts therefore has master
+  value ``<= F(z) + tol * n``;
+* ``consenfolp`` (integral LP solutions): add the violated cuts exact at ``S = z`` (SEPARATED),
+  which removes the point; the exact value of ``S`` also becomes an incumbent candidate;
+* ``conssepalp`` (fractional LP solutions): submodular cuts at the ``r`` largest ``z_j`` and
+  gradient cuts of the concave ``f_i`` at ``z``;
+* ``consenfops``: asks SCIP to solve the LP;
+* ``conslock``: ``z`` is down-locked (``f`` is non-decreasing in ``z``), ``theta``/``t`` up-locked,
+  so presolve cannot make dual reductions that ignore the lazy constraints.
+
+SCIP's dual bound on this master is an upper bound on ``max F`` because every cut is valid
+(:mod:`oa_core`); LP rows may be violated by up to the feasibility tolerance ``feastol``, which
+can raise the master value by at most ``n * feastol`` (objective weights of the hypograph rows sum
+to ``n``); the caller adds that allowance to the reported bound.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from pyscipopt import SCIP_PARAMSETTING, SCIP_RESULT, Conshdlr, Model
+
+from dro_opt.algorithms.oa_core import CutRows, OAOracle
+
+__all__ = ["solve_master_scip"]
+
+
+class _Hypograph(Conshdlr):
+    def __init__(self, oracle: OAOracle, cols: list, initial: CutRows, fractional: bool) -> None:
+        self.oracle = oracle
+        self.cols = cols
+        self.initial = initial
+        self.fractional = fractional
+        self.tcols: list | None = None
+        self.rounds = 0
+        self.frac_rounds = 0
+        self.seconds = 0.0
+
+    # ------------------------------------------------------------------ helpers
+    def _vars(self) -> list:
+        if self.tcols is None:
+            self.tcols = [self.model.getTransformedVar(v) for v in self.cols]
+        return self.tcols
+
+    def _point(self, sol=None) -> np.ndarray:
+        m = self.model
+        return np.array([m.getSolVal(sol, v) for v in self._vars()])
+
+    def _add_rows(self, rows: CutRows, removable: bool = True, force: bool = True) -> int:
+        m = self.model
+        tv = self._vars()
+        A = rows.A
+        for k in range(len(rows)):
+            lo, hi = A.indptr[k], A.indptr[k + 1]
+            row = m.createEmptyRowUnspec(
+                name="oa", lhs=None, rhs=float(rows.b[k]), local=False, removable=removable
+            )
+            m.cacheRowExtensions(row)
+            for c, v in zip(A.indices[lo:hi].tolist(), A.data[lo:hi].tolist(), strict=True):
+                m.addVarToRow(row, tv[c], v)
+            m.flushRowExtensions(row)
+            m.addCut(row, forcecut=force)
+            m.addPoolCut(row)
+            m.releaseRow(row)
+        return len(rows)
+
+    def _mask(self, x: np.ndarray) -> np.ndarray:
+        return x[: self.oracle.D] > 0.5
+
+    def _integral(self, x: np.ndarray) -> bool:
+        z = x[: self.oracle.D]
+        return bool(np.all(np.abs(z - np.round(z)) <= 1e-6))
+
+    # ------------------------------------------------------------------ callbacks
+    def consinitlp(self, constraints):
+        t0 = time.perf_counter()
+        self._add_rows(self.initial, removable=False)
+        self.seconds += time.perf_counter() - t0
+        return {}
+
+    def conscheck(
+        self, constraints, solution, checkintegrality, checklprows, printreason, completely
+    ):
+        t0 = time.perf_counter()
+        x = self._point(solution)
+        viol = self.oracle.violation(x, self._mask(x))
+        self.seconds += time.perf_counter() - t0
+        if viol:
+            return {"result": SCIP_RESULT.INFEASIBLE}
+        return {"result": SCIP_RESULT.FEASIBLE}
+
+    def consenfolp(self, constraints, nusefulconss, solinfeasible):
+        t0 = time.perf_counter()
+        x = self._point()
+        mask = self._mask(x)
+        if not self.oracle.violation(x, mask):
+            self.seconds += time.perf_counter() - t0
+            return {"result": SCIP_RESULT.FEASIBLE}
+        rows, _ = self.oracle.cuts_at_set(mask, x)
+        if not len(rows):  # cannot happen with the tolerances used; stay safe: add all
+            rows, _ = self.oracle.cuts_at_set(mask, x, eps=0.0)
+        self.rounds += 1
+        added = self._add_rows(rows)
+        self.seconds += time.perf_counter() - t0
+        return {"result": SCIP_RESULT.SEPARATED if added else SCIP_RESULT.INFEASIBLE}
+
+    def consenfops(self, constraints, nusefulconss, solinfeasible, objinfeasible):
+        t0 = time.perf_counter()
+        x = self._point()
+        viol = self.oracle.violation(x, self._mask(x))
+        self.seconds += time.perf_counter() - t0
+        if viol:
+            return {"result": SCIP_RESULT.SOLVELP}
+        return {"result": SCIP_RESULT.FEASIBLE}
+
+    def conssepalp(self, constraints, nusefulconss):
+        if not self.fractional:
+            return {"result": SCIP_RESULT.DIDNOTRUN}
+        t0 = time.perf_counter()
+        x = self._point()
+        if self._integral(x):
+            rows, _ = self.oracle.cuts_at_set(self._mask(x), x)
+        else:
+            rows = self.oracle.fractional_cuts(x)
+        self.frac_rounds += 1
+        added = self._add_rows(rows, force=False)
+        self.seconds += time.perf_counter() - t0
+        return {"result": SCIP_RESULT.SEPARATED if added else SCIP_RESULT.DIDNOTFIND}
+
+    def conslock(self, constraint, locktype, nlockspos, nlocksneg):
+        o = self.oracle
+        for j, v in enumerate(self.cols):
+            if j < o.D:  # decreasing z can violate theta <= f(z)
+                self.model.addVarLocksType(v, locktype, nlockspos, nlocksneg)
+            else:  # increasing theta / t can violate
+                self.model.addVarLocksType(v, locktype, nlocksneg, nlockspos)
+
+
+def solve_master_scip(
+    oracle: OAOracle,
+    initial: CutRows,
+    *,
+    fixed_zero: np.ndarray,
+    fixed_one: np.ndarray,
+    incumbent: np.ndarray | None,
+    gap: float,
+    time_limit: float | None,
+    threads: int = 1,
+    verbose: bool = False,
+    fractional: bool = True,
+    feastol: float = 1e-9,
+    params: dict | None = None,
+) -> dict:
+    """Solve the OA master by branch-and-cut on SCIP. Returns a dict with the SCIP status,
+    dual bound (master objective units), node count, handler statistics."""
+    m = Model("oa_master")
+    if not verbose:
+        m.hideOutput()
+    m.setParam("parallel/maxnthreads", max(1, int(threads)))
+    m.setParam("numerics/feastol", feastol)
+    m.setParam("limits/gap", max(gap * 0.5, 1e-9))
+    m.setParam("misc/usesymmetry", 0)
+    m.setPresolve(SCIP_PARAMSETTING.FAST)
+    if time_limit is not None:
+        m.setParam("limits/time", max(float(time_limit), 0.01))
+    for key, val in (params or {}).items():
+        if key == "separating":
+            m.setSeparating(getattr(SCIP_PARAMSETTING, val))
+        elif key == "heuristics":
+            m.setHeuristics(getattr(SCIP_PARAMSETTING, val))
+        else:
+            m.setParam(key, val)
+    lo, up = oracle.bounds()
+    lo[: oracle.D] = np.where(fixed_one, 1.0, 0.0)
+    up[: oracle.D] = np.where(fixed_zero, 0.0, 1.0)
+    c = oracle.objective()
+    cols = []
+    for k in range(oracle.ncols):
+        vt = "B" if k < oracle.D else "C"
+        cols.append(
+            m.addVar(name=f"x{k}", vtype=vt, lb=float(lo[k]), ub=float(up[k]), obj=float(c[k]))
+        )
+    m.setMaximize()
+    m.addCons(sum(cols[j] for j in range(oracle.D)) <= oracle.budget)
+    hdlr = _Hypograph(oracle, cols, initial, fractional)
+    m.includeConshdlr(
+        hdlr,
+        "hypograph",
+        "hypograph of the capture objective (lazy OA cuts)",
+        sepapriority=1,
+        enfopriority=-1,
+        chckpriority=-1,
+        sepafreq=1,
+        propfreq=-1,
+        eagerfreq=-1,
+        maxprerounds=0,
+        needscons=True,
+    )
+    cons = m.createCons(
+        hdlr, "hyp", initial=True, separate=True, enforce=True, check=True, propagate=False
+    )
+    m.addPyCons(cons)
+    if incumbent is not None:
+        mask = np.asarray(incumbent, dtype=bool)
+        F, f, _w = oracle.evaluate(mask)
+        sol = m.createSol()
+        for j in range(oracle.D):
+            m.setSolVal(sol, cols[j], float(mask[j]))
+        if oracle.theta0 is not None:
+            for g, val in enumerate(oracle.G @ f):
+                m.setSolVal(sol, cols[oracle.theta0 + g], float(val))
+        if oracle.t_col is not None:
+            m.setSolVal(sol, cols[oracle.t_col], float(F))
+        m.addSol(sol)
+    t0 = time.perf_counter()
+    m.optimize()
+    out = {
+        "status": m.getStatus(),
+        "dual_bound": m.getDualbound(),
+        "primal_bound": m.getPrimalbound(),
+        "nodes": m.getNNodes(),
+        "seconds": time.perf_counter() - t0,
+        "rounds": hdlr.rounds,
+        "frac_rounds": hdlr.frac_rounds,
+        "handler_seconds": hdlr.seconds,
+    }
+    best = m.getBestSol()
+    if best is not None and m.getNSols() > 0:
+        out["z"] = np.array([m.getSolVal(best, cols[j]) for j in range(oracle.D)]) > 0.5
+    m.freeProb()
+    return out

@@ -1,0 +1,245 @@
+"""Per-customer marginal gains and valid cuts for the MNL capture probabilities (log space).
+
+For customer ``i`` and a set ``S`` of open locations the capture probability is
+
+    f_i(S) = s_i / (1 + s_i),    s_i(S) = sum_{j in S} exp(a_ij),
+
+with log-odds ``a_ij = log(V_ij / W_i)`` (``models/facility_location/objectives.py``). Each ``f_i``
+is nondecreasing and submodular in ``S`` (``s -> s/(1+s)`` is increasing and concave, ``s`` is
+modular), and concave in the continuous relaxation ``z in [0,1]^D``.
+
+Everything here is computed from ``a`` in log space, so every quantity is a probability or a
+marginal gain in ``[0, 1]`` regardless of how many orders of magnitude the utilities ``V`` and
+``W`` span (HM14 alpha = 0.2, beta = 10 spans more than 70): with ``L_i = log s_i(S)`` and
+``sp(x) = log(1 + e^x)``,
+
+    rho_ij(S) = f_i(S + j) - f_i(S) = e^{a_ij} / ((1 + s_i)(1 + s_i + e^{a_ij}))
+              = exp(a_ij - sp(L_i) - sp(logaddexp(L_i, a_ij)))          (j not in S).
+
+Cuts (Nemhauser & Wolsey 1981; Nemhauser, Wolsey & Fisher 1978, Prop. 2.2 form (a)). For a
+nondecreasing submodular ``g``, any ``S`` and any ``T`` with ``|T| <= r``::
+
+    g(T) <= g(S) - sum_{j in S\\T} rho_j((S u T) - j) + sum_{j in T\\S} rho_j(S).
+
+Proof: ``g(S u T) <= g(S) + sum_{j in T\\S} rho_j(S)`` (submodularity), and removing the
+elements of ``S\\T`` from ``S u T`` one at a time loses at least ``rho_j((S u T) - j)`` each
+(submodularity again), so ``g(T) <= g(S u T) - sum_{j in S\\T} rho_j((S u T) - j)``.
+The classical form (a) uses ``rho_j(N - j) <= rho_j((S u T) - j)``. Here ``|(S u T) - j| <=
+m := |S| + r - 1`` and ``rho_ij(B)`` depends on ``B`` only through ``s_i(B)`` and decreases in
+it, so ``rho_ij((S u T) - j) >= c_ij(m) := rho_ij evaluated at M_ij``, where ``M_ij`` is the
+largest ``s_i`` of any ``m`` locations other than ``j`` (the ``m`` best of row ``i`` without
+``j``). ``c_ij(m) >= rho_ij(N - j)``, so the cut is at least as tight as form (a) and valid on
+every feasible ``T``. In ``z``::
+
+    theta_i <= f_i(S) - sum_{j in S} c_ij (1 - z_j) + sum_{j not in S} rho_ij(S) z_j.
+
+All coefficients are ``>= 0``. Coefficients below ``fold`` are folded into the constant
+(``c z_j <= c`` because ``z_j <= 1``): this only loosens the cut, never invalidates it.
+Only this one form is ever generated (mixing the two Nemhauser-Wolsey forms is a known source
+of invalid "proofs", fl_design.md).
+
+Gradient (outer-approximation) cuts use concavity of ``f_i`` on ``[0,1]^D``:
+``theta_i <= f_i(z*) + sum_j g_ij (z_j - z*_j)``, ``g_ij = e^{a_ij} / (1 + s_i(z*))^2``,
+followed by the coefficient strengthening of :func:`strengthen_with_upper_bound`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = [
+    "CutBlock",
+    "SubmodularCuts",
+    "gain_factor",
+    "logsumexp_rows",
+    "softplus",
+    "strengthen_with_upper_bound",
+]
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """``log(1 + e^x)`` evaluated stably (``-inf -> 0``)."""
+    return np.logaddexp(0.0, x)
+
+
+def logsumexp_rows(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``log sum exp`` along ``axis`` (``-inf`` for all ``-inf`` slices); a lean version of
+    :func:`scipy.special.logsumexp` for the hot loops."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis=axis)
+    return out
+
+
+def gain_factor(a: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """``rho_ij`` at log-score ``L_i`` for every ``j``: with ``s = e^L``, ``v = e^a``,
+    ``v / ((1+s)(1+s+v)) = (1 - f) * sigmoid(a - log(1+s))``, ``f = sigmoid(L)`` (N, D)."""
+    return expit(-L)[:, None] * expit(a - softplus(L)[:, None])
+
+
+@dataclass
+class CutBlock:
+    """Cuts ``theta_i <= const_i + coef_i' z`` for the customers ``rows`` (one cut per row).
+
+    ``coef`` is dense (k, D) with non-negative entries; zeros are absent terms.
+    """
+
+    rows: np.ndarray
+    const: np.ndarray
+    coef: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def value(self, z: np.ndarray) -> np.ndarray:
+        """Right-hand side at ``z`` (D,) for each cut."""
+        return self.const + self.coef @ np.asarray(z, dtype=float)
+
+    def subset(self, keep: np.ndarray) -> CutBlock:
+        return CutBlock(self.rows[keep], self.const[keep], self.coef[keep])
+
+    def aggregate(self, weights: np.ndarray) -> tuple[float, np.ndarray]:
+        """``sum_k w_k (const_k + coef_k' z)`` as ``(constant, coefficients (D,))`` (valid for
+        ``sum_k w_k theta_k`` whenever ``w >= 0``)."""
+        w = np.asarray(weights, dtype=float)
+        return float(w @ self.const), w @ self.coef
+
+
+def strengthen_with_upper_bound(
+    const: np.ndarray, coef: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """Coefficient strengthening for ``theta_i <= const_i + coef_i' z`` with ``z`` binary,
+    ``coef >= 0`` and the valid bound ``theta_i <= upper_i``.
+
+    Replacing ``coef_ij`` by ``min(coef_ij, max(upper_i - const_i, 0))`` keeps the cut valid on
+    every binary ``z``: if ``z_j = 0`` nothing changes; if ``z_j = 1`` the new right-hand side is
+    ``>= const_i + (upper_i - const_i) = upper_i >= theta_i`` (the other terms are ``>= 0``) when
+    ``upper_i >= const_i``, and ``>= const_i >= upper_i`` otherwise. Returns the new coefficients.
+    """
+    cap = np.maximum(upper - const, 0.0)
+    return np.minimum(coef, cap[:, None])
+
+
+class SubmodularCuts:
+    """Marginal gains and cuts for the customer functions ``f_i`` of one instance.
+
+    Parameters
+    ----------
+    a : (N, D) log-odds utilities (``-inf`` allowed).
+    budget : r, the cardinality bound ``|T| <= r`` of every feasible set.
+    fold : coefficients below this are folded into the cut's constant.
+    """
+
+    def __init__(self, a: np.ndarray, budget: int, fold: float = 1e-11) -> None:
+        self.a = np.asarray(a, dtype=float)
+        self.N, self.D = self.a.shape
+        self.budget = int(budget)
+        self.fold = float(fold)
+        self._desc = -np.sort(-self.a, axis=1)  # each row sorted descending
+        self._rank = np.empty_like(self.a, dtype=np.int64)
+        order = np.argsort(-self.a, axis=1, kind="stable")
+        np.put_along_axis(self._rank, order, np.arange(self.D)[None, :], axis=1)
+        self._drop_cache: dict[int, np.ndarray] = {}
+        self.upper = expit(logsumexp_rows(self._desc[:, : max(self.budget, 1)], axis=1))
+        if self.budget == 0:
+            self.upper = np.zeros(self.N)
+
+    # ----------------------------------------------------------------- values and gains
+    def log_scores(self, mask: np.ndarray) -> np.ndarray:
+        """``L_i = log s_i(S)`` for the set ``S`` given as a boolean mask (D,)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return np.full(self.N, -np.inf)
+        return logsumexp_rows(self.a[:, mask], axis=1)
+
+    def values(self, mask: np.ndarray) -> np.ndarray:
+        """``f_i(S)`` (N,)."""
+        return expit(self.log_scores(mask))
+
+    def gains(self, mask: np.ndarray, L: np.ndarray | None = None) -> np.ndarray:
+        """``rho_ij(S)`` for every ``j`` (N, D); entries with ``j in S`` are 0."""
+        mask = np.asarray(mask, dtype=bool)
+        if L is None:
+            L = self.log_scores(mask)
+        out = gain_factor(self.a, L)
+        out[:, mask] = 0.0
+        return out
+
+    def drop_coefficients(self, m: int) -> np.ndarray:
+        """``c_ij(m)``: lower bound on ``rho_ij(B)`` over all ``B`` not containing ``j`` with
+        ``|B| <= m`` (N, D); ``M_ij`` = log-score of the ``m`` best locations of row ``i``
+        other than ``j``."""
+        m = int(min(max(m, 0), self.D - 1))
+        if m in self._drop_cache:
+            return self._drop_cache[m]
+        N, D = self.N, self.D
+        if m == 0:
+            M = np.full((N, D), -np.inf)
+        else:
+            top = self._desc[:, : m + 1] if m + 1 <= D else self._desc
+            k = top.shape[1]
+            L_top_m = logsumexp_rows(self._desc[:, :m], axis=1)  # for j outside the top m
+            # drop-one log-sums of the top m+1 (for j among the top m)
+            rep = np.broadcast_to(top[:, None, :], (N, k, k)).copy()
+            idx = np.arange(k)
+            rep[:, idx, idx] = -np.inf
+            drop_one = logsumexp_rows(rep, axis=2)  # (N, k): top m+1 without the element of rank t
+            M = np.where(
+                self._rank < m,
+                np.take_along_axis(drop_one, np.minimum(self._rank, k - 1), axis=1),
+                L_top_m[:, None],
+            )
+        c = expit(-M) * expit(self.a - softplus(M))
+        self._drop_cache[m] = c
+        return c
+
+    # ------------------------------------------------------------------------ cuts
+    def submodular_cut(
+        self, mask: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[CutBlock, np.ndarray]:
+        """Form-(a) cuts at ``S`` (tightened drop coefficients, see module docstring).
+
+        Returns ``(cuts, f_S)`` where ``f_S`` (N,) are the exact values at ``S``; the cut of
+        customer ``i`` is exact at ``S``: ``const_i + coef_i' 1_S = f_i(S)`` (up to folding).
+        """
+        mask = np.asarray(mask, dtype=bool)
+        L = self.log_scores(mask)
+        fS = expit(L)
+        coef = self.gains(mask, L)
+        if mask.any():
+            c = self.drop_coefficients(int(mask.sum()) + self.budget - 1)
+            coef[:, mask] = c[:, mask]
+            const = fS - c[:, mask].sum(axis=1)
+        else:
+            const = np.zeros(self.N)
+        if rows is None:
+            rows = np.arange(self.N)
+        else:
+            coef, const = coef[rows], const[rows]
+        return self._fold(rows, const, coef), fS
+
+    def gradient_cut(self, z: np.ndarray, rows: np.ndarray | None = None) -> CutBlock:
+        """Tangent cuts of the concave ``f_i`` at the point ``z`` in ``[0,1]^D``."""
+        z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
+        if rows is None:
+            rows = np.arange(self.N)
+        a = self.a[rows]
+        with np.errstate(divide="ignore"):
+            L = logsumexp_rows(a + np.log(z)[None, :], axis=1)
+        with np.errstate(invalid="ignore"):
+            lg = a - 2.0 * softplus(L)[:, None]
+        g = np.exp(lg)
+        g[~np.isfinite(lg)] = 0.0
+        const = expit(L) - g @ z
+        coef = strengthen_with_upper_bound(const, g, self.upper[rows])
+        return self._fold(rows, const, coef)
+
+    def _fold(self, rows: np.ndarray, const: np.ndarray, coef: np.ndarray) -> CutBlock:
+        tiny = coef < self.fold
+        const = const + np.where(tiny, coef, 0.0).sum(axis=1)
+        coef = np.where(tiny, 0.0, coef)
+        return CutBlock(np.asarray(rows), const, coef)
