@@ -62,8 +62,12 @@ from dro_opt.models.facility_location.objectives import (
     objective_from_probabilities,
 )
 
-#: Default cap on log-odds: e^20.72 = 1e9; a capped customer loses < 1e-9 of capture probability.
-DEFAULT_MAX_LOG_ODDS = math.log(1e9)
+#: Default cap on log-odds: e^13.82 = 1e6; a capped customer loses < 1e-6 of capture probability.
+#: Larger caps are unsafe: with s_ij = 1e9, SCIP (feastol 1e-9) hit unresolved LP troubles on
+#: HM14 alpha=0.2, beta=10 and, at its default feastol 1e-6, a "binary" z_j = 1e-6 already buys
+#: capture 1e9 * 1e-6 = 1e3 (it claimed 316.83 for a decision worth 295.24). With 1e6 and
+#: feastol 1e-9 it proved the true optimum 296.46 (r = 4) in 36-49 s.
+DEFAULT_MAX_LOG_ODDS = math.log(1e6)
 #: Default floor: pairs with s_ij < 1e-9 (the size solvers treat as zero) are dropped, accounted.
 DEFAULT_MIN_LOG_ODDS = math.log(1e-9)
 

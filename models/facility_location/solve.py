@@ -54,6 +54,13 @@ from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
 
 METHODS = ("auto", "oa", "misocp")
+#: Tight integrality/feasibility tolerances for the MISOCP route. With s_ij up to the cap 1e6 a
+#: "binary" z_j = 1e-6 (a default integrality tolerance) would capture up to half a customer;
+#: at 1e-9 that is at most 1e-3, and the exact re-evaluation catches anything larger.
+TIGHT_TOLERANCES: dict[str, dict[str, Any]] = {
+    "scip": {"numerics/feastol": 1e-9},
+    "highs": {"mip_feasibility_tolerance": 1e-9},
+}
 OA_OBJECTIVES = ("erm", "chi2")
 
 
@@ -400,7 +407,13 @@ def _run_misocp(
         model.problem,
         name,
         # half the target: the certificate adds the cap/drop line and the solver's tolerances
-        SolveOptions(time_limit=time_limit, gap=0.5 * gap, threads=threads, verbose=verbose),
+        SolveOptions(
+            time_limit=time_limit,
+            gap=0.5 * gap,
+            threads=threads,
+            verbose=verbose,
+            extra=dict(TIGHT_TOLERANCES.get(name, {})),
+        ),
     )
     n = inst.n
     sensitivity = (
