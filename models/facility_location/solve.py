@@ -9,7 +9,9 @@ stratified sampling, paper 003 Sec. 4), solves the (reduced) problem by
   valid upper bounds for it, hence ``method="oa"`` with ``objective="variance"`` is refused;
 * ``"misocp"``: the paper's MISOCP (:mod:`.misocp`) on any solver of the registry (default: the
   registry's choice, SCIP for the SOC models, HiGHS for the ERM MILP);
-* ``"auto"``: ``oa`` for erm/chi2 (and any objective at ``rho = 0``), ``misocp`` for variance;
+* ``"auto"``: ``oa`` for erm/chi2 (and any objective at ``rho = 0``); for variance the chi-square
+  bound first (below) and the MISOCP only if that bound does not certify the VR value of the
+  chi-square optimum within ``gap`` (``extra["method"]`` is then ``"chi2-bound"``);
 
 and ALWAYS re-evaluates the returned decision exactly on the full data. The certificate is::
 
@@ -23,9 +25,11 @@ decision on the model it solved, and its bound with the exact value of a greedy 
 
 Variance (VR): since ``VR(z) <= chi2(z)`` for every ``z`` (DESIGN.md 3), ``max VR <= max chi2``, an
 exactly computable valid bound. When the MISOCP does not certify the full-data gap by itself
-(reduction, time limit or numerical failure), the chi-square problem is solved on the full data by
-OA (with the time that is left, at least 10% of ``time_limit``), its bound is taken when smaller,
-and its decision is kept when its exact VR value is better. The smaller of the valid bounds is the
+(reduction, time limit or numerical failure) -- or up front with ``method="auto"``, where it
+gets 25% of ``time_limit`` and often certifies VR alone (the bound is tight whenever the
+chi-square worst case stays non-negative) -- the chi-square problem is solved on the full data
+by OA (after the MISOCP: with the time that is left, at least 10% of ``time_limit``); its bound
+is taken when smaller, and its decision is kept when its exact VR value is better. The smaller of the valid bounds is the
 certificate's ``upper``; both are listed in ``extra["bounds"]``.
 """
 
@@ -143,52 +147,87 @@ def solve_mc_flp(
     )
     effective = "erm" if rho == 0.0 else objective
     chosen = _choose_method(method, effective)
+    messages: list[str] = []
+    bounds: dict[str, float | None] = {}
+
+    # ---- VR, method auto: the chi-square bound first (max VR <= max chi2, exact by OA) --------
+    chi2: dict[str, Any] | None = None
+    if method == "auto" and effective == "variance":
+        share = None if time_limit is None else 0.25 * time_limit
+        chi2 = _chi2_bound(instance, budget, rho, solver, share, gap, threads, verbose)
+        bounds["chi2_oa_full_data"] = chi2["bound"]
+        messages.append(chi2["message"])
+        if chi2["z"] is not None and chi2["bound"] is not None:
+            zc = np.round(chi2["z"]).astype(float)
+            vr = evaluate(instance.a, instance.q, zc, objective, rho)
+            if (chi2["bound"] - vr) / max(1.0, abs(vr)) <= gap:
+                chosen = "chi2-bound"
 
     # ---- reduction ------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    solved, red_lines, red_info = _reduce(
-        instance, effective, rho, clusters, strata, per_stratum, seed
-    )
+    if chosen == "chi2-bound":
+        solved, red_lines, red_info = instance, [], None
+    else:
+        solved, red_lines, red_info = _reduce(
+            instance, effective, rho, clusters, strata, per_stratum, seed
+        )
     reduce_seconds = time.perf_counter() - t0
 
     # ---- solve ----------------------------------------------------------------------------------
-    if chosen == "oa":
+    if chosen == "chi2-bound":
+        assert chi2 is not None
+        out = chi2["outcome"]
+        messages.append(
+            "certified by the chi-square bound alone: the VR value of the chi-square optimum "
+            "meets max VR <= max chi2 within the gap (no MISOCP needed)"
+        )
+    elif chosen == "oa":
         out = _run_oa(solved, budget, effective, rho, solver, time_limit, gap, threads, verbose)
     else:
-        out = _run_misocp(solved, budget, effective, rho, solver, time_limit, gap, threads, verbose)
+        remaining = time_limit
+        if time_limit is not None:
+            remaining = max(0.1 * time_limit, time_limit - (time.perf_counter() - t_start))
+        out = _run_misocp(solved, budget, effective, rho, solver, remaining, gap, threads, verbose)
 
     # ---- exact full-data re-evaluation and certificate --------------------------------------
     z = np.round(out.z).astype(float)
     exact = evaluate(instance.a, instance.q, z, objective, rho)
-    bound_note = (
+    bound_note = {
+        "chi2-bound": "max VR <= max chi2 (DESIGN.md 3): OA bound of the chi-square problem on "
+        "the full data",
+    }.get(
+        chosen,
         "proven bound of the solved model"
         + (" (reduced instance)" if red_info is not None else "")
-        + f", method {chosen}"
+        + f", method {chosen}",
     )
     cert = Certificate.for_sense(
         "max", exact, out.bound, errors=out.error_lines + red_lines, bound_note=bound_note
     )
-    bounds: dict[str, float | None] = {chosen: cert.upper}
-    messages = [out.message] if out.message else []
+    bounds[chosen] = cert.upper
+    if out.message:
+        messages.append(out.message)
 
     if (
         effective == "variance"
+        and chosen == "misocp"
         and (cert.gap is None or cert.gap > gap)
         and (red_info is not None or out.status is not Status.OPTIMAL or out.numerical_error)
     ):
-        remaining = None
-        if time_limit is not None:
-            remaining = max(0.1 * time_limit, time_limit - (time.perf_counter() - t_start))
-        chi2 = _chi2_bound(instance, budget, rho, solver, remaining, gap, threads, verbose)
-        bounds["chi2_oa_full_data"] = chi2.get("bound")
-        messages.append(chi2["message"])
-        if chi2.get("z") is not None:
+        if chi2 is None:
+            remaining = None
+            if time_limit is not None:
+                remaining = max(0.1 * time_limit, time_limit - (time.perf_counter() - t_start))
+            chi2 = _chi2_bound(instance, budget, rho, solver, remaining, gap, threads, verbose)
+            bounds["chi2_oa_full_data"] = chi2["bound"]
+            messages.append(chi2["message"])
+        if chi2["z"] is not None:
             zc = np.round(chi2["z"]).astype(float)
             vr = evaluate(instance.a, instance.q, zc, objective, rho)
             if vr > exact:
                 z, exact = zc, vr
                 messages.append("decision taken from the chi-square OA solve (better exact VR)")
-        cb = chi2.get("bound")
+        cb = chi2["bound"]
         if cb is not None and (cert.upper is None or cb < cert.upper):
             cert = Certificate.for_sense(
                 "max",
@@ -205,6 +244,7 @@ def solve_mc_flp(
     if out.numerical_error and status is not Status.OPTIMAL:
         status = Status.NUMERICAL_ERROR
     total = time.perf_counter() - t_start
+    chi2_seconds = 0.0 if chi2 is None or chosen == "chi2-bound" else chi2["seconds"]
     extra: dict[str, Any] = {
         "open": open_locations(z),
         "method": chosen,
@@ -218,6 +258,7 @@ def solve_mc_flp(
         "iterations": out.iterations,
         "bounds": bounds,
         "reduce_seconds": reduce_seconds,
+        "chi2_bound_seconds": chi2_seconds,
         "total_seconds": total,
         **out.extra,
     }
@@ -231,7 +272,7 @@ def solve_mc_flp(
         x=z.copy(),
         solution={"z": z},
         build_seconds=reduce_seconds + out.build_seconds,
-        solve_seconds=out.solve_seconds,
+        solve_seconds=out.solve_seconds + chi2_seconds,
         nodes=out.nodes,
         message="; ".join(m for m in messages if m),
         certificate=cert,
@@ -517,15 +558,13 @@ def _chi2_bound(
     threads: int,
     verbose: bool,
 ) -> dict[str, Any]:
-    """``max chi2`` by OA on the full data: a valid upper bound on ``max VR``."""
-    try:
-        from dro_opt.algorithms.submodular_oa import solve_oa
-    except ImportError:  # pragma: no cover - only before the OA module exists
-        return {
-            "bound": None,
-            "z": None,
-            "message": "chi-square OA unavailable: no VR <= chi2 bound",
-        }
+    """``max chi2`` by OA on the full data: a valid upper bound on ``max VR``.
+
+    Returns ``{"bound", "z", "message", "outcome"}`` (``outcome``: an :class:`_Outcome` whose
+    bound is the chi-square bound, for the VR certificate).
+    """
+    from dro_opt.algorithms.submodular_oa import solve_oa
+
     master = solver if solver in (None, "scip", "highs") else None
     res = solve_oa(
         instance,
@@ -538,11 +577,27 @@ def _chi2_bound(
         threads=threads,
         verbose=verbose,
     )
+    outcome = _Outcome(
+        z=np.asarray(res.z, dtype=float),
+        bound=res.bound,
+        error_lines=[],
+        status=res.status,
+        solver=f"oa[{master or 'default master'}]",
+        model_objective=res.value,
+        model_bound=res.bound,
+        nodes=res.nodes,
+        iterations=res.iterations,
+        solve_seconds=res.seconds,
+        extra={"cuts": res.cuts, "chi2_value": res.value},
+    )
+    bound_txt = "none" if res.bound is None else f"{res.bound:.10g}"
     return {
         "bound": res.bound,
         "z": res.z,
-        "message": f"chi-square OA on the full data: value {res.value:.10g}, bound "
-        f"{'none' if res.bound is None else f'{res.bound:.10g}'} ({res.status.value})",
+        "message": f"chi-square OA on the full data: value {res.value:.10g}, bound {bound_txt} "
+        f"({res.status.value}, {res.seconds:.2f} s)",
+        "outcome": outcome,
+        "seconds": res.seconds,
     }
 
 
