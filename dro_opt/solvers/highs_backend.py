@@ -1,0 +1,243 @@
+"""HiGHS backend (highspy): LP and MILP, loaded in bulk with ``Highs.passModel``.
+
+The canonical rows ``A x + s = b`` with ``s`` in ``zero``/``nonneg`` cones are exactly HiGHS's
+row form ``L <= A x <= U``: a ``zero`` row is ``A_i x = b_i``, a ``nonneg`` row
+``A_i x <= b_i``. The CSR arrays of ``A``, the bounds, costs, integrality and the objective sense
+and constant go to HiGHS in one ``passModel`` call (no Python loop per row or non-zero).
+Second-order, exponential and power cones are not supported (HiGHS has no such constraints);
+the registry refuses such models with ``CapabilityError``.
+
+Results
+-------
+* ``objective`` = ``c'x + c0`` at the returned ``x`` (problem's own sense).
+* ``bound``: for a MILP HiGHS's branch-and-bound dual bound (``mip_dual_bound``); for an LP solved
+  to optimality the dual objective computed from HiGHS's row and column duals
+  (``sum_i y_i side_i + sum_j d_j bound_j + c0``, the side being the one the dual's sign selects);
+  a dual that would need an infinite side makes the bound ``None``.
+* ``duals`` (LP only): HiGHS's row duals satisfy ``c - A'y = d`` in the problem's own sense; the
+  conic dual of the minimisation form (the :class:`~dro_opt.solvers.result.Result` convention,
+  ``z >= 0`` on ``nonneg`` rows) is ``z = -y`` for minimisation and ``z = y`` for maximisation.
+* ``mip_rel_gap`` and ``mip_abs_gap`` are both set to ``options.gap``. HiGHS's relative gap is
+  ``|p - d| / |p|``; since ``|p - d| / max(1, |p|)`` (dro_opt's gap) is at most both, HiGHS's
+  "optimal" implies dro_opt's gap <= ``options.gap``.
+* ``kUnboundedOrInfeasible`` from presolve is resolved by one re-solve without presolve; it is
+  reported as ``INFEASIBLE_OR_UNBOUNDED`` only if HiGHS still cannot tell.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from dro_opt.conic.problem import MAX, ConicProblem
+from dro_opt.errors import ParameterError
+from dro_opt.solvers._transforms import (
+    duals_by_block,
+    error_result,
+    finite_or_none,
+    linear_sides,
+    row_kinds,
+)
+from dro_opt.solvers.base import BOUND, DUALS, INTEGER, Backend, SolveOptions
+from dro_opt.solvers.result import Result
+from dro_opt.solvers.status import Status
+
+# HighsModelStatus name -> Status (HiGHS 1.15 ``HighsModelStatus``).
+STATUS_MAP: dict[str, Status] = {
+    "kOptimal": Status.OPTIMAL,
+    "kInfeasible": Status.INFEASIBLE,
+    "kUnbounded": Status.UNBOUNDED,
+    "kUnboundedOrInfeasible": Status.INFEASIBLE_OR_UNBOUNDED,
+    "kTimeLimit": Status.TIME_LIMIT,
+    "kIterationLimit": Status.ITERATION_LIMIT,
+    "kSolutionLimit": Status.FEASIBLE,
+    "kObjectiveBound": Status.FEASIBLE,
+    "kObjectiveTarget": Status.FEASIBLE,
+    "kInterrupt": Status.INTERRUPTED,
+    "kHighsInterrupt": Status.INTERRUPTED,
+    "kMemoryLimit": Status.ERROR,
+    "kModelEmpty": Status.OPTIMAL,
+    "kLoadError": Status.ERROR,
+    "kModelError": Status.ERROR,
+    "kPresolveError": Status.NUMERICAL_ERROR,
+    "kSolveError": Status.NUMERICAL_ERROR,
+    "kPostsolveError": Status.NUMERICAL_ERROR,
+    "kNotset": Status.UNKNOWN,
+    "kUnknown": Status.UNKNOWN,
+}
+
+
+def map_status(name: str) -> Status:
+    """HiGHS model status name (e.g. ``"kOptimal"``) -> :class:`Status`; unknown -> ``UNKNOWN``."""
+    return STATUS_MAP.get(name, Status.UNKNOWN)
+
+
+class HighsBackend(Backend):
+    """HiGHS: LP (simplex/IPM, with duals) and MILP (branch-and-cut, with a proven bound)."""
+
+    name = "highs"
+    module = "highspy"
+    distribution = "highspy"
+    features = frozenset({INTEGER, DUALS, BOUND})
+
+    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
+        version = self.version()
+        t0 = time.perf_counter()
+        try:
+            import highspy
+
+            h = highspy.Highs()
+            _set_options(h, options)
+            _pass_model(h, problem, highspy)
+        except ParameterError:
+            raise
+        except Exception as exc:  # any solver failure becomes a Result
+            return error_result(self.name, version, problem, exc, "building the model")
+        build = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            h.run()
+            status_name = h.getModelStatus().name
+            message = ""
+            if status_name == "kUnboundedOrInfeasible":
+                h.setOptionValue("presolve", "off")
+                h.clearSolver()
+                h.run()
+                status_name = h.getModelStatus().name
+                message = "re-solved without presolve to tell infeasible from unbounded"
+            solve = time.perf_counter() - t1
+            return _extract(h, problem, status_name, message, version, build, solve)
+        except Exception as exc:
+            res = error_result(self.name, version, problem, exc, "solving", build)
+            res.solve_seconds = time.perf_counter() - t1
+            return res
+
+
+def _set_options(h: Any, options: SolveOptions) -> None:
+    """Common options -> HiGHS options; an unknown ``extra`` option raises ParameterError."""
+    h.setOptionValue("output_flag", bool(options.verbose))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    if options.gap is not None:
+        h.setOptionValue("mip_rel_gap", float(options.gap))
+        h.setOptionValue("mip_abs_gap", float(options.gap))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    for key, value in options.extra.items():
+        status = h.setOptionValue(str(key), value)
+        if status.name != "kOk":
+            raise ParameterError(
+                f"HiGHS rejected option {key}={value!r} from options.extra ({status.name}); "
+                "see https://ergo-code.github.io/HiGHS/stable/options/definitions/"
+            )
+
+
+def _pass_model(h: Any, problem: ConicProblem, highspy: Any) -> None:
+    """Load the LP/MILP with one bulk ``passModel`` call (CSR arrays)."""
+    A = problem.A
+    kinds = row_kinds(problem.cones)
+    lower, upper = linear_sides(kinds, problem.b)
+    inf = highspy.kHighsInf
+    sense = highspy.ObjSense.kMaximize if problem.sense == MAX else highspy.ObjSense.kMinimize
+    integrality = (problem.vtype != 0).astype(np.int32)
+    status = h.passModel(
+        int(problem.n),
+        int(problem.m),
+        int(A.nnz),
+        int(highspy.MatrixFormat.kRowwise),
+        int(sense),
+        float(problem.c0),
+        np.ascontiguousarray(problem.c, dtype=np.float64),
+        np.clip(problem.lb, -inf, inf),
+        np.clip(problem.ub, -inf, inf),
+        np.clip(lower, -inf, inf),
+        np.clip(upper, -inf, inf),
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        np.ascontiguousarray(A.data, dtype=np.float64),
+        integrality,
+    )
+    if status.name == "kError":
+        raise RuntimeError("HiGHS passModel rejected the model data")
+
+
+def _extract(
+    h: Any,
+    problem: ConicProblem,
+    status_name: str,
+    message: str,
+    version: str | None,
+    build: float,
+    solve: float,
+) -> Result:
+    info = h.getInfo()
+    status = map_status(status_name)
+    is_mip = problem.is_mixed_integer
+    has_primal = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
+    if status is Status.UNKNOWN and status_name not in STATUS_MAP:
+        message = f"unrecognised HiGHS model status {status_name}"
+    if status_name == "kModelEmpty":
+        has_primal = True
+    res = Result(
+        status=status,
+        solver="highs",
+        solver_version=version,
+        sense=problem.sense,
+        build_seconds=build,
+        solve_seconds=solve,
+        message=message,
+        nodes=int(info.mip_node_count) if is_mip else None,
+        extra={"native_status": status_name},
+    )
+    keep = status.has_solution or (status is Status.UNKNOWN and has_primal)
+    if keep and has_primal:
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)
+        res.x = x
+        res.solution = problem.split_solution(x)
+        res.objective = problem.objective_value(x)
+        if status is Status.UNKNOWN:
+            res.status = Status.FEASIBLE
+    elif status.has_solution:
+        res.status = Status.UNKNOWN if status is Status.FEASIBLE else status
+    if is_mip:
+        if status in (
+            Status.OPTIMAL,
+            Status.TIME_LIMIT,
+            Status.FEASIBLE,
+            Status.INTERRUPTED,
+            Status.ITERATION_LIMIT,
+        ):
+            res.bound = finite_or_none(info.mip_dual_bound, 1e30)
+    elif status is Status.OPTIMAL and res.x is not None:
+        sol = h.getSolution()
+        y = np.asarray(sol.row_dual, dtype=float)
+        d = np.asarray(sol.col_dual, dtype=float)
+        res.bound = _lp_dual_objective(h, problem, y, d)
+        sign = -1.0 if problem.sense == MAX else 1.0
+        res.duals = duals_by_block(problem, -sign * y)
+    return res
+
+
+def _lp_dual_objective(h: Any, problem: ConicProblem, y: np.ndarray, d: np.ndarray) -> float | None:
+    """Dual objective of the LP from HiGHS duals (``c - A'y = d``), in the problem's sense.
+
+    For minimisation a row with ``y_i > 0`` is bounded below (its lower side is active) and one
+    with ``y_i < 0`` above; maximisation mirrors the signs. The same holds for column duals and
+    variable bounds. A non-negligible dual on an infinite side means no finite bound.
+    """
+    lp = h.getLp()
+    lower = np.asarray(lp.row_lower_, dtype=float)
+    upper = np.asarray(lp.row_upper_, dtype=float)
+    sign = -1.0 if problem.sense == MAX else 1.0
+    total = problem.c0
+    tol = 1e-9
+    for dual, lo, hi in ((y, lower, upper), (d, problem.lb, problem.ub)):
+        side = np.where(sign * dual > 0, lo, hi)
+        active = np.abs(dual) > tol
+        if not np.isfinite(side[active]).all():
+            return None
+        total += float(dual[active] @ side[active])
+    return total

@@ -1,0 +1,423 @@
+"""SCIP backend (pyscipopt): LP, MILP, SOCP/MISOCP, exponential and power cones, also mixed-integer.
+
+Translation of ``A x + s = b, s in K`` (DESIGN.md 2.1) into one SCIP model:
+
+* Rotated cones are first mapped onto standard ones (exact orthogonal map,
+  :func:`~dro_opt.solvers._transforms.rsoc_to_soc`).
+* ``zero``/``nonneg`` rows become linear constraints ``A_i x = b_i`` / ``A_i x <= b_i``.
+* Rows of nonlinear cones get a slack variable ``s_i`` and one linear equality
+  ``A_i x + s_i = b_i``; a row that is exactly ``s_i = x_j`` (one coefficient ``-1``, ``b_i = 0``)
+  reuses ``x_j``. Bounds implied by the cone (``s_0 >= 0`` for a SOC head, ``y, z >= 0`` for an
+  exponential cone, ``x, y >= 0`` for a power cone) go on the slack (or reused variable).
+* SOC of dimension ``d``: ``d = 1`` is the bound ``s_0 >= 0``; ``d = 2`` the two linear rows
+  ``|s_1| <= s_0``; ``d >= 3`` one quadratic constraint ``sum_i s_i^2 - s_0^2 <= 0`` with
+  ``s_0 >= 0``, which SCIP's second-order-cone handler recognises.
+* Exponential cone ``(x, y, z)``, ``y exp(x / y) <= z`` (closure at ``y = 0``): when the ``y``
+  row is a constant ``y0`` (no variables) the cone is the convex constraint
+  ``y0 exp(x / y0) <= z`` for ``y0 > 0`` and the closure ``x <= 0, z >= 0`` for ``y0 = 0``
+  (``y0 < 0`` keeps a slack with ``y >= 0``, hence infeasible). With a variable ``y`` SCIP's
+  expression ``y exp(x / y)`` is wrong at ``y = 0`` (undefined; presolve simplifies it to 0), so
+  those cones go to an exact cutting-plane constraint handler
+  (:mod:`dro_opt.solvers._scip_expcone`) enforcing the closed cone by its tangent cuts.
+* Power cone ``(x, y, z)``, ``x^a y^(1-a) >= |z|``: two nonlinear constraints
+  ``+-z - x^a y^(1-a) <= 0`` with ``x, y >= 0``; ``x^a y^(1-a)`` is defined (0) on the boundary,
+  so the closed cone is represented exactly.
+
+pyscipopt 6.3's ``addMatrixVar``/``addMatrixCons`` are Python loops over dense object arrays
+(``A @ x`` densifies ``A``), so linear rows are built from the CSR arrays directly: one
+``Expr`` per row from pre-built ``Term`` objects (one dict per row, no per-non-zero Python
+arithmetic). Per-variable and per-row pyscipopt calls (about 5-10 us each) remain the cost floor.
+
+Parameters and semantics (checked against SCIP 10):
+* ``limits/gap`` and ``limits/absgap`` = ``options.gap``. SCIP's relative gap is
+  ``|p - d| / min(|p|, |d|)`` (infinite for opposite signs), at least dro_opt's
+  ``|p - d| / max(1, |p|)``, and the absolute gap dominates it too, so SCIP stopping on either
+  implies dro_opt's gap <= ``options.gap``; status ``gaplimit`` is therefore reported as
+  ``OPTIMAL`` (within the requested gap).
+* ``getDualbound()`` is in the original objective sense and includes the objective constant.
+* SCIP's tree search is sequential; ``threads`` sets only ``lp/threads``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dro_opt.conic.cones import EXP, NONNEG, POW, SOC, ZERO, ConeRun
+from dro_opt.conic.problem import BINARY, CONTINUOUS, MAX, ConicProblem
+from dro_opt.errors import ParameterError
+from dro_opt.solvers._transforms import (
+    KIND_CODE,
+    cone_slices,
+    error_result,
+    finite_or_none,
+    row_kinds,
+    rsoc_to_soc,
+)
+from dro_opt.solvers.base import (
+    BOUND,
+    INTEGER,
+    MI_EXP,
+    MI_SOC,
+    Backend,
+    SolveOptions,
+)
+from dro_opt.solvers.base import EXP as F_EXP
+from dro_opt.solvers.base import POW as F_POW
+from dro_opt.solvers.base import RSOC as F_RSOC
+from dro_opt.solvers.base import SOC as F_SOC
+from dro_opt.solvers.result import Result
+from dro_opt.solvers.status import Status
+
+# SCIP status (Model.getStatus()) -> Status.
+STATUS_MAP: dict[str, Status] = {
+    "optimal": Status.OPTIMAL,
+    "gaplimit": Status.OPTIMAL,
+    "infeasible": Status.INFEASIBLE,
+    "unbounded": Status.UNBOUNDED,
+    "inforunbd": Status.INFEASIBLE_OR_UNBOUNDED,
+    "timelimit": Status.TIME_LIMIT,
+    "nodelimit": Status.NODE_LIMIT,
+    "totalnodelimit": Status.NODE_LIMIT,
+    "stallnodelimit": Status.NODE_LIMIT,
+    "userinterrupt": Status.INTERRUPTED,
+    "terminate": Status.INTERRUPTED,
+    "memlimit": Status.ERROR,
+    "sollimit": Status.FEASIBLE,
+    "bestsollimit": Status.FEASIBLE,
+    "restartlimit": Status.FEASIBLE,
+    "primallimit": Status.FEASIBLE,
+    "duallimit": Status.FEASIBLE,
+    "unknown": Status.UNKNOWN,
+}
+SCIP_INFINITY = 1e20
+
+
+def map_status(name: str) -> Status:
+    """SCIP status string -> :class:`Status`; unknown strings give ``UNKNOWN``."""
+    return STATUS_MAP.get(str(name).lower(), Status.UNKNOWN)
+
+
+@dataclass
+class ScipModel:
+    """A built SCIP model and what is needed to read the solution back."""
+
+    model: Any
+    xvars: list[Any]
+    handler: Any = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class ScipBackend(Backend):
+    """SCIP branch-and-cut: MILP, MISOCP and mixed-integer exponential/power cones, with bounds."""
+
+    name = "scip"
+    module = "pyscipopt"
+    distribution = "pyscipopt"
+    features = frozenset({INTEGER, F_SOC, F_RSOC, F_EXP, F_POW, MI_SOC, MI_EXP, BOUND})
+
+    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
+        version = self.version()
+        t0 = time.perf_counter()
+        try:
+            from pyscipopt import Model
+
+            model = Model()
+            model.hideOutput(quiet=not options.verbose)
+            _set_params(model, options)
+            built = build_model(model, problem)
+            version = (
+                f"SCIP {model.getMajorVersion()}.{model.getMinorVersion()}."
+                f"{model.getTechVersion()} (pyscipopt {version})"
+            )
+        except ParameterError:
+            raise
+        except Exception as exc:  # any solver failure becomes a Result
+            return error_result(self.name, version, problem, exc, "building the model")
+        build = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            model.optimize()
+            solve = time.perf_counter() - t1
+            return _extract(built, problem, version, build, solve)
+        except Exception as exc:
+            res = error_result(self.name, version, problem, exc, "solving", build)
+            res.solve_seconds = time.perf_counter() - t1
+            return res
+
+
+def _set_params(model: Any, options: SolveOptions) -> None:
+    if options.time_limit is not None:
+        model.setParam("limits/time", float(options.time_limit))
+    if options.gap is not None:
+        model.setParam("limits/gap", float(options.gap))
+        model.setParam("limits/absgap", float(options.gap))
+    if options.threads is not None:
+        model.setParam("lp/threads", int(options.threads))
+    for key, value in options.extra.items():
+        try:
+            model.setParam(str(key), value)
+        except (KeyError, ValueError, TypeError, LookupError) as exc:
+            raise ParameterError(
+                f"SCIP rejected parameter {key}={value!r} from options.extra ({exc}); "
+                "see https://www.scipopt.org/doc/html/PARAMETERS.php"
+            ) from None
+
+
+# --------------------------------------------------------------------------- translation
+def _implied_nonneg(cones: list[ConeRun], m: int) -> np.ndarray:
+    """Rows whose slack the cone forces to be >= 0 (SOC heads, exp y and z, pow x and y)."""
+    out = np.zeros(m, dtype=bool)
+    for run, start in cone_slices(cones):
+        base = start + run.dim * np.arange(run.count, dtype=np.int64)
+        if run.kind == SOC:
+            out[base] = True
+        elif run.kind == EXP:
+            out[base + 1] = True
+            out[base + 2] = True
+        elif run.kind == POW:
+            out[base] = True
+            out[base + 1] = True
+    return out
+
+
+def _const_exp_y(cones: list[ConeRun], nnz: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
+    """``y`` rows of exponential cones that are constants ``y0 >= 0`` (no variable)."""
+    out = np.zeros(m, dtype=bool)
+    for run, start in cone_slices(cones):
+        if run.kind == EXP and run.count:
+            rows = start + 3 * np.arange(run.count, dtype=np.int64) + 1
+            out[rows[(nnz[rows] == 0) & (b[rows] >= 0)]] = True
+    return out
+
+
+def build_model(model: Any, problem: ConicProblem) -> ScipModel:
+    """Fill ``model`` with ``problem`` (see the module docstring for the translation)."""
+    from pyscipopt.scip import Expr, ExprCons
+
+    soc = rsoc_to_soc(problem)
+    A = soc.A.tocsr(copy=True)
+    A.sum_duplicates()
+    b, cones = soc.b, soc.cones
+    m, n = A.shape
+    kinds = row_kinds(cones)
+    linear = (kinds == KIND_CODE[ZERO]) | (kinds == KIND_CODE[NONNEG])
+    nnz = np.diff(A.indptr)
+    head = np.minimum(A.indptr[:-1], max(A.nnz - 1, 0))
+    first_val = np.where(nnz > 0, A.data[head] if A.nnz else 0.0, 0.0)
+    first_col = np.where(nnz > 0, A.indices[head] if A.nnz else 0, -1)
+    implied = _implied_nonneg(cones, m)
+    const_y = _const_exp_y(cones, nnz, b, m)
+    ident = ~linear & ~const_y & (nnz == 1) & (first_val == -1.0) & (b == 0.0)
+    lb, ub = problem.lb.copy(), problem.ub.copy()
+    need = np.flatnonzero(ident & implied)
+    bad = ub[first_col[need]] < 0
+    ident[need[bad]] = False
+    lb[first_col[need[~bad]]] = np.maximum(lb[first_col[need[~bad]]], 0.0)
+    slack = ~linear & ~const_y & ~ident
+
+    # variables (one pyscipopt call each: the unavoidable floor)
+    vt = np.where(problem.vtype == CONTINUOUS, "C", np.where(problem.vtype == BINARY, "B", "I"))
+    lbl = [None if not np.isfinite(v) else v for v in lb.tolist()]
+    ubl = [None if not np.isfinite(v) else v for v in ub.tolist()]
+    cl = problem.c.tolist()
+    add_var = model.addVar
+    xs = [
+        add_var(name=f"x{j}", vtype=t, lb=lo, ub=hi, obj=cj)
+        for j, t, lo, hi, cj in zip(range(n), vt.tolist(), lbl, ubl, cl, strict=True)
+    ]
+    if problem.sense == MAX:
+        model.setMaximize()
+    if problem.c0:
+        model.addObjoffset(float(problem.c0))
+    slack_rows = np.flatnonzero(slack)
+    sl = [0.0 if f else None for f in implied[slack_rows].tolist()]
+    ss = [
+        model.addVar(name=f"s{i}", lb=lo, ub=None)
+        for i, lo in zip(slack_rows.tolist(), sl, strict=True)
+    ]
+    handle = np.empty(m, dtype=object)
+    xarr = np.empty(n, dtype=object)
+    xarr[:] = xs
+    handle[ident] = xarr[first_col[ident]]
+    sarr = np.empty(len(ss), dtype=object)
+    sarr[:] = ss
+    handle[slack_rows] = sarr
+
+    # linear rows and slack equalities, one Expr per row from the variables' own Terms
+    xterms = np.empty(n, dtype=object)
+    xterms[:] = [_term(v) for v in xs]
+    tl = xterms[A.indices].tolist()
+    vl = A.data.tolist()
+    ip = A.indptr.tolist()
+    bl = b.tolist()
+    add = model.addCons
+    is_zero = (kinds == KIND_CODE[ZERO]).tolist()
+    for i in np.flatnonzero(linear).tolist():
+        e = Expr(dict(zip(tl[ip[i] : ip[i + 1]], vl[ip[i] : ip[i + 1]], strict=True)))
+        add(ExprCons(e, lhs=bl[i] if is_zero[i] else None, rhs=bl[i]))
+    for i, s in zip(slack_rows.tolist(), ss, strict=True):
+        d = dict(zip(tl[ip[i] : ip[i + 1]], vl[ip[i] : ip[i + 1]], strict=True))
+        d[_term(s)] = 1.0
+        add(ExprCons(Expr(d), lhs=bl[i], rhs=bl[i]))
+
+    handler = None
+    counts = {"slacks": len(ss), "reused_rows": int(ident.sum())}
+    exp_var: dict[str, list[Any]] = {"x": [], "y": [], "z": []}
+    for run, start in cone_slices(cones):
+        if run.count == 0 or run.kind in (ZERO, NONNEG):
+            continue
+        H = handle[start : start + run.rows].reshape(run.count, run.dim)
+        if run.kind == SOC:
+            _add_soc(model, H, Expr, ExprCons)
+        elif run.kind == EXP:
+            y_const = const_y[start + 1 : start + run.rows : 3]
+            y0 = b[start + 1 : start + run.rows : 3]
+            _add_exp_const(model, H[y_const], y0[y_const], Expr, ExprCons)
+            var = ~y_const
+            for key, col in (("x", 0), ("y", 1), ("z", 2)):
+                exp_var[key].extend(H[var, col].tolist())
+        elif run.kind == POW:
+            _add_pow(model, H, float(run.param))
+    if exp_var["x"]:
+        handler = _add_exp_handler(model, exp_var)
+        # LP solutions accurate to 1e-2 x feastol, so a tangent cut violated by about feastol
+        # is always satisfied by the next LP (no stalling in enforcement)
+        if model.getParam("numerics/lpfeastolfactor") > 0.01:
+            model.setParam("numerics/lpfeastolfactor", 0.01)
+        counts["exp_handler_cones"] = len(exp_var["x"])
+    return ScipModel(model, xs, handler, counts)
+
+
+def _term(var: Any) -> Any:
+    """The degree-1 ``Term`` of a pyscipopt variable (a variable is the expression ``1 * var``;
+    reusing its key avoids re-sorting and re-hashing a new ``Term``)."""
+    return next(iter(var.terms))
+
+
+def _add_soc(model: Any, H: np.ndarray, Expr: Any, ExprCons: Any) -> None:
+    """SOC rows ``H[k] = (s_0, s_1, ...)``: bound (d = 1), two rows (d = 2) or a quadratic."""
+    k, d = H.shape
+    if d == 1:
+        return  # s_0 >= 0 is already the slack's (or reused variable's) lower bound
+    add = model.addCons
+    if d == 2:
+        for h0, h1 in H.tolist():
+            for sgn in (1.0, -1.0):
+                e: dict[Any, float] = {}
+                for term, coef in ((_term(h1), sgn), (_term(h0), -1.0)):
+                    e[term] = e.get(term, 0.0) + coef
+                add(ExprCons(Expr(e), rhs=0.0))
+        return
+    sq = [t * t for t in map(_term, H.ravel().tolist())]
+    coefs = [-1.0] + [1.0] * (d - 1)
+    for c in range(k):
+        terms = sq[c * d : (c + 1) * d]
+        e = dict(zip(terms, coefs, strict=True))
+        if len(e) < d:  # a variable repeated inside one cone: accumulate
+            e = {}
+            for t, a in zip(terms, coefs, strict=True):
+                e[t] = e.get(t, 0.0) + a
+        add(ExprCons(Expr(e), rhs=0.0))
+
+
+def _add_exp_const(model: Any, H: np.ndarray, y0: np.ndarray, Expr: Any, ExprCons: Any) -> None:
+    """Exponential cones with a constant ``y = y0 >= 0``: ``y0 exp(x / y0) <= z`` or, for
+    ``y0 = 0``, the closure ``x <= 0`` (``z >= 0`` is the slack's bound)."""
+    from pyscipopt import exp
+
+    for (hx, _, hz), y in zip(H.tolist(), y0.tolist(), strict=True):
+        if y > 0:
+            model.addCons(y * exp(hx * (1.0 / y)) - hz <= 0.0)
+        else:
+            model.addCons(ExprCons(Expr({_term(hx): 1.0}), rhs=0.0))
+
+
+def _add_pow(model: Any, H: np.ndarray, a: float) -> None:
+    """Power cones ``x^a y^(1-a) >= |z|`` as ``+-z - x^a y^(1-a) <= 0`` (``x, y >= 0``)."""
+    for hx, hy, hz in H.tolist():
+        geo = (hx**a) * (hy ** (1.0 - a))
+        model.addCons(hz - geo <= 0.0)
+        model.addCons(-hz - geo <= 0.0)
+
+
+def _add_exp_handler(model: Any, data: dict[str, list[Any]]) -> Any:
+    from dro_opt.solvers._scip_expcone import ExpConeHandler
+
+    handler = ExpConeHandler()
+    model.includeConshdlr(
+        handler,
+        "dro_expcone",
+        "closed exponential cones y exp(x/y) <= z by exact tangent cuts",
+        sepapriority=10,
+        enfopriority=-60,
+        chckpriority=-4000000,
+        sepafreq=1,
+        propfreq=-1,
+        eagerfreq=-1,
+        maxprerounds=0,
+        needscons=True,
+    )
+    cons = model.createCons(handler, "expcones", propagate=False)
+    cons.data = data
+    model.addPyCons(cons)
+    return handler
+
+
+# ----------------------------------------------------------------------------- results
+def _extract(
+    built: ScipModel, problem: ConicProblem, version: str, build: float, solve: float
+) -> Result:
+    model = built.model
+    native = str(model.getStatus())
+    status = map_status(native)
+    message = ""
+    if status is Status.UNKNOWN and native not in STATUS_MAP:
+        message = f"unrecognised SCIP status {native!r}"
+    elif native == "gaplimit":
+        message = "stopped at the requested gap"
+    elif native == "memlimit":
+        message = "SCIP reached its memory limit"
+    if built.handler is not None and built.handler.errors:
+        return Result(
+            status=Status.ERROR,
+            solver="scip",
+            solver_version=version,
+            sense=problem.sense,
+            build_seconds=build,
+            solve_seconds=solve,
+            message="; ".join(built.handler.errors[:1]),
+        )
+    res = Result(
+        status=status,
+        solver="scip",
+        solver_version=version,
+        sense=problem.sense,
+        build_seconds=build,
+        solve_seconds=solve,
+        nodes=int(model.getNNodes()),
+        message=message,
+        extra={"native_status": native, **built.counts},
+    )
+    nsols = int(model.getNSols())
+    if nsols and (status.has_solution or status is Status.UNKNOWN):
+        sol = model.getBestSol()
+        x = np.fromiter((sol[v] for v in built.xvars), dtype=float, count=len(built.xvars))
+        res.x = x
+        res.solution = problem.split_solution(x)
+        res.objective = problem.objective_value(x)
+        res.extra["max_violation"] = problem.max_violation(x)
+        if status is Status.UNKNOWN:
+            res.status = Status.FEASIBLE
+    if res.status in (
+        Status.OPTIMAL,
+        Status.FEASIBLE,
+        Status.TIME_LIMIT,
+        Status.NODE_LIMIT,
+        Status.INTERRUPTED,
+    ):
+        res.bound = finite_or_none(model.getDualbound(), SCIP_INFINITY)
+    return res
