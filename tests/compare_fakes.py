@@ -8,7 +8,7 @@ class registers itself with :func:`dro_opt.solvers.registry.register_backend`:
 * ``fake_license`` -- answers LICENSE_LIMIT like a size-limited commercial licence;
 * ``fake_wrong``  -- solves with HiGHS, then claims an "optimal" value 10% + 1 too good (a wrong
   bound, as a buggy solver or formulation would);
-* ``fake_slow``   -- HiGHS after a 1.5 s pause;
+* ``fake_slow``   -- HiGHS after a 3 s pause;
 * ``fake_memory`` -- allocates far beyond the per-run memory limit.
 """
 
@@ -83,7 +83,7 @@ class SlowBackend(_Fake):
     features = frozenset({"integer", "bound"})
 
     def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
-        time.sleep(1.5)
+        time.sleep(3.0)
         res = get_backend("highs").solve(problem, SolveOptions(time_limit=options.time_limit))
         res.solver = self.name
         return res

@@ -252,7 +252,7 @@ def test_json_contract_and_unsupported_rows(models: Path) -> None:
 # ------------------------------------------------------------------ resume
 def test_resume_after_killing_a_sweep(models: Path) -> None:
     out = models / "sweep.json"
-    args = ["milp.mps", "lp.lp", "knap.mps", "--solvers", "fake_slow,highs", "--json", str(out)]
+    args = ["milp.mps", "lp.lp", "knap.mps", "--solvers", "highs,fake_slow", "--json", str(out)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "dro_opt.cli", "compare", *args],
         cwd=models,
@@ -268,12 +268,15 @@ def test_resume_after_killing_a_sweep(models: Path) -> None:
             time.sleep(0.05)
         else:
             pytest.fail("no row landed within 120 s")
+        time.sleep(1.5)  # the next worker (fake_slow: 3 s pause) is now past its start-up
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     first = json.loads(out.read_text())["runs"]
     assert 1 <= len(first) < 6
-    time.sleep(0.5)
+    deadline = time.time() + 1  # a fake_slow worker would live on for about 2 s by itself
+    while _orphans(proc.pid) and time.time() < deadline:
+        time.sleep(0.1)
     assert _orphans(proc.pid) == [], "a worker outlived its killed parent"
     done = _cli([*args, "--resume"], cwd=models)
     assert done.returncode == 0, done.stdout + done.stderr

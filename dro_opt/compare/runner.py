@@ -2,7 +2,7 @@
 
 :func:`execute_task` is the unit of work for both back ends -- ``--jobs J`` runs it in J local
 threads, ``--dask ADDRESS`` sends it to a Dask cluster (:mod:`dro_opt.compare.dask_backend`) -- and
-it always isolates the solve in a fresh ``python -m dro_opt.compare.worker`` process:
+it always isolates the solve in a fresh worker process (:mod:`dro_opt.compare.worker`):
 
 * hard limit = time limit + grace (``DRO_OPT_COMPARE_GRACE`` seconds, default ``10 + T / 4``): a
   solver that ignores its time limit is killed (the whole process group) and its row is
@@ -42,6 +42,21 @@ GRACE_ENV = "DRO_OPT_COMPARE_GRACE"
 MEMORY_ENV = "DRO_OPT_COMPARE_MEMORY_MB"
 DEFAULT_MEMORY_MB = 8192
 _STDERR_TAIL = 600
+
+# The worker's first statements, before importing dro_opt (numpy/scipy take ~1 s): ask Linux to
+# SIGKILL it when its parent dies, and leave at once if the parent died already.
+_BOOTSTRAP = f"""
+import ctypes, os, sys
+if sys.platform.startswith("linux"):
+    try:
+        ctypes.CDLL(None).prctl(1, {int(signal.SIGKILL)})  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    if os.getppid() != int(os.environ["{PARENT_ENV}"]):
+        os._exit(1)
+from dro_opt.compare.worker import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
@@ -167,7 +182,7 @@ def _execute(task: dict[str, Any]) -> dict[str, Any]:
         )
         with (scratch / "stdout.txt").open("wb") as out, (scratch / "stderr.txt").open("wb") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "dro_opt.compare.worker", str(task_file), str(out_file)],
+                [sys.executable, "-c", _BOOTSTRAP, str(task_file), str(out_file)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
