@@ -266,25 +266,23 @@ class OAOracle:
         return rows, F
 
     def fractional_cuts(self, x: np.ndarray, gradient: bool = True, eps: float = 1e-7) -> CutRows:
-        """Cuts violated (by more than ``eps``, relative) by a fractional master point:
-        submodular cuts at the ``r`` largest ``z_j`` and gradient cuts at ``z``; per row the
-        tighter of the two at ``x``."""
+        """Cuts violated (by more than ``eps``, relative) by a fractional master point.
+
+        Candidate cuts of each customer: the submodular cuts at the nested sets
+        ``S_k = {k largest z_j}`` (``k = 0..r``) and the gradient cut at ``z``; each customer takes
+        the candidate with the smallest value at ``z`` (a valid cut of ``f_i`` whichever is
+        chosen), and the group rows are the ``q``-weighted sums.
+        """
         z, theta, t = self.split(x)
+        block = self.cuts.nested_best_cut(z, gradient)
+        best_c, best_z = block.const, block.coef
         order = np.argsort(-z, kind="stable")[: self.budget]
-        mask = np.zeros(self.D, dtype=bool)
-        mask[order[z[order] > 1e-6]] = True
-        block, _f = self.cuts.submodular_cut(mask)
-        grad = self.cuts.gradient_cut(z) if gradient else None
+        last_mask = np.zeros(self.D, dtype=bool)
+        last_mask[order[z[order] > 1e-9]] = True
         parts: list[CutRows] = []
         if self.K:
-            gc, gz = self._group_cuts(block.const, block.coef)
+            gc, gz = self._group_cuts(best_c, best_z)
             val = gc + gz @ z
-            if grad is not None:
-                hc, hz = self._group_cuts(grad.const, grad.coef)
-                hval = hc + hz @ z
-                use = hval < val
-                gc, val = np.where(use, hc, gc), np.where(use, hval, val)
-                gz = np.where(use[:, None], hz, gz)
             idx = np.flatnonzero(theta > val + eps * np.maximum(1.0, np.abs(val)))
             parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
         if self.kind == "chi2":
@@ -293,11 +291,8 @@ class OAOracle:
                 if t > P @ theta + eps * max(1.0, t):
                     parts.append(self._t_row(0.0, None, P))
             else:
-                _, _, w = self.evaluate(mask)
-                cands = [block.aggregate(w)]
-                if grad is not None:
-                    cands.append(grad.aggregate(w))
-                const, coef = min(cands, key=lambda c: c[0] + c[1] @ z)
+                _, _, w = self.evaluate(last_mask)
+                const, coef = float(w @ best_c), w @ best_z
                 if t > const + coef @ z + eps * max(1.0, t):
                     parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)

@@ -77,8 +77,15 @@ def logsumexp_rows(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def gain_factor(a: np.ndarray, L: np.ndarray) -> np.ndarray:
     """``rho_ij`` at log-score ``L_i`` for every ``j``: with ``s = e^L``, ``v = e^a``,
-    ``v / ((1+s)(1+s+v)) = (1 - f) * sigmoid(a - log(1+s))``, ``f = sigmoid(L)`` (N, D)."""
-    return expit(-L)[:, None] * expit(a - softplus(L)[:, None])
+    ``w = v / (1+s) = exp(a - log(1+s))``,
+    ``v / ((1+s)(1+s+v)) = (1 - f) * w / (1 + w)``, ``f = sigmoid(L)``; shape like ``a``.
+    (``w`` is capped at ``e^700``; then ``w/(1+w) = 1`` to machine precision.)"""
+    w = a - softplus(L)[:, None]
+    np.minimum(w, 700.0, out=w)
+    np.exp(w, out=w)
+    out = w / (1.0 + w)
+    out *= expit(-L)[:, None]
+    return out
 
 
 @dataclass
@@ -208,19 +215,79 @@ class SubmodularCuts:
         """
         mask = np.asarray(mask, dtype=bool)
         L = self.log_scores(mask)
-        fS = expit(L)
-        coef = self.gains(mask, L)
-        if mask.any():
-            c = self.drop_coefficients(int(mask.sum()) + self.budget - 1)
-            coef[:, mask] = c[:, mask]
-            const = fS - c[:, mask].sum(axis=1)
+        block = self.cut_from_sets(L, np.broadcast_to(mask, (self.N, self.D)), rows)
+        return block, expit(L)
+
+    def cut_from_sets(
+        self, L: np.ndarray, members: np.ndarray, rows: np.ndarray | None = None
+    ) -> CutBlock:
+        """Form-(a) cuts at a possibly different set ``S_i`` for each customer.
+
+        ``members`` (N, D) boolean: row ``i`` is ``S_i``; ``L`` (N,) its log-scores
+        ``log s_i(S_i)``. The cut of customer ``i`` only involves ``f_i``, so choosing ``S_i``
+        per customer keeps every cut valid.
+        """
+        if rows is not None:
+            L, members = L[rows], members[rows]
+            a = self.a[rows]
         else:
-            const = np.zeros(self.N)
-        if rows is None:
             rows = np.arange(self.N)
-        else:
-            coef, const = coef[rows], const[rows]
-        return self._fold(rows, const, coef), fS
+            a = self.a
+        coef = gain_factor(a, L)
+        const = expit(L)
+        sizes = members.sum(axis=1)
+        for k in np.unique(sizes):
+            if k == 0:
+                continue
+            c = self.drop_coefficients(int(k) + self.budget - 1)
+            sel = np.flatnonzero(sizes == k)
+            mem = members[sel]
+            ck = c[rows[sel]]
+            coef[sel] = np.where(mem, ck, coef[sel])
+            const[sel] -= np.where(mem, ck, 0.0).sum(axis=1)
+        return self._fold(rows, const, coef)
+
+    def nested_best_cut(self, z: np.ndarray, gradient: bool = True) -> CutBlock:
+        """For a fractional ``z``: per customer, the tightest at ``z`` among the submodular cuts
+        at the nested sets ``S_k = {k largest z_j}`` (``k = 0..r``, only ``z_j > 0``) and the
+        gradient cut at ``z``. Values at ``z`` only need the columns where ``z > 0``."""
+        z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
+        order = np.argsort(-z, kind="stable")[: self.budget]
+        order = order[z[order] > 1e-9]
+        supp = np.flatnonzero(z > 1e-12)
+        a_s, z_s = self.a[:, supp], z[supp]
+        pos = {int(j): t for t, j in enumerate(supp)}
+        N = self.N
+        L = np.full(N, -np.inf)
+        best_v = np.full(N, np.inf)
+        best_k = np.zeros(N, dtype=np.int64)
+        best_L = L.copy()
+        in_s = np.zeros(supp.size, dtype=bool)
+        for k in range(order.size + 1):
+            if k:
+                j = int(order[k - 1])
+                L = np.logaddexp(L, self.a[:, j])
+                in_s[pos[j]] = True
+            g = gain_factor(a_s, L)
+            val = expit(L) + g[:, ~in_s] @ z_s[~in_s]
+            if k:
+                c = self.drop_coefficients(k + self.budget - 1)[:, supp][:, in_s]
+                val -= c @ (1.0 - z_s[in_s])
+            better = val < best_v
+            best_v = np.where(better, val, best_v)
+            best_k = np.where(better, k, best_k)
+            best_L = np.where(better, L, best_L)
+        members = np.zeros((N, self.D), dtype=bool)
+        for k in range(1, order.size + 1):
+            members[best_k >= k, order[k - 1]] = True
+        block = self.cut_from_sets(best_L, members)
+        if gradient:
+            grad = self.gradient_cut(z)
+            use = grad.value(z) < block.value(z)
+            if use.any():
+                block.const = np.where(use, grad.const, block.const)
+                block.coef = np.where(use[:, None], grad.coef, block.coef)
+        return block
 
     def gradient_cut(self, z: np.ndarray, rows: np.ndarray | None = None) -> CutBlock:
         """Tangent cuts of the concave ``f_i`` at the point ``z`` in ``[0,1]^D``."""
@@ -228,18 +295,20 @@ class SubmodularCuts:
         if rows is None:
             rows = np.arange(self.N)
         a = self.a[rows]
-        with np.errstate(divide="ignore"):
-            L = logsumexp_rows(a + np.log(z)[None, :], axis=1)
-        with np.errstate(invalid="ignore"):
-            lg = a - 2.0 * softplus(L)[:, None]
-        g = np.exp(lg)
-        g[~np.isfinite(lg)] = 0.0
+        supp = np.flatnonzero(z > 0)
+        if supp.size:
+            L = logsumexp_rows(a[:, supp] + np.log(z[supp])[None, :], axis=1)
+        else:
+            L = np.full(rows.size, -np.inf)
+        g = a - 2.0 * softplus(L)[:, None]
+        np.minimum(g, 700.0, out=g)
+        np.exp(g, out=g)
         const = expit(L) - g @ z
         coef = strengthen_with_upper_bound(const, g, self.upper[rows])
         return self._fold(rows, const, coef)
 
     def _fold(self, rows: np.ndarray, const: np.ndarray, coef: np.ndarray) -> CutBlock:
         tiny = coef < self.fold
-        const = const + np.where(tiny, coef, 0.0).sum(axis=1)
-        coef = np.where(tiny, 0.0, coef)
+        const = const + (coef * tiny).sum(axis=1)
+        coef[tiny] = 0.0
         return CutBlock(np.asarray(rows), const, coef)
