@@ -91,6 +91,7 @@ class HighsBackend(Backend):
             h = highspy.Highs()
             _set_options(h, options)
             _pass_model(h, problem, highspy)
+            recorder = _trajectory_recorder(h, options)
         except ParameterError:
             raise
         except Exception as exc:  # any solver failure becomes a Result
@@ -108,11 +109,25 @@ class HighsBackend(Backend):
                 status_name = h.getModelStatus().name
                 message = "re-solved without presolve to tell infeasible from unbounded"
             solve = time.perf_counter() - t1
-            return _extract(h, problem, status_name, message, version, build, solve)
+            res = _extract(h, problem, status_name, message, version, build, solve)
+            if recorder is not None:
+                res.extra["trajectory"] = recorder.as_list()
+            return res
         except Exception as exc:
             res = error_result(self.name, version, problem, exc, "solving", build)
             res.solve_seconds = time.perf_counter() - t1
             return res
+
+
+def _trajectory_recorder(h: Any, options: SolveOptions) -> Any:
+    """With ``options.trajectory``: MIP callbacks recording (seconds, primal, dual)."""
+    if not options.trajectory:
+        return None
+    from dro_opt.compare.trajectory import TrajectoryRecorder, attach_highs
+
+    recorder = TrajectoryRecorder()
+    attach_highs(h, recorder)  # mip_primal/dual_bound are in the model's sense, offset included
+    return recorder
 
 
 def _set_options(h: Any, options: SolveOptions) -> None:

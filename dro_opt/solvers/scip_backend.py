@@ -121,6 +121,7 @@ class ScipBackend(Backend):
 
     def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
         version = self.version()
+        recorder = None
         t0 = time.perf_counter()
         try:
             from pyscipopt import Model
@@ -128,6 +129,7 @@ class ScipBackend(Backend):
             model = Model()
             model.hideOutput(quiet=not options.verbose)
             _set_params(model, options)
+            recorder = _trajectory_recorder(model, options)
             built = build_model(model, problem)
             version = (
                 f"SCIP {model.getMajorVersion()}.{model.getMinorVersion()}."
@@ -142,11 +144,28 @@ class ScipBackend(Backend):
         try:
             model.optimize()
             solve = time.perf_counter() - t1
-            return _extract(built, problem, version, build, solve)
+            return _with_trajectory(_extract(built, problem, version, build, solve), recorder)
         except Exception as exc:
             res = error_result(self.name, version, problem, exc, "solving", build)
             res.solve_seconds = time.perf_counter() - t1
             return res
+
+
+def _trajectory_recorder(model: Any, options: SolveOptions) -> Any:
+    """With ``options.trajectory``: an event handler recording (seconds, primal, dual)."""
+    if not options.trajectory:
+        return None
+    from dro_opt.compare.trajectory import TrajectoryRecorder, attach_scip
+
+    recorder = TrajectoryRecorder()
+    attach_scip(model, recorder)  # SCIP's bounds are in the original sense, constant included
+    return recorder
+
+
+def _with_trajectory(res: Result, recorder: Any) -> Result:
+    if recorder is not None:
+        res.extra["trajectory"] = recorder.as_list()
+    return res
 
 
 def _set_params(model: Any, options: SolveOptions) -> None:
