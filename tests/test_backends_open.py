@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -101,6 +102,70 @@ def test_reference_model(name: str, solver: str) -> None:
     elif res.bound is not None:
         assert rel_err(res.bound, ref.optimum) <= 2 * REL
         assert sense * (res.bound - ref.optimum) <= 2 * REL * max(1.0, abs(ref.optimum))
+
+
+def infeasible_with_free_ray(integer: bool) -> ConicProblem:
+    """max y  s.t. x >= 2, x <= 1, y free: infeasible, but presolve sees the free ray in y and
+    can only say "infeasible or unbounded" (SCIP does)."""
+    vt = "integer" if integer else "continuous"
+    bld = ConicBuilder("max", name="infeasible_ray")
+    x = bld.add_variables("x", 1, vtype=vt)
+    y = bld.add_variables("y", 1, vtype=vt)
+    bld.add_ge("lo", [(x, [[1.0]])], 2.0)
+    bld.add_le("hi", [(x, [[1.0]])], 1.0)
+    bld.set_objective([(y, [1.0])])
+    return bld.build()
+
+
+def unbounded_milp() -> ConicProblem:
+    """max x0 + x1  s.t. x0 - x1 <= 1, x integer >= 0: unbounded (HiGHS's presolve cannot tell)."""
+    bld = ConicBuilder("max", name="unbounded_milp")
+    x = bld.add_variables("x", 2, lb=0, vtype="integer")
+    bld.add_le("row", [(x, [[1.0, -1.0]])], 1.0)
+    bld.set_objective([(x, [1.0, 1.0])])
+    return bld.build()
+
+
+EXTRA_STATUS_CASES = [
+    ("infeasible_ray_lp", lambda: infeasible_with_free_ray(False), Status.INFEASIBLE),
+    ("infeasible_ray_milp", lambda: infeasible_with_free_ray(True), Status.INFEASIBLE),
+    ("unbounded_milp", unbounded_milp, Status.UNBOUNDED),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "expected", "solver"),
+    [
+        pytest.param(make, expected, s, id=f"{name}-{s}")
+        for name, make, expected in EXTRA_STATUS_CASES
+        for s in INSTALLED
+        if required_features(make()) <= get_backend(s).features
+    ],
+)
+def test_infeasible_or_unbounded_is_told_apart(
+    make: Callable[[], ConicProblem], expected: Status, solver: str
+) -> None:
+    """Where presolve answers "infeasible or unbounded" the backends re-solve without presolve
+    and report the exact status."""
+    res = solve(make(), solver)
+    assert res.status is expected, (res.status, res.message)
+
+
+@pytest.mark.parametrize("solver", [s for s in INSTALLED if s in ("scip", "highs")])
+@pytest.mark.parametrize("sense", ["min", "max"])
+def test_objective_constant_in_objective_and_bound(solver: str, sense: str) -> None:
+    """The reference MILP with an objective constant, in both senses: objective and bound both
+    include c0 and sit on the right side of each other."""
+    _, base = reference_model("milp")
+    problem = base.copy()
+    problem.c0 = 7.5
+    if sense == "min":
+        problem.sense, problem.c = "min", -problem.c
+    res = solve(problem, solver)
+    expected = 20.0 + 7.5 if sense == "max" else -20.0 + 7.5
+    assert res.status is Status.OPTIMAL
+    assert res.objective == pytest.approx(expected, abs=1e-9)
+    assert res.bound == pytest.approx(expected, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------- capability
@@ -335,6 +400,22 @@ def test_exp_violation_and_cuts() -> None:
     # y = 0 with x > 0 is outside the closure and cut off
     _, v0 = tangent_cuts(np.array([0.5]), np.array([0.0]), np.array([2.0]), 18.0)
     assert v0[0] > 0 and exp_violation(np.array([0.5]), np.zeros(1), np.array([2.0]))[0] > 0
+
+
+@pytest.mark.parametrize("solver", [s for s in INSTALLED if s in ("scip", "clarabel")])
+@pytest.mark.parametrize("radius", [1e-4, 1e-2, 1e3])
+def test_soc_accuracy_at_small_and_large_scale(solver: str, radius: float) -> None:
+    """max y_1 + y_2 s.t. ||y|| <= t = radius: optimum sqrt(2) radius. A squared-form SOC in
+    SCIP is checked in squared units and overshoots by ~sqrt(feastol) near 0 (2.1e-4 instead of
+    1.41e-4 at radius 1e-4); the norm form keeps the error at the feasibility tolerance."""
+    bld = ConicBuilder("max")
+    y = bld.add_variables("y", 2)
+    t = bld.add_variables("t", 1, lb=radius, ub=radius)
+    bld.add_constraints("c", "soc", [(t, [[1], [0], [0]]), (y, [[0, 0], [1, 0], [0, 1]])], dims=3)
+    bld.set_objective([(y, [1.0, 1.0])])
+    res = solve(bld.build(), solver)
+    assert res.status is Status.OPTIMAL
+    assert abs(res.objective - math.sqrt(2) * radius) <= 5e-6 * max(1.0, radius)
 
 
 # ----------------------------------------------------------------------- power cones

@@ -9,8 +9,9 @@ so the translation is a handful of array operations:
 
 * rotated cones are mapped onto standard ones by the exact orthogonal map of
   :func:`~dro_opt.solvers._transforms.rsoc_to_soc` (duals mapped back with the same map);
-* finite variable bounds become extra ``nonneg`` rows after the model's own rows
-  (:func:`~dro_opt.solvers._transforms.bound_rows`);
+* fixed variables (``l_j = u_j``) become ``zero`` rows ``x_j = l_j`` and the other finite
+  bounds ``nonneg`` rows (:func:`~dro_opt.solvers._transforms.bound_rows`), after the model's
+  own rows;
 * cone runs become Clarabel cone objects (``ZeroConeT``, ``NonnegativeConeT``,
   ``SecondOrderConeT``, ``ExponentialConeT``, ``PowerConeT``); the exponential cone
   ``y exp(x / y) <= z`` and the power cone ``x^a y^(1-a) >= |z|`` have the same coordinate
@@ -184,10 +185,20 @@ class ClarabelBackend(Backend):
     def _translate(problem: ConicProblem, clarabel: Any) -> tuple[Any, ...]:
         """Arrays and cone list for ``clarabel.DefaultSolver`` (all bulk operations)."""
         soc = rsoc_to_soc(problem)
-        G, h = bound_rows(problem.lb, problem.ub)
-        A = sp.vstack([soc.A, G], format="csc")
-        b = np.concatenate([soc.b, h])
+        lb, ub = problem.lb, problem.ub
+        fixed = np.flatnonzero(np.isfinite(lb) & (lb == ub))
+        # fixed variables as equalities (an interior-point method dislikes x <= u, -x <= -u)
+        F = sp.csr_matrix(
+            (np.ones(fixed.size), (np.arange(fixed.size), fixed)), shape=(fixed.size, problem.n)
+        )
+        lb_free, ub_free = lb.copy(), ub.copy()
+        lb_free[fixed], ub_free[fixed] = -np.inf, np.inf
+        G, h = bound_rows(lb_free, ub_free)
+        A = sp.vstack([soc.A, F, G], format="csc")
+        b = np.concatenate([soc.b, lb[fixed], h])
         cones = list(soc.cones)
+        if fixed.size:
+            cones.append(ConeRun(ZERO, 1, fixed.size))
         if G.shape[0]:
             cones.append(ConeRun(NONNEG, 1, G.shape[0]))
         c_min, sign = min_form(problem)

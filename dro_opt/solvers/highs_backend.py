@@ -102,8 +102,11 @@ class HighsBackend(Backend):
             h.run()
             status_name = h.getModelStatus().name
             message = ""
-            if status_name == "kUnboundedOrInfeasible":
+            left = _time_left(options.time_limit, t1)
+            if status_name == "kUnboundedOrInfeasible" and left != 0.0:
                 h.setOptionValue("presolve", "off")
+                if left is not None:
+                    h.setOptionValue("time_limit", left)
                 h.clearSolver()
                 h.run()
                 status_name = h.getModelStatus().name
@@ -117,6 +120,13 @@ class HighsBackend(Backend):
             res = error_result(self.name, version, problem, exc, "solving", build)
             res.solve_seconds = time.perf_counter() - t1
             return res
+
+
+def _time_left(limit: float | None, start: float) -> float | None:
+    """Seconds left of ``limit`` since ``start`` (``None``: no limit; never negative)."""
+    if limit is None:
+        return None
+    return max(0.0, float(limit) - (time.perf_counter() - start))
 
 
 def _trajectory_recorder(h: Any, options: SolveOptions) -> Any:

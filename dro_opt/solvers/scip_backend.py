@@ -10,8 +10,13 @@ Translation of ``A x + s = b, s in K`` (DESIGN.md 2.1) into one SCIP model:
   reuses ``x_j``. Bounds implied by the cone (``s_0 >= 0`` for a SOC head, ``y, z >= 0`` for an
   exponential cone, ``x, y >= 0`` for a power cone) go on the slack (or reused variable).
 * SOC of dimension ``d``: ``d = 1`` is the bound ``s_0 >= 0``; ``d = 2`` the two linear rows
-  ``|s_1| <= s_0``; ``d >= 3`` one quadratic constraint ``sum_i s_i^2 - s_0^2 <= 0`` with
-  ``s_0 >= 0``, which SCIP's second-order-cone handler recognises.
+  ``|s_1| <= s_0``; ``d >= 3`` one nonlinear constraint ``sqrt(sum_i s_i^2) - s_0 <= 0`` with
+  ``s_0 >= 0``, which SCIP's second-order-cone handler recognises. The norm form is used rather
+  than ``sum_i s_i^2 - s_0^2 <= 0`` because SCIP checks feasibility in the units of the
+  expression: squared units let ``||s_1:||`` exceed ``s_0`` by up to ``sqrt(feastol) = 1e-3``
+  near 0 (measured: ``max y_1 + y_2, ||y|| <= 1e-4`` returned 2.1e-4 instead of 1.41e-4 as
+  "optimal"); in norm units the excess is ``feastol`` (1.43e-4). It costs about 3x the Python
+  build time per cone.
 * Exponential cone ``(x, y, z)``, ``y exp(x / y) <= z`` (closure at ``y = 0``): when the ``y``
   row is a constant ``y0`` (no variables) the cone is the convex constraint
   ``y0 exp(x / y0) <= z`` for ``y0 > 0`` and the closure ``x <= 0, z >= 0`` for ``y0 = 0``
@@ -143,12 +148,32 @@ class ScipBackend(Backend):
         t1 = time.perf_counter()
         try:
             model.optimize()
+            message = ""
+            left = _time_left(options.time_limit, t1)
+            if str(model.getStatus()) == "inforunbd" and left != 0.0:
+                from pyscipopt import SCIP_PARAMSETTING
+
+                model.freeTransform()
+                model.setPresolve(SCIP_PARAMSETTING.OFF)
+                if left is not None:
+                    model.setParam("limits/time", left)
+                model.optimize()
+                message = "re-solved without presolving to tell infeasible from unbounded"
             solve = time.perf_counter() - t1
-            return _with_trajectory(_extract(built, problem, version, build, solve), recorder)
+            return _with_trajectory(
+                _extract(built, problem, version, build, solve, message), recorder
+            )
         except Exception as exc:
             res = error_result(self.name, version, problem, exc, "solving", build)
             res.solve_seconds = time.perf_counter() - t1
             return res
+
+
+def _time_left(limit: float | None, start: float) -> float | None:
+    """Seconds left of ``limit`` since ``start`` (``None``: no limit; never negative)."""
+    if limit is None:
+        return None
+    return max(0.0, float(limit) - (time.perf_counter() - start))
 
 
 def _trajectory_recorder(model: Any, options: SolveOptions) -> Any:
@@ -331,16 +356,19 @@ def _add_soc(model: Any, H: np.ndarray, Expr: Any, ExprCons: Any) -> None:
                     e[term] = e.get(term, 0.0) + coef
                 add(ExprCons(Expr(e), rhs=0.0))
         return
-    sq = [t * t for t in map(_term, H.ravel().tolist())]
-    coefs = [-1.0] + [1.0] * (d - 1)
+    from pyscipopt import sqrt
+
+    heads = H[:, 0].tolist()
+    body = [t * t for t in map(_term, H[:, 1:].ravel().tolist())]
+    ones = [1.0] * (d - 1)
     for c in range(k):
-        terms = sq[c * d : (c + 1) * d]
-        e = dict(zip(terms, coefs, strict=True))
-        if len(e) < d:  # a variable repeated inside one cone: accumulate
+        terms = body[c * (d - 1) : (c + 1) * (d - 1)]
+        e = dict(zip(terms, ones, strict=True))
+        if len(e) < d - 1:  # a variable repeated inside one cone: accumulate
             e = {}
-            for t, a in zip(terms, coefs, strict=True):
-                e[t] = e.get(t, 0.0) + a
-        add(ExprCons(Expr(e), rhs=0.0))
+            for t in terms:
+                e[t] = e.get(t, 0.0) + 1.0
+        add(sqrt(Expr(e)) - heads[c] <= 0.0)
 
 
 def _add_exp_const(model: Any, H: np.ndarray, y0: np.ndarray, Expr: Any, ExprCons: Any) -> None:
@@ -388,12 +416,16 @@ def _add_exp_handler(model: Any, data: dict[str, list[Any]]) -> Any:
 
 # ----------------------------------------------------------------------------- results
 def _extract(
-    built: ScipModel, problem: ConicProblem, version: str, build: float, solve: float
+    built: ScipModel,
+    problem: ConicProblem,
+    version: str,
+    build: float,
+    solve: float,
+    message: str = "",
 ) -> Result:
     model = built.model
     native = str(model.getStatus())
     status = map_status(native)
-    message = ""
     if status is Status.UNKNOWN and native not in STATUS_MAP:
         message = f"unrecognised SCIP status {native!r}"
     elif native == "gaplimit":
@@ -439,4 +471,5 @@ def _extract(
         Status.INTERRUPTED,
     ):
         res.bound = finite_or_none(model.getDualbound(), SCIP_INFINITY)
+        res.extra["scip_gap"] = finite_or_none(model.getGap(), SCIP_INFINITY)
     return res
