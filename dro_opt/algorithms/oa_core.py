@@ -163,11 +163,21 @@ class OAOracle:
         return lo, up
 
     def tolerance_allowance(self, feastol: float) -> float:
-        """Largest increase of the master value caused by rows violated by the relative LP
-        feasibility tolerance ``feastol`` (each violated row can raise its hypograph variable
-        by ``feastol * max(1, |rhs|)``, the objective weight of which is at most 1 per group
-        or ``1`` on ``t``): ``feastol * (K + 1 + sum of row scales + n)``."""
-        return feastol * (self.K + 1.0 + float(self.row_scale.sum()) + self.n)
+        """Largest increase of the master value caused by LP rows violated within the relative
+        feasibility tolerance ``feastol`` (a row ``lhs <= rhs`` may be violated by
+        ``feastol * max(1, |rhs|)``).
+
+        ERM: each group row can raise ``theta_g`` (objective weight 1) by
+        ``feastol * max(1, |rhs_g|)`` with ``|rhs_g| <= sum_{i in g} q_i``. Chi-square multi:
+        customer rows raise ``theta_i`` by ``feastol`` each, which raises ``t <= n P'theta``
+        by at most ``n * feastol`` (``P`` is a distribution), and the ``t`` rows themselves
+        by ``feastol * max(1, n)``. Aggregate: only the ``t`` rows, ``feastol * max(1, n)``.
+        """
+        if self.kind == "erm":
+            return feastol * float(np.maximum(1.0, self.row_scale).sum())
+        if self.mode == "multi":
+            return feastol * (2.0 * max(1.0, self.n))
+        return feastol * max(1.0, self.n)
 
     # ----------------------------------------------------------------- evaluation
     def evaluate(self, mask: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
