@@ -9,7 +9,7 @@ the file and line.
 from __future__ import annotations
 
 import gzip
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -87,14 +87,17 @@ def write_text(path: Path, text: str, compress: bool) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def parse_floats(tokens: list[str], where: str, lines: np.ndarray | None = None) -> np.ndarray:
+def parse_floats(
+    tokens: list[str] | np.ndarray, where: str, lines: np.ndarray | None = None
+) -> np.ndarray:
     """Convert number tokens to finite floats; the first bad one raises ModelFileError.
 
     ``lines`` (same length as ``tokens``) gives the line number of each token for the message.
     """
+    tokens = list(tokens) if not isinstance(tokens, np.ndarray) else tokens.tolist()
     try:
         vals = np.array(tokens, dtype=float) if tokens else np.zeros(0)
-    except ValueError:
+    except (ValueError, TypeError):
         vals = np.full(len(tokens), np.nan)
         for k, tok in enumerate(tokens):
             try:
@@ -111,8 +114,11 @@ def parse_floats(tokens: list[str], where: str, lines: np.ndarray | None = None)
     return vals
 
 
-def parse_ints(tokens: list[str], where: str, lines: np.ndarray | None = None) -> np.ndarray:
+def parse_ints(
+    tokens: list[str] | np.ndarray, where: str, lines: np.ndarray | None = None
+) -> np.ndarray:
     """Convert index tokens to int64; the first bad one raises ModelFileError."""
+    tokens = list(tokens) if not isinstance(tokens, np.ndarray) else tokens.tolist()
     try:
         return np.array(tokens, dtype=np.int64) if tokens else np.zeros(0, np.int64)
     except (ValueError, OverflowError):
@@ -124,6 +130,36 @@ def parse_ints(tokens: list[str], where: str, lines: np.ndarray | None = None) -
                     f"{where}{_at(lines, k)}: {tok!r} is not an integer index"
                 ) from None
         raise ModelFileError(f"{where}: bad integer index") from None
+
+
+def token_table(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whitespace tokens of ``lines`` in bulk: (tokens, tokens per line, offset of each line).
+
+    One ``str.split`` for the whole block and a byte-level count of token starts per line
+    (numpy), instead of one Python ``split`` per line. ``tokens`` is an object array.
+    """
+    k = len(lines)
+    if k == 0:
+        return np.zeros(0, dtype=object), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    joined = "\n".join(lines)
+    raw = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+    sep = (raw == 32) | (raw == 9) | (raw == 10) | (raw == 13) | (raw == 11) | (raw == 12)
+    tok_pos = np.flatnonzero(~sep & np.r_[True, sep[:-1]])
+    bounds = np.r_[0, np.flatnonzero(raw == 10), raw.size]  # line i spans bounds[i:i+2]
+    counts = np.diff(np.searchsorted(tok_pos, bounds)).astype(np.int64)
+    toks = joined.split()
+    if len(toks) != int(counts.sum()):  # exotic Unicode whitespace: split line by line
+        per = [ln.split() for ln in lines]
+        counts = np.fromiter(map(len, per), dtype=np.int64, count=k)
+        toks = [t for p in per for t in p]
+    tokens = np.empty(len(toks), dtype=object)
+    tokens[:] = toks
+    return tokens, counts, np.cumsum(counts) - counts
+
+
+def lookup(index: dict[str, int], names: np.ndarray) -> np.ndarray:
+    """Indices of ``names`` in ``index`` (-1 where absent), by C-level dict lookups."""
+    return np.fromiter(map(index.get, names.tolist(), repeat(-1)), dtype=np.int64, count=len(names))
 
 
 def _at(lines: np.ndarray | None, k: int) -> str:

@@ -25,6 +25,7 @@ parsed with numpy; a truncated or malformed file raises
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,14 @@ from dro_opt.conic.cones import EXP, NONNEG, POW, RSOC, SOC, ZERO, ConeRun
 from dro_opt.conic.problem import BINARY, INTEGER, MAX, MIN, ConicProblem
 from dro_opt.errors import ModelFileError, UnsupportedFormatError
 from dro_opt.io._rows import _row_layout
-from dro_opt.io._text import FLOAT, bulk_format, parse_floats, parse_ints, read_text
+from dro_opt.io._text import (
+    FLOAT,
+    bulk_format,
+    parse_floats,
+    parse_ints,
+    read_text,
+    token_table,
+)
 
 CBF_VERSION = 3
 _KIND_TO_CBF = {ZERO: "L=", NONNEG: "L+", SOC: "Q", RSOC: "QR", EXP: "EXP"}
@@ -164,46 +172,62 @@ def read_cbf(path: str | Path) -> ConicProblem:
     return parse_cbf(read_text(path), str(path))
 
 
+_NOISE = re.compile(r"^[ \t\r]*(#|$)", re.M)
+
+
 class _Cursor:
-    """Significant (non-blank, non-comment) lines with their 1-based line numbers."""
+    """Walks the significant (non-blank, non-comment) lines; data blocks are taken in bulk."""
 
     def __init__(self, text: str, where: str) -> None:
-        raw = text.splitlines()
-        keep = [i for i, ln in enumerate(raw) if ln.strip() and not ln.lstrip().startswith("#")]
-        self.lines = [raw[i].strip() for i in keep]
-        self.lineno = np.array(keep, dtype=np.int64) + 1
-        self.total = len(raw)
+        self.raw = text.split("\n")
+        self.total = len(self.raw)
         self.p = 0
         self.where = where
+        self._skip()
+
+    def _skip(self) -> None:
+        while self.p < self.total and _NOISE.match(self.raw[self.p]):
+            self.p += 1
 
     def done(self) -> bool:
-        return self.p >= len(self.lines)
+        return self.p >= self.total
 
     def here(self) -> int:
-        return int(self.lineno[self.p]) if self.p < len(self.lines) else self.total
+        return min(self.p, self.total - 1) + 1
 
     def take(self, k: int, what: str) -> tuple[list[str], np.ndarray]:
-        if self.p + k > len(self.lines):
-            got = len(self.lines) - self.p
-            raise ModelFileError(
-                f"{self.where}: {what} announces {k} line(s) but the file ends after {got} "
-                f"(line {self.total}; truncated file or wrong count)"
-            )
-        sl = slice(self.p, self.p + k)
-        self.p += k
-        return self.lines[sl], self.lineno[sl]
+        """The next ``k`` significant lines (stripped) and their 1-based line numbers."""
+        block = self.raw[self.p : self.p + k]
+        if len(block) == k and not _NOISE.search("\n".join(block)):  # the usual, fast case
+            lines, ln = [b.strip() for b in block], np.arange(self.p, self.p + k) + 1
+            self.p += k
+        else:
+            lines, nums = [], []
+            while len(lines) < k:
+                self._skip()
+                if self.done():
+                    raise ModelFileError(
+                        f"{self.where}: {what} announces {k} line(s) but the file ends after "
+                        f"{len(lines)} (line {self.total}; truncated file or wrong count)"
+                    )
+                lines.append(self.raw[self.p].strip())
+                nums.append(self.p + 1)
+                self.p += 1
+            ln = np.array(nums, dtype=np.int64)
+        self._skip()
+        return lines, ln
 
-    def table(self, k: int, ncol: int, what: str) -> tuple[list[list[str]], np.ndarray]:
+    def table(self, k: int, ncol: int, what: str) -> tuple[list[np.ndarray], np.ndarray]:
+        """``k`` lines of ``ncol`` fields each -> one token array per field, line numbers."""
         lines, ln = self.take(k, what)
-        toks = [s.split() for s in lines]
-        lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-        if (lens != ncol).any():
-            i = int(np.argmax(lens != ncol))
+        toks, counts, _ = token_table(lines)
+        if (counts != ncol).any():
+            i = int(np.argmax(counts != ncol))
             raise ModelFileError(
                 f"{self.where} line {int(ln[i])}: {what} entry needs {ncol} field(s), got "
-                f"{lens[i]}: {lines[i]!r} (wrong count in the section header?)"
+                f"{counts[i]}: {lines[i]!r} (wrong count in the section header?)"
             )
-        return toks, ln
+        return [toks[c::ncol] for c in range(ncol)], ln
 
     def ints(self, what: str, count: int) -> np.ndarray:
         (line,), ln = self.take(1, what)
@@ -221,10 +245,10 @@ class _Cursor:
 
 def _cones(cur: _Cursor, k: int, total: int, what: str, npow: int) -> list[tuple[str, int, int]]:
     """``k`` cone lines ``KIND dim`` -> [(kind, dim, line)], dims summing to ``total``."""
-    toks, ln = cur.table(k, 2, what)
+    (kinds, dtok), ln = cur.table(k, 2, what)
     out = []
-    dims = parse_ints([t[1] for t in toks], cur.where, ln)
-    for (kind, _), d, line in zip(toks, dims.tolist(), ln.tolist(), strict=True):
+    dims = parse_ints(dtok, cur.where, ln)
+    for kind, d, line in zip(kinds.tolist(), dims.tolist(), ln.tolist(), strict=True):
         kind = kind.upper()
         if kind.startswith("@"):
             head, _, tail = kind[1:].partition(":")
@@ -339,17 +363,15 @@ def parse_cbf(text: str, where: str = "<cbf>") -> ConicProblem:
             if n is None:
                 raise ModelFileError(f"{where} line {line}: INT before VAR")
             cnt = int(cur.ints("INT", 1)[0])
-            toks, ln = cur.table(cnt, 1, "INT")
-            ints = _check_index(
-                parse_ints([t[0] for t in toks], where, ln), n, "variable", where, ln
-            )
+            cols_, ln = cur.table(cnt, 1, "INT")
+            ints = _check_index(parse_ints(cols_[0], where, ln), n, "variable", where, ln)
         elif kw == "OBJACOORD":
             if n is None:
                 raise ModelFileError(f"{where} line {line}: OBJACOORD before VAR")
             cnt = int(cur.ints("OBJACOORD", 1)[0])
-            toks, ln = cur.table(cnt, 2, "OBJACOORD")
-            cj = _check_index(parse_ints([t[0] for t in toks], where, ln), n, "variable", where, ln)
-            cv = parse_floats([t[1] for t in toks], where, ln)
+            cols_, ln = cur.table(cnt, 2, "OBJACOORD")
+            cj = _check_index(parse_ints(cols_[0], where, ln), n, "variable", where, ln)
+            cv = parse_floats(cols_[1], where, ln)
         elif kw == "OBJBCOORD":
             (s,), ln = cur.take(1, "OBJBCOORD")
             c0 = float(parse_floats([s], where, ln)[0])
@@ -357,17 +379,17 @@ def parse_cbf(text: str, where: str = "<cbf>") -> ConicProblem:
             if n is None or m is None:
                 raise ModelFileError(f"{where} line {line}: ACOORD before VAR and CON")
             cnt = int(cur.ints("ACOORD", 1)[0])
-            toks, ln = cur.table(cnt, 3, "ACOORD")
-            ai = _check_index(parse_ints([t[0] for t in toks], where, ln), m, "row", where, ln)
-            aj = _check_index(parse_ints([t[1] for t in toks], where, ln), n, "variable", where, ln)
-            av = parse_floats([t[2] for t in toks], where, ln)
+            cols_, ln = cur.table(cnt, 3, "ACOORD")
+            ai = _check_index(parse_ints(cols_[0], where, ln), m, "row", where, ln)
+            aj = _check_index(parse_ints(cols_[1], where, ln), n, "variable", where, ln)
+            av = parse_floats(cols_[2], where, ln)
         elif kw == "BCOORD":
             if m is None:
                 raise ModelFileError(f"{where} line {line}: BCOORD before CON")
             cnt = int(cur.ints("BCOORD", 1)[0])
-            toks, ln = cur.table(cnt, 2, "BCOORD")
-            bi = _check_index(parse_ints([t[0] for t in toks], where, ln), m, "row", where, ln)
-            bv = parse_floats([t[1] for t in toks], where, ln)
+            cols_, ln = cur.table(cnt, 2, "BCOORD")
+            bi = _check_index(parse_ints(cols_[0], where, ln), m, "row", where, ln)
+            bv = parse_floats(cols_[1], where, ln)
     for need in ("OBJSENSE", "VAR"):
         if need not in seen:
             raise ModelFileError(f"{where}: no {need} section (truncated or not a CBF file?)")

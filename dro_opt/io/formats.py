@@ -117,12 +117,15 @@ def write_model(problem: ConicProblem, path: str | Path, fmt: str | None = None)
     ------
     UnsupportedFormatError
         Unknown suffix, or the model has cones the format cannot hold (nothing is written).
+    InvalidModelError
+        The model holds NaN/inf data (nothing is written).
     """
     path = Path(path)
     if fmt is None:
         info, gz = format_of(path)
     else:
         info, gz = FORMATS[fmt], path.suffix.lower() == ".gz"
+    problem.validate()  # NaN/inf data or inconsistent shapes -> InvalidModelError, no file
     extra = sorted(problem.cone_kinds() - info.cones)
     if extra:
         raise UnsupportedFormatError(

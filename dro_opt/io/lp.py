@@ -28,14 +28,12 @@ from dro_opt.io._rows import RowModel, rows_to_conic, vtype_from_flags
 from dro_opt.io._text import read_text
 from dro_opt.io.lp_write import lp_text
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-     |(?P<op><=|=<|>=|=>|->|<-|<|>|=)
-     |(?P<sym>[\[\]\^\*/:+\-])
-     |(?P<name>[A-Za-z_!"#$%&(),;?@'`{}|~][A-Za-z0-9_!"#$%&(),.;?@'`{}|~]*)
-    )""",
-    re.X,
+_ALL = re.compile(
+    r"""\s*(?:((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"""  # number
+    r"""|(<=|=<|>=|=>|->|<-|<|>|=)"""  # operator
+    r"""|([\[\]\^\*/:+\-])"""  # symbol
+    r"""|([A-Za-z_!"#$%&(),;?@'`{}|~][A-Za-z0-9_!"#$%&(),.;?@'`{}|~]*)"""  # name
+    r"""|(\S))"""  # anything else: an error
 )
 _SECTIONS = [
     ("subject to", "st"),
@@ -71,6 +69,7 @@ _SECTIONS = [
     ("end", "end"),
 ]
 _SECTIONS.sort(key=lambda kv: -len(kv[0]))
+_FIRST_WORDS = {kw.split()[0] for kw, _ in _SECTIONS}
 _UNSUPPORTED = {
     "semi": "semi-continuous variables",
     "sos": "SOS constraints",
@@ -102,38 +101,41 @@ def parse_lp(text: str, where: str = "<lp>") -> ConicProblem:
     return rows_to_conic(_Parser(text, where).model(), where)
 
 
+_KINDS = np.array(["num", "op", "sym", "name", "bad"], dtype=object)
+
+
 class _Tokens:
-    """Token stream of one section with the line number of every token."""
+    """Token stream of one section with the line number of every token.
+
+    Each line is tokenised by one ``findall`` (C loop); token kinds are classified with numpy.
+    Two empty sentinel tokens at the end make look-ahead safe without bounds checks.
+    """
 
     def __init__(self, chunks: list[tuple[int, str]], where: str) -> None:
-        self.kind: list[str] = []
-        self.text: list[str] = []
-        self.line: list[int] = []
-        for lineno, s in chunks:
-            pos = 0
-            s = s.rstrip()
-            while pos < len(s):
-                mt = _TOKEN.match(s, pos)
-                if mt is None or mt.end() == pos:
-                    raise ModelFileError(
-                        f"{where} line {lineno}: cannot read {s[pos:].strip()[:30]!r}"
-                    )
-                self.kind.append(mt.lastgroup or "")
-                self.text.append(mt.group(mt.lastgroup))
-                self.line.append(lineno)
-                pos = mt.end()
+        per_line = [_ALL.findall(s) for _, s in chunks]
+        counts = np.fromiter(map(len, per_line), dtype=np.int64, count=len(per_line))
+        groups = np.array([g for line in per_line for g in line], dtype=object).reshape(-1, 5)
+        kidx = np.argmax(groups != "", axis=1) if groups.size else np.zeros(0, np.int64)
+        self.line = np.repeat([ln for ln, _ in chunks], counts) if chunks else np.zeros(0, int)
+        bad = np.flatnonzero(kidx == 4)
+        if bad.size:
+            k = int(bad[0])
+            raise ModelFileError(f"{where} line {int(self.line[k])}: cannot read {groups[k, 4]!r}")
+        self.kind: list[str] = [*_KINDS[kidx].tolist(), "", ""]
+        self.text: list[str] = [*groups[np.arange(kidx.size), kidx].tolist(), "", ""]
+        self.n = int(kidx.size)
         self.i = 0
         self.where = where
 
     def peek(self, k: int = 0) -> tuple[str, str]:
-        j = self.i + k
-        return (self.kind[j], self.text[j]) if j < len(self.kind) else ("", "")
+        j = min(self.i + k, self.n)
+        return self.kind[j], self.text[j]
 
     def done(self) -> bool:
-        return self.i >= len(self.kind)
+        return self.i >= self.n
 
     def err(self, msg: str) -> ModelFileError:
-        line = self.line[min(self.i, len(self.line) - 1)] if self.line else 0
+        line = int(self.line[min(self.i, self.n - 1)]) if self.n else 0
         return ModelFileError(f"{self.where} line {line}: {msg}")
 
 
@@ -148,12 +150,13 @@ class _Parser:
         current: str | None = None
         ended = False
         for lineno, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split("\\", 1)[0]
-            if not line.strip():
+            line = raw.split("\\", 1)[0] if "\\" in raw else raw
+            words = line.split(None, 1)
+            if not words:
                 continue
-            low = " ".join(line.lower().split())
             hit = None
-            for kw, sec in _SECTIONS:
+            low = " ".join(line.lower().split()) if words[0].lower() in _FIRST_WORDS else ""
+            for kw, sec in _SECTIONS if low else ():
                 if low == kw or (
                     low.startswith(kw + " ") and not low[len(kw) :].lstrip().startswith(":")
                 ):
@@ -161,11 +164,6 @@ class _Parser:
                     break
             if hit is not None:
                 kw, sec = hit
-                if sec in _UNSUPPORTED:
-                    raise UnsupportedFormatError(
-                        f"{where} line {lineno}: {_UNSUPPORTED[sec]} cannot be read into "
-                        "dro_opt's conic form"
-                    )
                 if sec == "end":
                     ended = True
                     break
@@ -193,6 +191,12 @@ class _Parser:
             raise ModelFileError(f"{where}: the file ends without 'End' (truncated?)")
         if order[0] != "obj":
             raise ModelFileError(f"{where}: an LP file starts with 'Minimize' or 'Maximize'")
+        for sec, body in sections.items():  # empty sections (HiGHS writes 'semi') are harmless
+            if sec in _UNSUPPORTED and body:
+                raise UnsupportedFormatError(
+                    f"{where} line {body[0][0]}: {_UNSUPPORTED[sec]} cannot be read into "
+                    "dro_opt's conic form"
+                )
         self.sections = sections
 
     # --------------------------------------------------------------- pieces
@@ -229,66 +233,75 @@ class _Parser:
         had_var = False
         sign = 1.0
         pending = False  # a sign or number was read and awaits its term
-        while not t.done():
-            kind, txt = t.peek()
-            if kind == "op":
-                if txt in ("->", "<-"):
-                    raise UnsupportedFormatError(
-                        f"{self.where} line {t.line[t.i]}: indicator constraints cannot be read"
-                    )
-                break
-            if txt in ("+", "-"):
-                sign = -sign if txt == "-" else sign
-                pending = True
-                t.i += 1
-                continue
-            if kind == "num":
-                t.i += 1
+        K, X, n = t.kind, t.text, t.n  # local names: this loop runs once per token
+        index = self.cols
+        i = t.i
+        while i < n:
+            kind, txt = K[i], X[i]
+            if kind == "name":
+                if X[i + 1] == ":" and not pending:
+                    break  # label of the next row
+                i += 1
+                if txt.lower() in _INF:
+                    const += sign * np.inf
+                else:
+                    j = index.get(txt)
+                    if j is None:
+                        j = index[txt] = len(index)
+                    cols.append(j)
+                    coefs.append(sign)
+                    had_var = True
+                sign, pending = 1.0, False
+            elif kind == "num":
+                i += 1
                 coef = sign * float(txt)
-                nk, nt = t.peek()
-                if nk == "name" and t.peek(1)[1] != ":" and nt.lower() not in _INF:
-                    t.i += 1
-                    cols.append(self.col(nt))
+                nk, nt = K[i], X[i]
+                if nk == "name" and X[i + 1] != ":" and nt.lower() not in _INF:
+                    i += 1
+                    j = index.get(nt)
+                    if j is None:
+                        j = index[nt] = len(index)
+                    cols.append(j)
                     coefs.append(coef)
                     had_var = True
-                elif nt == "*" and t.peek(1)[0] == "name":
-                    t.i += 2
-                    cols.append(self.col(t.text[t.i - 1]))
+                elif nt == "*" and K[i + 1] == "name":
+                    i += 2
+                    cols.append(self.col(X[i - 1]))
                     coefs.append(coef)
                     had_var = True
                 else:
                     const += coef
                 sign, pending = 1.0, False
-                continue
-            if kind == "name":
-                if t.peek(1)[1] == ":" and not pending:
-                    break  # label of the next row
-                t.i += 1
-                if txt.lower() in _INF:
-                    const += sign * np.inf
-                else:
-                    cols.append(self.col(txt))
-                    coefs.append(sign)
-                    had_var = True
-                sign, pending = 1.0, False
-                continue
-            if txt == "[":
-                t.i += 1
+            elif txt == "+" or txt == "-":
+                sign = -sign if txt == "-" else sign
+                pending = True
+                i += 1
+            elif kind == "op":
+                if txt in ("->", "<-"):
+                    raise UnsupportedFormatError(
+                        f"{self.where} line {t.line[i]}: indicator constraints cannot be read"
+                    )
+                break
+            elif txt == "[":
+                t.i = i + 1
                 q = self._quad(t)
                 if t.peek()[1] == "/":
                     t.i += 1
                     div = self._value(t)
                     q = [(a, b, v / div) for a, b, v in q]
+                i = t.i
                 if not allow_quad:
                     raise UnsupportedFormatError(
-                        f"{self.where} line {t.line[t.i - 1]}: a quadratic objective cannot be "
+                        f"{self.where} line {t.line[i - 1]}: a quadratic objective cannot be "
                         "read into dro_opt's conic form"
                     )
                 quad.extend((a, b, sign * v) for a, b, v in q)
                 had_var = True
                 sign, pending = 1.0, False
-                continue
-            raise t.err(f"unexpected {txt!r} in an expression")
+            else:
+                t.i = i
+                raise t.err(f"unexpected {txt!r} in an expression")
+        t.i = i
         return cols, coefs, const, quad, had_var
 
     def _quad(self, t: _Tokens) -> list[tuple[int, int, float]]:
@@ -352,6 +365,8 @@ class _Parser:
         names[list(self.cols.values())] = list(self.cols.keys())
         c = np.zeros(n)
         np.add.at(c, np.array(ocols, np.int64), np.array(ocoef, float))
+        if not np.isfinite(c).all():
+            raise ModelFileError(f"{where}: the objective has a non-finite coefficient")
         lb, ub = np.zeros(n), np.full(n, np.inf)
         for j, v in lb_set:
             lb[j] = v
@@ -376,7 +391,7 @@ class _Parser:
             if t.peek()[0] == "name" and t.peek(1)[1] == ":":
                 label = t.peek()[1]
                 t.i += 2
-            start_line = t.line[min(t.i, len(t.line) - 1)]
+            start_line = int(t.line[min(t.i, t.n - 1)])
             cols1, co1, k1, q1, var1 = self._expr(t, allow_quad=True)
             kind, op1 = t.peek()
             if kind != "op":

@@ -8,12 +8,14 @@ cone patterns (:mod:`dro_opt.io._rows`). Integer columns without bounds get ``[0
 (CPLEX/Gurobi convention); ``UP`` with a negative value on a column without lower bound sets
 the lower bound to ``-inf`` (CPLEX/Gurobi/HiGHS convention).
 
-Column data are parsed in bulk with numpy (name lookups by sorted search), so reading stays
-linear in the file size with no per-coefficient Python logic.
+Each section is tokenised in bulk (one ``str.split`` per section, token counts per line from the
+bytes with numpy) and names are mapped by C-level dict lookups, so reading stays linear in the
+file size with no per-coefficient Python logic.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ import scipy.sparse as sp
 from dro_opt.conic.problem import MAX, MIN, ConicProblem
 from dro_opt.errors import ModelFileError, UnsupportedFormatError
 from dro_opt.io._rows import RowModel, rows_to_conic, vtype_from_flags
-from dro_opt.io._text import parse_floats, read_text
+from dro_opt.io._text import lookup, parse_floats, read_text, token_table
 from dro_opt.io.mps_write import mps_text
 
 _DATA_SECTIONS = {"ROWS", "COLUMNS", "RHS", "RANGES", "BOUNDS", "QCMATRIX", "OBJSENSE", "OBJSENCE"}
@@ -61,24 +63,30 @@ def parse_mps(text: str, where: str = "<mps>") -> ConicProblem:
 
 
 # ============================================================================ parsing
+_HEAD = re.compile(r"^[^ \t*\r\n]", re.M)
+_NOISE = re.compile(r"^[ \t\r]*(\*|$)", re.M)
+
+
 class _Sections:
     """Split the file into (keyword, header tokens, header line, data lines, line numbers)."""
 
     def __init__(self, text: str, where: str) -> None:
-        lines = text.splitlines()
+        lines = text.split("\n")
         self.where = where
         self.items: list[tuple[str, list[str], int, list[str], np.ndarray]] = []
-        heads = [
-            i for i, ln in enumerate(lines) if ln[:1] not in ("", " ", "\t", "*") and ln.strip()
-        ]
+        heads, pos, line = [], 0, 0
+        for mt in _HEAD.finditer(text):  # one iteration per section header
+            line += text.count("\n", pos, mt.start())
+            pos = mt.start()
+            heads.append(line)
         if not heads:
             raise ModelFileError(
                 f"{where}: empty file or no MPS sections (need ROWS, COLUMNS, ...)"
             )
-        first = [i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("*")]
-        if first and first[0] < heads[0]:
+        before = [i for i in range(heads[0]) if not _NOISE.match(lines[i])]
+        if before:
             raise ModelFileError(
-                f"{where} line {first[0] + 1}: data before the first section header"
+                f"{where} line {before[0] + 1}: data before the first section header"
             )
         self.ended = False
         for k, h in enumerate(heads):
@@ -98,70 +106,58 @@ class _Sections:
                 self.ended = True
                 break
             stop = heads[k + 1] if k + 1 < len(heads) else len(lines)
-            idx = [
-                i
-                for i in range(h + 1, stop)
-                if lines[i].strip() and not lines[i].lstrip().startswith("*")
-            ]
-            self.items.append(
-                (key, toks[1:], h + 1, [lines[i] for i in idx], np.array(idx, np.int64) + 1)
-            )
+            body = lines[h + 1 : stop]
+            idx = np.arange(h + 1, stop)
+            if _NOISE.search("\n".join(body)):  # comments or blank lines inside: drop them
+                keep = [i for i, ln in enumerate(body) if not _NOISE.match(ln)]
+                body, idx = [body[i] for i in keep], idx[keep]
+            self.items.append((key, toks[1:], h + 1, body, idx + 1))
         if not self.ended:
             raise ModelFileError(
                 f"{where}: the file ends without ENDATA after line {len(lines)} (truncated?)"
             )
 
 
-def _split(
-    lines: list[str], ok_lens: tuple[int, ...], where: str, section: str, lineno: np.ndarray
-) -> list[list[str]]:
-    toks = [ln.split() for ln in lines]
-    lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-    bad = ~np.isin(lens, ok_lens)
+def _table(
+    lines: list[str], ok: tuple[int, ...], where: str, section: str, lineno: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokens, tokens per line and line offsets; a line with a field count not in ``ok`` fails."""
+    toks, counts, off = token_table(lines)
+    bad = ~np.isin(counts, ok)
     if bad.any():
         k = int(np.argmax(bad))
         raise ModelFileError(
-            f"{where} line {int(lineno[k])}: {section} line has {lens[k]} fields, expected "
-            f"{' or '.join(map(str, ok_lens))}: {lines[k].strip()!r}"
+            f"{where} line {int(lineno[k])}: {section} line has {counts[k]} fields, expected "
+            f"{' or '.join(map(str, ok))}: {lines[k].strip()!r}"
         )
-    return toks
+    return toks, counts, off
 
 
-class _Lookup:
-    """Vectorised name -> index lookup (sorted search)."""
-
-    def __init__(self, names: np.ndarray) -> None:
-        self.names = names.astype(str)
-        self.order = np.argsort(self.names, kind="stable")
-        self.sorted = self.names[self.order]
-
-    def __call__(self, query: list[str], what: str, where: str, lineno: np.ndarray) -> np.ndarray:
-        q = np.array(query, dtype=str) if query else np.zeros(0, dtype=str)
-        if self.sorted.size == 0:
-            if q.size:
-                raise ModelFileError(f"{where} line {int(lineno[0])}: unknown {what} {q[0]!r}")
-            return np.zeros(0, np.int64)
-        pos = np.minimum(np.searchsorted(self.sorted, q), self.sorted.size - 1)
-        bad = self.sorted[pos] != q
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise ModelFileError(
-                f"{where} line {int(lineno[k])}: unknown {what} {q[k]!r} (not declared "
-                f"{'in ROWS' if what == 'row' else 'in COLUMNS'})"
-            )
-        return self.order[pos].astype(np.int64)
+def _find(
+    index: dict[str, int], names: np.ndarray, what: str, where: str, lineno: np.ndarray
+) -> np.ndarray:
+    """Indices of ``names``; an unknown name raises ModelFileError naming its line."""
+    idx = lookup(index, names)
+    bad = idx < 0
+    if bad.any():
+        k = int(np.argmax(bad))
+        decl = "in ROWS" if what == "row" else "in COLUMNS"
+        raise ModelFileError(
+            f"{where} line {int(lineno[k])}: unknown {what} {str(names[k])!r} (not declared {decl})"
+        )
+    return idx
 
 
 def _parse(text: str, where: str) -> RowModel:
     secs = _Sections(text, where)
     name, sense, objname = "model", MIN, None
-    row_names = row_types = None
-    cols = rows_lu = None
+    row_names = row_types = rows_ix = None
+    cols = None
     have: set[str] = set()
     rhs_entries: list[tuple[np.ndarray, np.ndarray]] = []
     rng_entries: list[tuple[np.ndarray, np.ndarray]] = []
-    bnd_lines: tuple[list[list[str]], np.ndarray] | None = None
-    q_parts: list[tuple[int, list[list[str]], np.ndarray]] = []
+    bnd = None
+    q_parts: list[tuple[int, list[str], np.ndarray]] = []
     for key, head, hline, lines, lineno in secs.items:
         if key == "NAME":
             name = " ".join(head) or "model"
@@ -183,39 +179,41 @@ def _parse(text: str, where: str) -> RowModel:
                 raise ModelFileError(f"{where} line {hline}: OBJNAME needs one row name")
             objname = words[0]
         elif key == "ROWS":
-            toks = _split(lines, (2,), where, "ROWS", lineno)
-            row_types = np.array([t[0].upper() for t in toks], dtype=str)
-            row_names = np.array([t[1] for t in toks], dtype=str)
+            toks, _, off = _table(lines, (2,), where, "ROWS", lineno)
+            row_types = np.char.upper(toks[off].astype(str))
+            row_names = toks[off + 1]
             bad = ~np.isin(row_types, ["N", "E", "L", "G"])
             if bad.any():
                 k = int(np.argmax(bad))
                 raise ModelFileError(
                     f"{where} line {int(lineno[k])}: row type {row_types[k]!r} is not N, E, L or G"
                 )
-            if np.unique(row_names).size != row_names.size:
-                u, cnt = np.unique(row_names, return_counts=True)
+            rows_ix = {nm: i for i, nm in enumerate(row_names.tolist())}
+            if len(rows_ix) != row_names.size:
+                u, cnt = np.unique(row_names.astype(str), return_counts=True)
                 raise ModelFileError(f"{where}: row {u[cnt > 1][0]!r} is declared twice in ROWS")
-            rows_lu = _Lookup(row_names)
         elif key == "COLUMNS":
-            if rows_lu is None:
+            if rows_ix is None:
                 raise ModelFileError(f"{where} line {hline}: COLUMNS before ROWS")
-            cols = _columns(lines, lineno, rows_lu, where)
+            cols = _columns(lines, lineno, rows_ix, where)
         elif key in ("RHS", "RANGES"):
             if cols is None:
                 raise ModelFileError(f"{where} line {hline}: {key} before COLUMNS")
             target = rhs_entries if key == "RHS" else rng_entries
-            target.append(_vector(lines, lineno, rows_lu, where, key))
+            target.append(_vector(lines, lineno, rows_ix, where, key))
         elif key == "BOUNDS":
             if cols is None:
                 raise ModelFileError(f"{where} line {hline}: BOUNDS before COLUMNS")
-            bnd_lines = (_split(lines, (2, 3, 4), where, "BOUNDS", lineno), lineno)
+            bnd = (*_table(lines, (2, 3, 4), where, "BOUNDS", lineno), lineno)
         elif key == "QCMATRIX":
             if cols is None:
                 raise ModelFileError(f"{where} line {hline}: QCMATRIX before COLUMNS")
             if len(head) != 1:
                 raise ModelFileError(f"{where} line {hline}: QCMATRIX needs one row name")
-            r = int(rows_lu([head[0]], "row", where, np.array([hline]))[0])
-            q_parts.append((r, _split(lines, (3,), where, "QCMATRIX", lineno), lineno))
+            r = int(
+                _find(rows_ix, np.array(head, dtype=object), "row", where, np.array([hline]))[0]
+            )
+            q_parts.append((r, lines, lineno))
         have.add(key)
     for need in ("ROWS", "COLUMNS"):
         if need not in have:
@@ -229,66 +227,62 @@ def _parse(text: str, where: str) -> RowModel:
         cols,
         rhs_entries,
         rng_entries,
-        bnd_lines,
+        bnd,
         q_parts,
         where,
     )
 
 
-def _columns(lines: list[str], lineno: np.ndarray, rows_lu: _Lookup, where: str) -> dict:
-    is_marker = np.array(["'MARKER'" in ln.upper() for ln in lines], dtype=bool)
+def _columns(lines: list[str], lineno: np.ndarray, rows_ix: dict, where: str) -> dict:
+    toks, counts, off = _table(lines, (3, 5), where, "COLUMNS", lineno)
+    second = toks[off + 1]
+    is_marker = (counts == 3) & np.isin(second, ["'MARKER'", "'marker'", "'Marker'"])
     state = np.zeros(len(lines), dtype=bool)
     on = False
     for k in np.flatnonzero(is_marker):  # one iteration per MARKER line
-        up = lines[k].upper()
-        if "'INTORG'" in up:
-            on = True
-        elif "'INTEND'" in up:
-            on = False
-        else:
+        kind = str(toks[off[k] + 2]).upper()
+        if kind not in ("'INTORG'", "'INTEND'"):
             raise ModelFileError(
                 f"{where} line {int(lineno[k])}: MARKER must be 'INTORG' or 'INTEND'"
             )
+        on = kind == "'INTORG'"
         state[k:] = on
     data = np.flatnonzero(~is_marker)
-    dl = [lines[k] for k in data]
+    o, two = off[data], counts[data] == 5
     dn = lineno[data]
-    toks = _split(dl, (3, 5), where, "COLUMNS", dn)
-    colname = np.array([t[0] for t in toks], dtype=str)
-    two = np.array([len(t) == 5 for t in toks], dtype=bool)
-    rname = [t[1] for t in toks] + [t[3] for t in toks if len(t) == 5]
-    vtok = [t[2] for t in toks] + [t[4] for t in toks if len(t) == 5]
+    colname = toks[o]
+    col_ix = {nm: i for i, nm in enumerate(dict.fromkeys(colname.tolist()))}
+    names = np.array(list(col_ix), dtype=object)
+    col_of_line = lookup(col_ix, colname)
+    rname = np.concatenate([toks[o + 1], toks[o[two] + 3]])
+    vtok = np.concatenate([toks[o + 2], toks[o[two] + 4]])
     line_of = np.concatenate([dn, dn[two]])
-    uniq, first, inv = np.unique(colname, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    col_of_line = rank[inv]
-    n = uniq.size
-    integer = np.zeros(n, dtype=bool)
-    np.logical_or.at(integer, col_of_line, state[data])
+    integer = np.zeros(names.size, dtype=bool)
+    integer[col_of_line[state[data]]] = True
     return {
-        "names": uniq[order],
+        "names": names,
         "integer": integer,
-        "row": rows_lu(rname, "row", where, line_of),
+        "row": _find(rows_ix, rname, "row", where, line_of),
         "col": np.concatenate([col_of_line, col_of_line[two]]),
         "val": parse_floats(vtok, where, line_of),
-        "lookup": _Lookup(uniq[order]),
+        "index": col_ix,
     }
 
 
-def _vector(lines, lineno, rows_lu, where, section) -> tuple[np.ndarray, np.ndarray]:
-    toks = _split(lines, (2, 3, 4, 5), where, section, lineno)
-    sets = {t[0] for t in toks if len(t) % 2 == 1}
+def _vector(lines, lineno, rows_ix, where, section) -> tuple[np.ndarray, np.ndarray]:
+    toks, counts, off = _table(lines, (2, 3, 4, 5), where, section, lineno)
+    has_set = counts % 2 == 1
+    sets = set(toks[off[has_set]].tolist())
     if len(sets) > 1:
         raise UnsupportedFormatError(
             f"{where}: {section} holds several vectors ({', '.join(sorted(sets))}); keep one"
         )
-    body = [t[1:] if len(t) % 2 == 1 else t for t in toks]
-    names = [b[0] for b in body] + [b[2] for b in body if len(b) == 4]
-    vals = [b[1] for b in body] + [b[3] for b in body if len(b) == 4]
-    ln = np.concatenate([lineno, lineno[[len(b) == 4 for b in body]]]) if body else lineno
-    return rows_lu(names, "row", where, ln), parse_floats(vals, where, ln)
+    b = off + has_set
+    pair2 = counts - has_set == 4
+    names = np.concatenate([toks[b], toks[b[pair2] + 2]])
+    vals = np.concatenate([toks[b + 1], toks[b[pair2] + 3]])
+    ln = np.concatenate([lineno, lineno[pair2]])
+    return _find(rows_ix, names, "row", where, ln), parse_floats(vals, where, ln)
 
 
 def _last(idx: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -303,6 +297,28 @@ def _last(idx: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return out, seen
 
 
+_INF_TOKENS = {
+    "inf": np.inf,
+    "+inf": np.inf,
+    "infinity": np.inf,
+    "+infinity": np.inf,
+    "-inf": -np.inf,
+    "-infinity": -np.inf,
+}
+_BIG = 1e30  # bound values at least this large mean "no bound" (CPLEX uses 1e20)
+
+
+def _bound_values(tokens: list[str], where: str, lineno: np.ndarray) -> np.ndarray:
+    """Bound values: numbers, or inf/infinity tokens; |v| >= 1e30 means infinite."""
+    low = [t.lower() for t in tokens]
+    is_inf = np.array([t in _INF_TOKENS for t in low], dtype=bool)
+    vals = np.zeros(len(tokens))
+    fin = np.flatnonzero(~is_inf)
+    vals[fin] = parse_floats([tokens[k] for k in fin], where, lineno[fin])
+    vals[is_inf] = [_INF_TOKENS[low[k]] for k in np.flatnonzero(is_inf)]
+    return np.where(np.abs(vals) >= _BIG, np.copysign(np.inf, vals), vals)
+
+
 def _bounds(bnd, cols: dict, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n = cols["names"].size
     lb, ub = np.zeros(n), np.full(n, np.inf)
@@ -310,8 +326,8 @@ def _bounds(bnd, cols: dict, where: str) -> tuple[np.ndarray, np.ndarray, np.nda
     binary = np.zeros(n, dtype=bool)
     if bnd is None:
         return lb, ub, integer, binary
-    toks, lineno = bnd
-    typ = np.array([t[0].upper() for t in toks], dtype=str)
+    toks, counts, off, lineno = bnd
+    typ = np.char.upper(toks[off].astype(str))
     valued = np.isin(typ, ["UP", "LO", "FX", "LI", "UI"])
     known = valued | np.isin(typ, ["FR", "MI", "PL", "BV"])
     if (typ == "SC").any():
@@ -322,17 +338,16 @@ def _bounds(bnd, cols: dict, where: str) -> tuple[np.ndarray, np.ndarray, np.nda
     if not known.all():
         k = int(np.argmax(~known))
         raise ModelFileError(f"{where} line {int(lineno[k])}: unknown bound type {typ[k]!r}")
-    lens = np.array([len(t) for t in toks], dtype=np.int64)
-    if (valued & (lens < 3)).any():
-        k = int(np.argmax(valued & (lens < 3)))
+    if (valued & (counts < 3)).any():
+        k = int(np.argmax(valued & (counts < 3)))
         raise ModelFileError(f"{where} line {int(lineno[k])}: bound {typ[k]} needs a value")
-    colname = [
-        t[-2] if v else (t[2] if len(t) >= 3 else t[1]) for t, v in zip(toks, valued, strict=True)
-    ]
-    col = cols["lookup"](colname, "column", where, lineno)
-    val = np.zeros(len(toks))
+    # valued: [type, (set,) column, value]; others: [type, (set,) column (, ignored value)]
+    last = off + counts - 1
+    cpos = np.where(valued, last - 1, np.where(counts >= 3, off + 2, off + 1))
+    col = _find(cols["index"], toks[cpos], "column", where, lineno)
+    val = np.zeros(len(lineno))
     vi = np.flatnonzero(valued)
-    val[vi] = parse_floats([toks[k][-1] for k in vi], where, lineno[vi])
+    val[vi] = _bound_values(toks[last[vi]].tolist(), where, lineno[vi])
     sets_lb = np.isin(typ, ["LO", "FX", "FR", "MI", "BV", "LI"])
     sets_ub = np.isin(typ, ["UP", "FX", "FR", "PL", "BV", "UI"])
     lbval = np.select([np.isin(typ, ["FR", "MI"]), typ == "BV"], [-np.inf, 0.0], default=val)
@@ -358,7 +373,7 @@ def _assemble(
     cols,
     rhs_entries,
     rng_entries,
-    bnd_lines,
+    bnd,
     q_parts,
     where,
 ) -> RowModel:
@@ -395,7 +410,7 @@ def _assemble(
     e_pos = (t == "E") & has_r & (rngv > 0)
     lo = np.where(e_neg, rhs + rngv, lo)
     hi = np.where(e_pos, rhs + rngv, hi)
-    lb, ub, integer, binary = _bounds(bnd_lines, cols, where)
+    lb, ub, integer, binary = _bounds(bnd, cols, where)
     # quadratic rows
     qrows = np.array([p[0] for p in q_parts], dtype=np.int64)
     if qrows.size and (t[qrows] == "N").any():
@@ -417,12 +432,14 @@ def _assemble(
     A = sp.csr_matrix((v[keep], (lpos[r[keep]], c[keep])), shape=(lin_rows.size, n))
     keepq = qpos[r] >= 0
     q_lin = sp.csr_matrix((v[keepq], (qpos[r[keepq]], c[keepq])), shape=(qrows.size, n))
-    qi, qj, qv, qr = [], [], [], []
-    for k, (_row, toks, lineno) in enumerate(q_parts):
-        qi.append(cols["lookup"]([x[0] for x in toks], "column", where, lineno))
-        qj.append(cols["lookup"]([x[1] for x in toks], "column", where, lineno))
-        qv.append(parse_floats([x[2] for x in toks], where, lineno))
-        qr.append(np.full(len(toks), k, np.int64))
+    # all QCMATRIX sections parsed as one table: (column, column, value) per line
+    qlines = [ln for _, body, _ in q_parts for ln in body]
+    qln = np.concatenate([p[2] for p in q_parts]) if q_parts else np.zeros(0, np.int64)
+    qtok, _, qoff = _table(qlines, (3,), where, "QCMATRIX", qln)
+    qi = [_find(cols["index"], qtok[qoff], "column", where, qln)]
+    qj = [_find(cols["index"], qtok[qoff + 1], "column", where, qln)]
+    qv = [parse_floats(qtok[qoff + 2], where, qln)]
+    qr = [np.repeat(np.arange(len(q_parts)), [len(p[1]) for p in q_parts]).astype(np.int64)]
     cat = lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt)  # noqa: E731
     return RowModel(
         sense=sense,
