@@ -212,6 +212,7 @@ ROWS
 COLUMNS
     MARKER  'MARKER'  'INTORG'
     k  cost  1  e1  1
+    m  cost  3  l1  1
     MARKER  'MARKER'  'INTEND'
     x  cost  2  l1  1
     x  g1  1   e2  1
@@ -243,11 +244,12 @@ ENDATA
 def test_mps_dialect_semantics() -> None:
     q = parse_mps(_DIALECT_MPS, "dialect.mps")
     assert q.sense == "max" and q.c0 == 10.0
-    names = ["k", "x", "y", "w", "v", "u"]
-    np.testing.assert_array_equal(q.c, [1, 2, -1, 0.5, 1, 1])
-    np.testing.assert_array_equal(q.lb, [0, -np.inf, -np.inf, -2, 0.25, 0])  # UP<0 -> lb=-inf
-    np.testing.assert_array_equal(q.ub, [9, 5, -1, np.inf, 0.25, 1])
-    np.testing.assert_array_equal(q.vtype, [1, 0, 0, 0, 0, 2])
+    names = ["k", "m", "x", "y", "w", "v", "u"]
+    np.testing.assert_array_equal(q.c, [1, 3, 2, -1, 0.5, 1, 1])
+    # UP < 0 alone -> lb = -inf; a marker integer in no bound line (m) is binary
+    np.testing.assert_array_equal(q.lb, [0, 0, -np.inf, -np.inf, -2, 0.25, 0])
+    np.testing.assert_array_equal(q.ub, [9, 1, 5, -1, np.inf, 0.25, 1])
+    np.testing.assert_array_equal(q.vtype, [1, 2, 0, 0, 0, 0, 2])
     assert list(q.var_blocks) == ["x"] and q.n == len(names)
     # rows: e1 in [0.5, 2] (E, R<0), l1 in [2, 4], g1 in [1, 4], e2 in [3, 7] (E, R>0)
     A = q.A.toarray()
@@ -255,8 +257,8 @@ def test_mps_dialect_semantics() -> None:
     for i in range(q.m):
         key = tuple(np.sign(A[i]) * (A[i] != 0))
         lo_hi.setdefault(key, []).append(q.b[i])
-    assert sorted(lo_hi[(1, 0, 0, 0, 0, 0)]) == [2.0]  # k <= 2
-    assert sorted(lo_hi[(-1, 0, 0, 0, 0, 0)]) == [-0.5]  # k >= 0.5
+    assert sorted(lo_hi[(1, 0, 0, 0, 0, 0, 0)]) == [2.0]  # k <= 2
+    assert sorted(lo_hi[(-1, 0, 0, 0, 0, 0, 0)]) == [-0.5]  # k >= 0.5
     assert q.m == 8 and q.cones[0].kind == "nonneg"
 
 
@@ -264,7 +266,7 @@ def test_mps_objsense_on_next_line_and_objname() -> None:
     text = _DIALECT_MPS.replace("OBJSENSE MAXIMIZE", "OBJSENSE\n    MAX\nOBJNAME\n    unused")
     q = parse_mps(text, "x.mps")
     assert q.sense == "max"
-    np.testing.assert_array_equal(q.c, [0, 0, 5, 0, 0, 0])
+    np.testing.assert_array_equal(q.c, [0, 0, 0, 5, 0, 0, 0])
     assert q.c0 == 0.0
 
 
@@ -738,3 +740,16 @@ def test_rsoc_degenerate_cones_become_linear_rows(tmp_path: Path) -> None:
         q = _write_read(p, tmp_path, suffix)
         assert q.cone_kinds() == {"nonneg"} and q.n == 3
         assert _solve_clarabel(q) == pytest.approx(6.0, rel=1e-7)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = write_model(REFERENCE_MODELS["lp"].build(), tmp_path / "m.lp")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    os.chmod(path, 0o640)  # an existing file keeps its mode
+    write_model(REFERENCE_MODELS["lp"].build(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

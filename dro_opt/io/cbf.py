@@ -377,7 +377,9 @@ def parse_cbf(text: str, where: str = "<cbf>") -> ConicProblem:
             c0 = float(parse_floats([s], where, ln)[0])
         elif kw == "ACOORD":
             if n is None or m is None:
-                raise ModelFileError(f"{where} line {line}: ACOORD before VAR and CON")
+                raise ModelFileError(
+                    f"{where} line {line}: ACOORD needs VAR and CON sections before it"
+                )
             cnt = int(cur.ints("ACOORD", 1)[0])
             cols_, ln = cur.table(cnt, 3, "ACOORD")
             ai = _check_index(parse_ints(cols_[0], where, ln), m, "row", where, ln)
@@ -385,7 +387,7 @@ def parse_cbf(text: str, where: str = "<cbf>") -> ConicProblem:
             av = parse_floats(cols_[2], where, ln)
         elif kw == "BCOORD":
             if m is None:
-                raise ModelFileError(f"{where} line {line}: BCOORD before CON")
+                raise ModelFileError(f"{where} line {line}: BCOORD needs a CON section before it")
             cnt = int(cur.ints("BCOORD", 1)[0])
             cols_, ln = cur.table(cnt, 2, "BCOORD")
             bi = _check_index(parse_ints(cols_[0], where, ln), m, "row", where, ln)

@@ -4,9 +4,14 @@ The reader takes the sections NAME, OBJSENSE (value on the same or the next line
 ROWS, COLUMNS (with ``MARKER`` ``INTORG``/``INTEND``), RHS (objective constant = minus the RHS of
 the objective row), RANGES, BOUNDS (UP, LO, FX, FR, MI, PL, BV, LI, UI) and QCMATRIX, as written
 by CPLEX, Gurobi, Xpress, MOSEK, SCIP, HiGHS and dro_opt. Quadratic rows must be second-order
-cone patterns (:mod:`dro_opt.io._rows`). Integer columns without bounds get ``[0, +inf)``
-(CPLEX/Gurobi convention); ``UP`` with a negative value on a column without lower bound sets
-the lower bound to ``-inf`` (CPLEX/Gurobi/HiGHS convention).
+cone patterns (:mod:`dro_opt.io._rows`). An integer (MARKER) column named in no BOUNDS line is
+binary, ``[0, 1]``, as SCIP, HiGHS, Gurobi, CPLEX and Xpress all read it (measured; any bound
+line gives the usual ``[0, +inf)`` defaults for the other side). Repeated QCMATRIX entries are
+summed (the ``x'Qx`` meaning SCIP uses when it writes each off-diagonal pair twice; Gurobi and
+CPLEX reject such files). ``UP`` with a negative value on a column without lower bound sets
+the lower bound to ``-inf`` as Gurobi and CPLEX do (measured: SCIP and HiGHS keep 0, Xpress
+refuses the file); ``OBJSENSE MAX`` on the header line counts, as in Gurobi, SCIP and Xpress
+(HiGHS and CPLEX ignore it there).
 
 Each section is tokenised in bulk (one ``str.split`` per section, token counts per line from the
 bytes with numpy) and names are mapped by C-level dict lookups, so reading stays linear in the
@@ -325,7 +330,7 @@ def _bounds(bnd, cols: dict, where: str) -> tuple[np.ndarray, np.ndarray, np.nda
     integer = cols["integer"].copy()
     binary = np.zeros(n, dtype=bool)
     if bnd is None:
-        return lb, ub, integer, binary
+        return lb, np.where(integer, 1.0, ub), integer, integer.copy()
     toks, counts, off, lineno = bnd
     typ = np.char.upper(toks[off].astype(str))
     valued = np.isin(typ, ["UP", "LO", "FX", "LI", "UI"])
@@ -352,6 +357,10 @@ def _bounds(bnd, cols: dict, where: str) -> tuple[np.ndarray, np.ndarray, np.nda
     sets_ub = np.isin(typ, ["UP", "FX", "FR", "PL", "BV", "UI"])
     lbval = np.select([np.isin(typ, ["FR", "MI"]), typ == "BV"], [-np.inf, 0.0], default=val)
     ubval = np.select([np.isin(typ, ["FR", "PL"]), typ == "BV"], [np.inf, 1.0], default=val)
+    bare = integer.copy()  # marker integers named in no bound line are binary
+    bare[col] = False
+    ub[bare] = 1.0
+    binary |= bare
     new_lb, has_lb = _last(col[sets_lb], lbval[sets_lb], n)
     new_ub, has_ub = _last(col[sets_ub], ubval[sets_ub], n)
     last_up_neg, _ = _last(col[sets_ub], np.where(typ[sets_ub] == "UP", val[sets_ub], 0.0), n)

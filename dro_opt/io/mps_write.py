@@ -12,10 +12,16 @@ Layout (sections in the order CPLEX, Gurobi, Xpress, MOSEK, SCIP and HiGHS read)
 
 Conventions, checked by reading the written files with each solver (tests/test_io_roundtrip.py):
 
+* a maximisation is written as an ``OBJSENSE`` section with ``MAX`` on the next line, which
+  SCIP, HiGHS, Gurobi, CPLEX and Xpress all read as maximisation, so the objective is never
+  negated. (Measured: ``OBJSENSE MAXIMIZE`` on the header line itself is ignored by HiGHS and
+  CPLEX, and CPLEX's own MPS writer drops the sense and negates the objective instead.)
 * the objective constant ``c0`` is written as the RHS of the objective row with the opposite
-  sign (objective = c'x - rhs), the convention of CPLEX, Gurobi, Xpress, SCIP and HiGHS;
+  sign (objective = c'x - rhs), read that way by CPLEX, Gurobi, Xpress, SCIP and HiGHS;
 * every integer column gets explicit bounds (``LO``/``UP``, ``MI``/``PL``) because readers differ
-  on the default bounds of a marker-only integer column; binaries are ``BV``;
+  on the default bounds of a marker-only integer column; binaries are ``BV``; a negative upper
+  bound always comes with an explicit lower bound (``LO`` or ``MI``): for ``UP`` < 0 alone,
+  Gurobi and CPLEX set the lower bound to -inf, SCIP and HiGHS keep 0 and Xpress aborts;
 * cones go through slack columns ``slack_k`` (see :mod:`dro_opt.io._rows`).
 """
 
