@@ -1,0 +1,321 @@
+"""Model-building overhead: ``ConicBuilder`` vs cvxpy on a MISOCP with 10^5 SOC entries.
+
+The model is the variance-regularised max-capture facility-location MISOCP of paper 003
+(Section 3.2, eq. (VR); DESIGN.md 3) on a sparse synthetic instance: N samples (customers),
+D candidate sites, each sample linked to its ``links`` nearest sites (utility V_l = exp(-beta d)),
+competitor utility W_i, weights p_i = 1/N::
+
+    max   m - sqrt(2 rho / N) t
+    s.t.  W_i y_i + sum_{l in i} V_l w_l - sum_{l in i} V_l z_{j(l)} = 0     (linear-fractional)
+          w_l <= ymax_l z_{j(l)},  w_l <= y_{i(l)},
+          w_l >= y_{i(l)} - ymax_l (1 - z_{j(l)}),  w_l >= 0                     (McCormick, exact)
+          m = p'y,   t >= || diag(sqrt p) (y - m 1) ||_2                          (one SOC, dim N+1)
+          sum_j z_j <= r,   z binary,   0 <= y_i <= ymax_i.
+
+Both builds start from the same numpy arrays and end with solver-ready conic data:
+dro_opt: ``ConicBuilder`` calls + ``build()``; cvxpy: constructing the ``cp.Problem`` from
+vectorised expressions + ``get_problem_data(solver=cp.SCIP)`` (a MISOCP-capable solver; this
+only canonicalises, cvxpy cannot prove a gap on this model here). Build seconds (best of
+``--repeats``) are measured first without tracing, then peak memory with ``tracemalloc`` in a
+second pass (tracing slows Python allocation, so its seconds are not reported). Where dro_opt's
+backends exist it also times translating the built canonical model into SCIP's native model (the
+whole MISOCP) and HiGHS's (the linear part: the SOC rows dropped, since HiGHS takes no cones -- a
+timing of the translation only, not a model anyone should solve). No timing is asserted anywhere.
+
+Run (from the repository root)::
+
+    python benchmarks/build_overhead.py --check    # N = 99,999, D = 100, links = 1
+    python benchmarks/build_overhead.py --samples 20000 --links 3 --skip-native
+
+One measured output of the first command (2-core machine shared with other jobs, load average
+about 6 during the run, so absolute seconds are inflated; Python 3.11, cvxpy 1.9.3, SCIP 10.0.2
+through dro_opt's SCIP backend as of this commit, highspy)::
+
+    check (N=40, D=8, r=3): dro_opt+SCIP optimal 0.252292569, cvxpy+SCIP optimal 0.252292785
+    model: N=99999 samples, D=100 binaries, 99999 links
+      variables 200100, rows 499998, non-zeros 1300089, SOC entries 100000
+      cone runs [('zero', 1, 99999), ('nonneg', 1, 299998), ('zero', 1, 1), ('soc', 100000, 1)]
+    build (best of 3)        seconds   peak MiB
+    dro_opt ConicBuilder         0.128      100.8
+    cvxpy get_problem_data       1.562      160.7
+    ratio cvxpy / dro_opt        12.2x      1.6x
+      (cvxpy's A: 499998 rows, 1300089 non-zeros)
+    scip native model: 88.445 s, whole MISOCP; then time_limit
+    highs native model: 0.094 s, linear part (SOC dropped); then time_limit
+
+The SCIP line is the SCIP backend's translation (pyscipopt expression objects for the
+10^5-term SOC), not ConicBuilder: it dominates on this model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from dro_opt.conic import ConicBuilder, ConicProblem
+
+
+# --------------------------------------------------------------------------- instance
+@dataclass(frozen=True)
+class Instance:
+    """Sparse facility-location data: link l joins sample ``li[l]`` to site ``lj[l]``."""
+
+    n: int
+    d: int
+    li: np.ndarray
+    lj: np.ndarray
+    v: np.ndarray  # link utilities V_l
+    w0: np.ndarray  # competitor utility W_i
+    ymax_i: np.ndarray  # bound on y_i
+    budget: int
+    rho: float
+
+    @property
+    def ymax_l(self) -> np.ndarray:
+        return self.ymax_i[self.li]
+
+    @property
+    def p(self) -> np.ndarray:
+        return np.full(self.n, 1.0 / self.n)
+
+
+def make_instance(n: int, d: int, links: int, budget: int, rho: float, seed: int) -> Instance:
+    """Random points in the unit square; each sample linked to its ``links`` nearest sites."""
+    rng = np.random.default_rng(seed)
+    cust = rng.uniform(size=(n, 2))
+    sites = rng.uniform(size=(d, 2))
+    dist = np.sqrt(((cust[:, None, :] - sites[None, :, :]) ** 2).sum(axis=2))
+    near = np.argpartition(dist, links - 1, axis=1)[:, :links]
+    li = np.repeat(np.arange(n), links)
+    lj = near.ravel()
+    v = np.exp(-5.0 * dist[li, lj])
+    w0 = rng.uniform(0.2, 1.0, n)
+    # f_i(z) = V_i'z / (W_i + V_i'z) is increasing in z: all links open bounds y_i.
+    vsum = np.bincount(li, weights=v, minlength=n)
+    ymax_i = vsum / (w0 + vsum)
+    return Instance(n, d, li, lj, v, w0, ymax_i, budget, rho)
+
+
+# --------------------------------------------------------------------------- dro_opt build
+def build_dro_opt(inst: Instance) -> ConicProblem:
+    """The MISOCP of the module docstring with :class:`ConicBuilder` (all blocks in bulk)."""
+    n, d, nl = inst.n, inst.d, inst.li.size
+    links = np.arange(nl)
+    bld = ConicBuilder("max", name="vr_flp")
+    z = bld.add_variables("z", d, lb=0, ub=1, vtype="binary")
+    y = bld.add_variables("y", n, lb=0, ub=inst.ymax_i)
+    w = bld.add_variables("w", nl, lb=0)
+    m = bld.add_variables("m", 1)
+    t = bld.add_variables("t", 1, lb=0)
+
+    bld.add_eq(
+        "fractional",
+        [
+            (y, sp.diags(inst.w0)),
+            (w, sp.coo_matrix((inst.v, (inst.li, links)), shape=(n, nl))),
+            (z, sp.coo_matrix((-inst.v, (inst.li, inst.lj)), shape=(n, d))),
+        ],
+        0.0,
+    )
+    eye = sp.identity(nl, format="coo")
+    py = sp.coo_matrix((np.ones(nl), (links, inst.li)), shape=(nl, n))
+    pz = sp.coo_matrix((inst.ymax_l, (links, inst.lj)), shape=(nl, d))  # ymax_l * z_j(l)
+    empty_y, empty_z = sp.coo_matrix((nl, n)), sp.coo_matrix((nl, d))
+    bld.add_ge(
+        "mccormick",
+        [
+            (w, sp.vstack([-eye, -eye, eye])),
+            (y, sp.vstack([empty_y, py, -py])),
+            (z, sp.vstack([pz, empty_z, -pz])),
+        ],
+        np.concatenate([np.zeros(2 * nl), -inst.ymax_l]),
+    )
+    bld.add_le("budget", [(z, np.ones((1, d)))], inst.budget)
+    bld.add_eq("mean", [(m, [[1.0]]), (y, -inst.p[None, :])], 0.0)
+    sq = np.sqrt(inst.p)
+    bld.add_constraints(
+        "std",
+        "soc",
+        [
+            (t, sp.coo_matrix(([1.0], ([0], [0])), shape=(n + 1, 1))),
+            (y, sp.vstack([sp.coo_matrix((1, n)), sp.diags(sq)])),
+            (m, np.r_[0.0, -sq][:, None]),
+        ],
+        dims=n + 1,
+    )
+    bld.set_objective([(m, [1.0]), (t, [-np.sqrt(2.0 * inst.rho / n)])])
+    return bld.build()
+
+
+# --------------------------------------------------------------------------- cvxpy build
+def build_cvxpy(inst: Instance) -> tuple[Any, Any]:
+    """The same MISOCP as a vectorised cvxpy problem; returns (problem, SCIP problem data)."""
+    import cvxpy as cp
+
+    n, d, nl = inst.n, inst.d, inst.li.size
+    links = np.arange(nl)
+    z = cp.Variable(d, boolean=True, name="z")
+    y = cp.Variable(n, bounds=[np.zeros(n), inst.ymax_i], name="y")
+    w = cp.Variable(nl, nonneg=True, name="w")
+    m = cp.Variable(name="m")
+    t = cp.Variable(name="t", nonneg=True)
+    vw = sp.csr_matrix((inst.v, (inst.li, links)), shape=(n, nl))
+    vz = sp.csr_matrix((inst.v, (inst.li, inst.lj)), shape=(n, d))
+    py = sp.csr_matrix((np.ones(nl), (links, inst.li)), shape=(nl, n))
+    pz = sp.csr_matrix((np.ones(nl), (links, inst.lj)), shape=(nl, d))
+    ymax = inst.ymax_l
+    cons = [
+        cp.multiply(inst.w0, y) + vw @ w - vz @ z == 0,
+        w <= cp.multiply(ymax, pz @ z),
+        w <= py @ y,
+        w >= py @ y - cp.multiply(ymax, 1 - pz @ z),
+        cp.sum(z) <= inst.budget,
+        m == inst.p @ y,
+        cp.SOC(t, cp.multiply(np.sqrt(inst.p), y - m)),
+    ]
+    prob = cp.Problem(cp.Maximize(m - np.sqrt(2.0 * inst.rho / n) * t), cons)
+    data, _, _ = prob.get_problem_data(solver=cp.SCIP)
+    return prob, data
+
+
+# --------------------------------------------------------------------------- measuring
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def best_of(repeats: int, fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()`` and its fastest wall time over ``repeats`` runs (a loaded machine adds noise)."""
+    out, best = timed(fn)
+    for _ in range(repeats - 1):
+        out, sec = timed(fn)
+        best = min(best, sec)
+    return out, best
+
+
+def peak_mib(fn: Callable[[], Any]) -> float:
+    """Peak traced Python/numpy allocation (MiB) while ``fn`` runs."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def native_translation_seconds(prob: ConicProblem) -> dict[str, str]:
+    """Seconds dro_opt's SCIP (whole MISOCP) and HiGHS (linear part) backends spend building
+    the solver's native model: ``Result.build_seconds`` of a solve stopped by a 0.01 s limit."""
+    from dro_opt.solvers import get_backend, solve
+
+    out: dict[str, str] = {}
+    for name, linear_only in (("scip", False), ("highs", True)):
+        if not get_backend(name).is_installed():
+            out[name] = "n/a (not installed)"
+            continue
+        model = linear_part(prob) if linear_only else prob
+        res = solve(model, name, time_limit=0.01, threads=1)
+        note = " linear part (SOC dropped)" if linear_only else " whole MISOCP"
+        out[name] = f"{res.build_seconds:.3f} s,{note}; then {res.status.value}"
+    return out
+
+
+def linear_part(prob: ConicProblem) -> ConicProblem:
+    """The zero/nonneg rows of ``prob`` (cones dropped): HiGHS takes no SOC."""
+    off = prob.row_offsets()
+    keep = np.zeros(prob.m, dtype=bool)
+    runs = []
+    for run, lo, hi in zip(prob.cones, off[:-1], off[1:], strict=True):
+        if run.kind in ("zero", "nonneg"):
+            keep[lo:hi] = True
+            runs.append(run)
+    return ConicProblem(
+        c=prob.c,
+        A=prob.A[keep],
+        b=prob.b[keep],
+        cones=runs,
+        lb=prob.lb,
+        ub=prob.ub,
+        vtype=prob.vtype,
+        sense=prob.sense,
+        c0=prob.c0,
+        var_blocks=prob.var_blocks,
+        name=prob.name + "_linear_part",
+    )
+
+
+def check_same_model(seed: int) -> None:
+    """Solve a tiny instance with both builds (same solver) and print both optima."""
+    import cvxpy as cp
+
+    from dro_opt.solvers import solve
+
+    inst = make_instance(40, 8, 2, 3, 5.0, seed)
+    res = solve(build_dro_opt(inst), "scip", threads=1)
+    prob, _ = build_cvxpy(inst)
+    prob.solve(solver=cp.SCIP)
+    print(
+        f"check (N=40, D=8, r=3): dro_opt+SCIP {res.status.value} {res.objective:.9f}, "
+        f"cvxpy+SCIP {prob.status} {prob.value:.9f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=99_999, help="N (SOC dimension is N + 1)")
+    ap.add_argument("--sites", type=int, default=100, help="D candidate sites (binaries)")
+    ap.add_argument("--links", type=int, default=1, help="nearest sites linked to each sample")
+    ap.add_argument("--budget", type=int, default=10)
+    ap.add_argument("--rho", type=float, default=100.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3, help="build timings: best of this many")
+    ap.add_argument("--skip-cvxpy", action="store_true")
+    ap.add_argument("--skip-native", action="store_true", help="skip the SCIP/HiGHS translation")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="first solve a tiny instance both ways (dro_opt+SCIP, cvxpy+SCIP) and compare",
+    )
+    args = ap.parse_args(argv)
+    if args.check:
+        check_same_model(args.seed)
+
+    inst = make_instance(args.samples, args.sites, args.links, args.budget, args.rho, args.seed)
+    ours, t_ours = best_of(args.repeats, lambda: build_dro_opt(inst))
+    soc_entries = sum(r.rows for r in ours.cones if r.kind == "soc")
+    print(f"model: N={inst.n} samples, D={inst.d} binaries, {inst.li.size} links")
+    print(f"  variables {ours.n}, rows {ours.m}, non-zeros {ours.A.nnz}, SOC entries {soc_entries}")
+    print(f"  cone runs {[(r.kind, r.dim, r.count) for r in ours.cones]}")
+    mem_ours = peak_mib(lambda: build_dro_opt(inst))
+    print(f"build (best of {args.repeats})        seconds   peak MiB")
+    print(f"dro_opt ConicBuilder      {t_ours:8.3f}   {mem_ours:8.1f}")
+
+    if not args.skip_cvxpy:
+        import cvxpy  # noqa: F401  - import time is not build time
+
+        (_, data), t_cvx = best_of(args.repeats, lambda: build_cvxpy(inst))
+        a_cvx = data["A"]
+        mem_cvx = peak_mib(lambda: build_cvxpy(inst))
+        print(f"cvxpy get_problem_data    {t_cvx:8.3f}   {mem_cvx:8.1f}")
+        print(f"ratio cvxpy / dro_opt     {t_cvx / t_ours:7.1f}x  {mem_cvx / mem_ours:7.1f}x")
+        print(f"  (cvxpy's A: {a_cvx.shape[0]} rows, {a_cvx.nnz} non-zeros)")
+
+    if not args.skip_native:
+        for name, text in native_translation_seconds(ours).items():
+            print(f"{name} native model: {text}")
+
+
+if __name__ == "__main__":
+    main()
