@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dro_opt.compare import CompareConfig, parse_targets, run_compare
-from dro_opt.compare.plots import write_plot
+from dro_opt.compare.plots import profile_groups, write_plot
 from dro_opt.compare.profiles import performance_profile
 from dro_opt.compare.table import ProgressDisplay, print_table
 from dro_opt.solvers.registry import SOLVER_NAMES, get_backend
@@ -57,9 +57,10 @@ def hm14_targets(
     return specs
 
 
-def model_targets(limit: int | None) -> list[str]:
+def model_targets(names: list[str] | None = None) -> list[str]:
+    """Reference model files (all, or the given file names) under ``instances/models``."""
     files = sorted(p for ext in ("mps", "lp", "cbf") for p in MODELS.glob(f"*.{ext}"))
-    return [str(p) for p in files[:limit]]
+    return [str(p) for p in files if names is None or p.name in names]
 
 
 def reference_check(rows: list[dict[str, Any]]) -> list[str]:
@@ -108,13 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.quick:
-        specs = hm14_targets([25], [(0.05, 1.0)], [3], 100.0) + model_targets(3)
+        specs = hm14_targets([25], [(0.05, 1.0)], [3], 100.0) + model_targets(
+            ["milp.mps", "misocp.cbf", "miexp.cbf"]
+        )
         solvers = ["scip", "highs"]
         time_limit = args.time_limit or 20.0
     else:
-        specs = hm14_targets(
-            [25, 50, 100], [(0.05, 1.0), (0.1, 2.0), (0.2, 10.0)], [2, 5, 10], 100.0
-        ) + model_targets(None)
+        specs = (
+            hm14_targets([25, 50, 100], [(0.05, 1.0), (0.1, 2.0), (0.2, 10.0)], [2, 5, 10], 100.0)
+            + model_targets()
+        )
         solvers = [n for n in SOLVER_NAMES if get_backend(n).is_installed()]
         time_limit = args.time_limit or 120.0
     if args.solvers:
@@ -144,10 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         display.stop()
     print_table(outcome.rows, outcome.conflicts)
-    prof = performance_profile(outcome.rows)
-    print("\nfraction of targets proven optimal (performance profile at tau = inf):")
-    for cfg, frac in prof.fraction_solved().items():
-        print(f"  {cfg:<20} {frac:.2f}")
+    for group, rows in profile_groups(outcome.rows):
+        prof = performance_profile(rows)
+        print(f"\n{group}: fraction of {len(prof.problems)} targets proven optimal, and wins")
+        wins = (prof.ratios == 1.0).mean(axis=0)
+        for j, (cfg, frac) in enumerate(prof.fraction_solved().items()):
+            print(f"  {cfg:<20} solved {frac:.2f}  fastest {wins[j]:.2f}")
     checks = reference_check(outcome.rows)
     if checks:
         print("\nERM rows vs ../shared/data/hm14_reference.csv:")

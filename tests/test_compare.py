@@ -418,6 +418,13 @@ def test_plots_png_and_self_contained_html(
     assert set(curves) == {str(models / "knap.mps")} and len(curves[str(models / "knap.mps")]) == 2
     png = plots.write_plot(outcome.rows, tmp_path / "gap.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        pass  # the fallback below is the page every install gets
+    else:
+        page = plots.write_plot(outcome.rows, tmp_path / "gap_plotly.html").read_text()
+        assert "Plotly.newPlot" in page and "<script src" not in page  # plotly.js inlined
     monkeypatch.setitem(sys.modules, "plotly", None)  # force the no-plotly fallback
     page = plots.write_plot(outcome.rows, tmp_path / "gap.html").read_text()
     assert page.count("<svg") == 2 and "<polyline" in page and "<script>" in page

@@ -1,11 +1,11 @@
 """Plots of a comparison: relative gap over time per run, and the performance profile.
 
 ``--plot OUT.png`` draws with matplotlib: one panel per target (gap vs seconds, log scale, one
-step curve per solver/method, repeat 1) and a last panel with the Dolan-More profile
-(:mod:`dro_opt.compare.profiles`). ``--plot OUT.html`` writes an interactive page: with ``plotly``
-installed, a plotly figure with plotly.js inlined; otherwise a self-contained page of inline SVG
-with a little JavaScript (hover read-out, click a legend entry to hide a curve). Neither HTML form
-loads anything from the network.
+step curve per solver/method, repeat 1) and Dolan-More profiles (:mod:`dro_opt.compare.profiles`),
+one for model files and one for application instances. ``--plot OUT.html`` writes an interactive
+page: with ``plotly`` installed, a plotly figure with plotly.js inlined; otherwise a self-contained
+page of inline SVG with a little JavaScript (hover read-out, click a legend entry to hide a
+curve). Neither HTML form loads anything from the network.
 
 The gap of a point ``(t, primal, dual)`` is ``|dual - primal| / max(1, |primal|)`` (the same as
 :func:`dro_opt.solvers.result.relative_gap`); points with no incumbent or no bound yet have no gap
@@ -57,6 +57,18 @@ def gap_curves(rows: list[dict[str, Any]]) -> dict[str, list[Series]]:
     return out
 
 
+def profile_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Rows split into model files (method ``direct``) and application targets.
+
+    Solvers run on model files and solver/method pairs on application instances never meet the
+    same target, so each group gets its own Dolan-More profile.
+    """
+    files = [r for r in rows if r.get("method") == "direct"]
+    apps = [r for r in rows if r.get("method") != "direct"]
+    groups = [("model files", files), ("instances", apps)]
+    return [(name, g) for name, g in groups if g]
+
+
 def write_plot(rows: list[dict[str, Any]], path: Path, title: str = "dro-opt compare") -> Path:
     """Write ``path`` (.png or .html) for ``rows``; returns the path."""
     suffix = path.suffix.lower()
@@ -95,7 +107,8 @@ def _write_png(rows: list[dict[str, Any]], path: Path, title: str) -> None:
 
     curves = gap_curves(rows)
     targets = list(curves)[:MAX_PANELS]
-    n = len(targets) + 1
+    groups = profile_groups(rows)
+    n = len(targets) + len(groups)
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
@@ -110,18 +123,20 @@ def _write_png(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         ax.set_ylabel("relative gap")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    prof_ax = axes.flat[len(targets)]
-    prof = performance_profile(rows)
-    for j, label in enumerate(prof.configs):
-        prof_ax.step(prof.taus, prof.fractions[j], where="post", label=label, color=colors[label])
-    prof_ax.set_xscale("log", base=2)
-    prof_ax.set_ylim(-0.02, 1.02)
-    prof_ax.set_xlabel("tau (time / best time)")
-    prof_ax.set_ylabel("fraction of targets solved")
-    prof_ax.set_title(f"performance profile ({len(prof.problems)} targets)", fontsize=9)
-    prof_ax.grid(True, which="both", alpha=0.3)
-    if prof.configs:
-        prof_ax.legend(fontsize=7)
+    for prof_ax, (name, group) in zip(list(axes.flat)[len(targets) :], groups, strict=False):
+        prof = performance_profile(group)
+        for j, label in enumerate(prof.configs):
+            prof_ax.step(
+                prof.taus, prof.fractions[j], where="post", label=label, color=colors[label]
+            )
+        prof_ax.set_xscale("log", base=2)
+        prof_ax.set_ylim(-0.02, 1.02)
+        prof_ax.set_xlabel("tau (time / best time)")
+        prof_ax.set_ylabel("fraction proven optimal")
+        prof_ax.set_title(f"performance profile, {name} ({len(prof.problems)} targets)", fontsize=9)
+        prof_ax.grid(True, which="both", alpha=0.3)
+        if prof.configs:
+            prof_ax.legend(fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     extra = len(curves) - len(targets)
@@ -145,9 +160,12 @@ def _write_plotly_html(rows: list[dict[str, Any]], path: Path, title: str) -> No
 
     curves = gap_curves(rows)
     targets = list(curves)[:MAX_PANELS]
-    n = len(targets) + 1
+    groups = profile_groups(rows)
+    n = len(targets) + len(groups)
     fig = make_subplots(
-        rows=n, cols=1, subplot_titles=[*map(_short, targets), "performance profile"]
+        rows=n,
+        cols=1,
+        subplot_titles=[*map(_short, targets), *(f"performance profile, {g}" for g, _ in groups)],
     )
     colors = _colors(rows)
     for i, target in enumerate(targets, start=1):
@@ -166,22 +184,23 @@ def _write_plotly_html(rows: list[dict[str, Any]], path: Path, title: str) -> No
             )
         fig.update_yaxes(type="log", title_text="relative gap", row=i, col=1)
         fig.update_xaxes(title_text="seconds", row=i, col=1)
-    prof = performance_profile(rows)
-    for j, label in enumerate(prof.configs):
-        fig.add_trace(
-            go.Scatter(
-                x=prof.taus.tolist(),
-                y=prof.fractions[j].tolist(),
-                name=label,
-                line={"shape": "hv", "color": colors[label]},
-                legendgroup=label,
-                showlegend=not targets,
-            ),
-            row=n,
-            col=1,
-        )
-    fig.update_xaxes(type="log", title_text="tau (time / best time)", row=n, col=1)
-    fig.update_yaxes(title_text="fraction solved", range=[0, 1.02], row=n, col=1)
+    for k, (_, group) in enumerate(groups, start=len(targets) + 1):
+        prof = performance_profile(group)
+        for j, label in enumerate(prof.configs):
+            fig.add_trace(
+                go.Scatter(
+                    x=prof.taus.tolist(),
+                    y=prof.fractions[j].tolist(),
+                    name=label,
+                    line={"shape": "hv", "color": colors[label]},
+                    legendgroup=label,
+                    showlegend=not targets,
+                ),
+                row=k,
+                col=1,
+            )
+        fig.update_xaxes(type="log", title_text="tau (time / best time)", row=k, col=1)
+        fig.update_yaxes(title_text="fraction proven optimal", range=[0, 1.02], row=k, col=1)
     fig.update_layout(title=title, height=330 * n)
     atomic_write_text(path, fig.to_html(include_plotlyjs=True, full_html=True))
 
@@ -294,16 +313,16 @@ def _write_svg_html(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         body.append(
             f'<div class="panel"><h2>{html.escape(target)}</h2>{chart}<div class="tip"></div></div>'
         )
-    prof = performance_profile(rows)
-    prof_series = [
-        (lab, prof.taus.tolist(), [max(v, 1e-3) for v in prof.fractions[j].tolist()])
-        for j, lab in enumerate(prof.configs)
-    ]
-    if prof_series:
+    for name, group in profile_groups(rows):
+        prof = performance_profile(group)
+        prof_series = [
+            (lab, prof.taus.tolist(), [max(v, 1e-3) for v in prof.fractions[j].tolist()])
+            for j, lab in enumerate(prof.configs)
+        ]
         chart = _svg_chart(prof_series, colors, True, False, "tau (time / best time)", "fraction")
         body.append(
-            f'<div class="panel"><h2>performance profile ({len(prof.problems)} targets)</h2>'
-            f'{chart}<div class="tip"></div></div>'
+            f'<div class="panel"><h2>performance profile, {name} ({len(prof.problems)} targets)'
+            f'</h2>{chart}<div class="tip"></div></div>'
         )
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h in COLUMNS)
     trs = "".join(
