@@ -753,3 +753,46 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     os.chmod(path, 0o640)  # an existing file keeps its mode
     write_model(REFERENCE_MODELS["lp"].build(), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_cbf_exp_and_rotated_cones_in_var_and_con() -> None:
+    """EXP on variables (x1 >= x2 exp(x3/x2), CBF order), L- variable domain, QR rows.
+
+    min x1 + u  s.t. (x1, x2, x3) in EXP, x2 = 1, x3 = 1, w in L- (w <= 0),
+    (u, 1/2, w + 2) in QR  (u >= (w + 2)^2)  ->  x1 = e, w = -2, u = 0: optimum e.
+    """
+    text = """VER
+3
+OBJSENSE
+MIN
+VAR
+5 3
+EXP 3
+L- 1
+F 1
+CON
+5 2
+L= 2
+QR 3
+OBJACOORD
+2
+0 1
+4 1
+ACOORD
+4
+0 1 1
+1 2 1
+2 4 1
+4 3 1
+BCOORD
+4
+0 -1
+1 -1
+3 0.5
+4 2
+"""
+    q = parse_cbf(text, "e.cbf")
+    np.testing.assert_array_equal(q.lb[:3], [-np.inf, 1, 1])  # x2 = x3 = 1 became bounds
+    assert q.ub[3] == 0 and q.lb[3] == -np.inf
+    assert [(r.kind, r.dim) for r in q.cones] == [("rsoc", 3), ("exp", 3)]
+    assert _solve_clarabel(q) == pytest.approx(math.e, rel=1e-6)

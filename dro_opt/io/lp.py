@@ -9,6 +9,10 @@ must be second-order-cone patterns (:mod:`dro_opt.io._rows`); quadratic objectiv
 SOS, semi-continuous and general constraints raise
 :class:`~dro_opt.errors.UnsupportedFormatError`.
 
+Of these, ranged rows, constants on the left of a row and a bare number as objective constant
+are extensions: SCIP, HiGHS, Gurobi, CPLEX and Xpress do not all accept them (Gurobi 13 reads a
+trailing ``+ 4.5`` as a variable named ``4.5``), so dro_opt's writer never emits them.
+
 LP is a free-form token language, so this reader walks the tokens (one regular expression pass,
 then a linear scan); for models with millions of non-zeros prefer ``.mps`` or ``.cbf``, whose
 readers parse columns in bulk with numpy.
