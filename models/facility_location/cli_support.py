@@ -45,9 +45,8 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
-    from dro_opt.models.facility_location.solve import solve_mc_flp
-
     from dro_opt.cli import _solve_options, _status_exit_code
+    from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic
 
     if not (math.isfinite(args.rho) and args.rho >= 0):
