@@ -22,6 +22,10 @@ Master columns: ``z`` (D binaries) followed by the hypograph variables of the mo
 * chi-square, ``mode = "aggregate"``: a single ``t`` with ``t <= n sum_i P^k_i cut_i(z)``;
   ``h_k(z) = sum_i P^k_i f_i(z)`` is submodular and ``F(z) <= n h_k(z)`` for every ``P^k``.
 
+Scaling: every row has coefficients in ``[0, 1]`` -- group variables are normalised,
+``theta_g = F_g / W_g`` with ``W_g = sum_{i in g} q_i`` and objective weight ``W_g``, and ``t``
+stands for ``F / n`` with objective weight ``n`` -- so LP tolerances act on probabilities.
+
 Every row is valid for every feasible ``z``, so the master is a relaxation of ``max F`` and its
 optimal value or proven dual bound is an upper bound on ``max F``.
 """
@@ -127,30 +131,30 @@ class OAOracle:
             else:
                 labels = default_groups(self.a) if groups is None else np.asarray(groups)
             self.K = int(labels.max()) + 1
-            self.G = sp.csr_matrix((self.q, (labels, np.arange(N))), shape=(self.K, N))
+            W = np.bincount(labels, weights=self.q, minlength=self.K)
+            W = np.where(W > 0, W, 1.0)
+            self.G = sp.csr_matrix((self.q / W[labels], (labels, np.arange(N))), shape=(self.K, N))
+            self.weights = W
             self.theta0, self.t_col = D, None
             self.ncols = D + self.K
-            self.row_scale = np.asarray(self.G.sum(axis=1)).ravel()
         elif mode == "multi":
             self.K = N
             self.G = sp.identity(N, format="csr")
             self.theta0, self.t_col = D, D + N
             self.ncols = D + N + 1
-            self.row_scale = np.ones(N)
         else:
             self.K = 0
             self.G = None
             self.theta0, self.t_col = None, D
             self.ncols = D + 1
-            self.row_scale = np.zeros(0)
 
     # ----------------------------------------------------------------- master layout
     def objective(self) -> np.ndarray:
         c = np.zeros(self.ncols)
         if self.kind == "erm":
-            c[self.theta0 :] = 1.0
+            c[self.theta0 :] = self.weights
         else:
-            c[self.t_col] = 1.0
+            c[self.t_col] = self.n
         return c
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -159,25 +163,23 @@ class OAOracle:
         if self.theta0 is not None:
             up[self.theta0 : self.theta0 + self.K] = self.G @ self.cuts.upper
         if self.t_col is not None:
-            up[self.t_col] = float(self.q @ self.cuts.upper)
+            up[self.t_col] = float(self.q @ self.cuts.upper) / self.n
         return lo, up
 
     def tolerance_allowance(self, feastol: float) -> float:
         """Largest increase of the master value caused by LP rows violated within the relative
-        feasibility tolerance ``feastol`` (a row ``lhs <= rhs`` may be violated by
-        ``feastol * max(1, |rhs|)``).
+        feasibility tolerance ``feastol`` (a row may be violated by ``feastol * max(1, |rhs|)``
+        and every right-hand side here is at most 1).
 
-        ERM: each group row can raise ``theta_g`` (objective weight 1) by
-        ``feastol * max(1, |rhs_g|)`` with ``|rhs_g| <= sum_{i in g} q_i``. Chi-square multi:
-        customer rows raise ``theta_i`` by ``feastol`` each, which raises ``t <= n P'theta``
-        by at most ``n * feastol`` (``P`` is a distribution), and the ``t`` rows themselves
-        by ``feastol * max(1, n)``. Aggregate: only the ``t`` rows, ``feastol * max(1, n)``.
+        ERM: each group row can raise ``theta_g`` (objective weight ``W_g``) by ``feastol``:
+        ``feastol * n`` in total. Chi-square multi: customer rows raise ``theta_i`` by
+        ``feastol`` each, which raises ``t <= P'theta`` by at most ``feastol`` (``P`` is a
+        distribution), and the ``t`` rows themselves by ``feastol``: ``2 n feastol``.
+        Aggregate: only the ``t`` rows, ``n feastol``.
         """
-        if self.kind == "erm":
-            return feastol * float(np.maximum(1.0, self.row_scale).sum())
-        if self.mode == "multi":
-            return feastol * (2.0 * max(1.0, self.n))
-        return feastol * max(1.0, self.n)
+        if self.kind == "chi2" and self.mode == "multi":
+            return 2.0 * feastol * self.n
+        return feastol * self.n
 
     # ----------------------------------------------------------------- evaluation
     def evaluate(self, mask: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -190,6 +192,18 @@ class OAOracle:
         if F > self.best_value and mask.sum() <= self.budget:
             self.best_value, self.best_mask = F, mask.copy()
         return F, f, w
+
+    def point(self, mask: np.ndarray) -> np.ndarray:
+        """Master column vector of the set ``mask`` on the exact hypograph
+        (``theta = G f(S)``, ``t = F(S) / n``): feasible for every valid cut."""
+        F, f, _ = self.evaluate(mask)
+        x = np.zeros(self.ncols)
+        x[: self.D] = np.asarray(mask, dtype=float)
+        if self.theta0 is not None:
+            x[self.theta0 : self.theta0 + self.K] = self.G @ f
+        if self.t_col is not None:
+            x[self.t_col] = F / self.n
+        return x
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float | None]:
         z = x[: self.D]
@@ -204,9 +218,9 @@ class OAOracle:
         _, theta, t = self.split(x)
         if theta is not None:
             exact = self.G @ f
-            if np.any(theta > exact + CHECK_TOL * np.maximum(1.0, np.abs(exact))):
+            if np.any(theta > exact + CHECK_TOL):
                 return True
-        if t is not None and t > F + CHECK_TOL * max(1.0, abs(F)):
+        if t is not None and t > F / self.n + CHECK_TOL:
             return True
         return False
 
@@ -261,15 +275,16 @@ class OAOracle:
             if x is not None:
                 z, theta, _ = self.split(x)
                 val = gc + gz @ z
-                idx = np.flatnonzero(theta > val + eps * np.maximum(1.0, np.abs(val)))
+                idx = np.flatnonzero(theta > val + eps)
             parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
         if self.kind == "chi2":
+            P = w / self.n
             if self.mode == "multi":
-                if x is None or x[self.t_col] > w @ self.split(x)[1] + eps * max(1.0, F):
-                    parts.append(self._t_row(0.0, None, w))
+                if x is None or x[self.t_col] > P @ self.split(x)[1] + eps:
+                    parts.append(self._t_row(0.0, None, P))
             else:
-                const, coef = block.aggregate(w)
-                if x is None or x[self.t_col] > const + coef @ x[: self.D] + eps * max(1.0, F):
+                const, coef = block.aggregate(P)
+                if x is None or x[self.t_col] > const + coef @ x[: self.D] + eps:
                     parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)
         self.ncuts += len(rows)
@@ -293,17 +308,19 @@ class OAOracle:
         if self.K:
             gc, gz = self._group_cuts(best_c, best_z)
             val = gc + gz @ z
-            idx = np.flatnonzero(theta > val + eps * np.maximum(1.0, np.abs(val)))
+            idx = np.flatnonzero(theta > val + eps)
             parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
         if self.kind == "chi2":
             if self.mode == "multi":
-                _, P = self.obj.from_probabilities(np.clip(theta, 0.0, None))
-                if t > P @ theta + eps * max(1.0, t):
+                _, w = self.obj.from_probabilities(np.clip(theta, 0.0, None))
+                P = w / self.n
+                if t > P @ theta + eps:
                     parts.append(self._t_row(0.0, None, P))
             else:
                 _, _, w = self.evaluate(last_mask)
-                const, coef = float(w @ best_c), w @ best_z
-                if t > const + coef @ z + eps * max(1.0, t):
+                P = w / self.n
+                const, coef = float(P @ best_c), P @ best_z
+                if t > const + coef @ z + eps:
                     parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)
         self.ncuts += len(rows)

@@ -137,14 +137,8 @@ def solve_master_highs(
 
 
 def _set_start(h: highspy.Highs, oracle: OAOracle) -> None:
-    """Pass the incumbent ``(z, theta = G f(z), t = F)`` as MIP start (feasible for every cut)."""
-    F, f, _ = oracle.evaluate(oracle.best_mask)
-    x = np.zeros(oracle.ncols)
-    x[: oracle.D] = oracle.best_mask
-    if oracle.theta0 is not None:
-        x[oracle.theta0 : oracle.theta0 + oracle.K] = oracle.G @ f
-    if oracle.t_col is not None:
-        x[oracle.t_col] = F
+    """Pass the incumbent (on the exact hypograph, :meth:`OAOracle.point`) as MIP start."""
+    x = oracle.point(oracle.best_mask)
     sol = highspy.HighsSolution()
     sol.col_value = x.tolist()
     sol.value_valid = True

@@ -222,16 +222,10 @@ def solve_master_scip(
     )
     m.addPyCons(cons)
     if incumbent is not None:
-        mask = np.asarray(incumbent, dtype=bool)
-        F, f, _w = oracle.evaluate(mask)
+        x0 = oracle.point(np.asarray(incumbent, dtype=bool))
         sol = m.createSol()
-        for j in range(oracle.D):
-            m.setSolVal(sol, cols[j], float(mask[j]))
-        if oracle.theta0 is not None:
-            for g, val in enumerate(oracle.G @ f):
-                m.setSolVal(sol, cols[oracle.theta0 + g], float(val))
-        if oracle.t_col is not None:
-            m.setSolVal(sol, cols[oracle.t_col], float(F))
+        for k in range(oracle.ncols):
+            m.setSolVal(sol, cols[k], float(x0[k]))
         m.addSol(sol)
     t0 = time.perf_counter()
     m.optimize()

@@ -176,33 +176,50 @@ class SubmodularCuts:
         out[:, mask] = 0.0
         return out
 
-    def drop_coefficients(self, m: int) -> np.ndarray:
-        """``c_ij(m)``: lower bound on ``rho_ij(B)`` over all ``B`` not containing ``j`` with
-        ``|B| <= m`` (N, D); ``M_ij`` = log-score of the ``m`` best locations of row ``i``
-        other than ``j``."""
-        m = int(min(max(m, 0), self.D - 1))
+    def _drop_tables(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row tables for ``M_ij``: the log-score of the ``m`` best locations (used when
+        ``j`` is not among them) and the drop-one log-scores of the ``m + 1`` best (used when
+        ``j`` has rank ``< m``). Cached per ``m``; (N,) and (N, m+1) floats."""
         if m in self._drop_cache:
             return self._drop_cache[m]
-        N, D = self.N, self.D
+        N = self.N
+        top = self._desc[:, : m + 1]
+        k = top.shape[1]
+        L_top_m = logsumexp_rows(self._desc[:, :m], axis=1)
+        rep = np.broadcast_to(top[:, None, :], (N, k, k)).copy()
+        idx = np.arange(k)
+        rep[:, idx, idx] = -np.inf
+        tables = (L_top_m, logsumexp_rows(rep, axis=2))
+        self._drop_cache[m] = tables
+        return tables
+
+    def drop_columns(self, m: int, cols: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``c_ij(m)`` for the columns ``cols`` (and rows ``rows``): a lower bound on
+        ``rho_ij(B)`` over all ``B`` not containing ``j`` with ``|B| <= m``; ``M_ij`` = the
+        log-score of the ``m`` best locations of row ``i`` other than ``j``."""
+        m = int(min(max(m, 0), self.D - 1))
+        cols = np.asarray(cols, dtype=np.int64)
+        rows = np.arange(self.N) if rows is None else np.asarray(rows, dtype=np.int64)
+        ix = np.ix_(rows, cols)
+        a = self.a[ix]
         if m == 0:
-            M = np.full((N, D), -np.inf)
+            M = np.full(a.shape, -np.inf)
         else:
-            top = self._desc[:, : m + 1] if m + 1 <= D else self._desc
-            k = top.shape[1]
-            L_top_m = logsumexp_rows(self._desc[:, :m], axis=1)  # for j outside the top m
-            # drop-one log-sums of the top m+1 (for j among the top m)
-            rep = np.broadcast_to(top[:, None, :], (N, k, k)).copy()
-            idx = np.arange(k)
-            rep[:, idx, idx] = -np.inf
-            drop_one = logsumexp_rows(rep, axis=2)  # (N, k): top m+1 without the element of rank t
+            L_top_m, drop_one = self._drop_tables(m)
+            rank = self._rank[ix]
             M = np.where(
-                self._rank < m,
-                np.take_along_axis(drop_one, np.minimum(self._rank, k - 1), axis=1),
-                L_top_m[:, None],
+                rank < m,
+                np.take_along_axis(drop_one[rows], np.minimum(rank, m), axis=1),
+                L_top_m[rows][:, None],
             )
-        c = expit(-M) * expit(self.a - softplus(M))
-        self._drop_cache[m] = c
-        return c
+        w = a - softplus(M)
+        np.minimum(w, 700.0, out=w)
+        np.exp(w, out=w)
+        return expit(-M) * (w / (1.0 + w))
+
+    def drop_coefficients(self, m: int) -> np.ndarray:
+        """``c_ij(m)`` for every column (N, D) (see :meth:`drop_columns`)."""
+        return self.drop_columns(m, np.arange(self.D))
 
     # ------------------------------------------------------------------------ cuts
     def submodular_cut(
@@ -236,14 +253,15 @@ class SubmodularCuts:
         coef = gain_factor(a, L)
         const = expit(L)
         sizes = members.sum(axis=1)
+        used = np.flatnonzero(members.any(axis=0))
         for k in np.unique(sizes):
             if k == 0:
                 continue
-            c = self.drop_coefficients(int(k) + self.budget - 1)
             sel = np.flatnonzero(sizes == k)
-            mem = members[sel]
-            ck = c[rows[sel]]
-            coef[sel] = np.where(mem, ck, coef[sel])
+            ck = self.drop_columns(int(k) + self.budget - 1, used, rows[sel])
+            mem = members[np.ix_(sel, used)]
+            sub = coef[np.ix_(sel, used)]
+            coef[np.ix_(sel, used)] = np.where(mem, ck, sub)
             const[sel] -= np.where(mem, ck, 0.0).sum(axis=1)
         return self._fold(rows, const, coef)
 
@@ -271,7 +289,7 @@ class SubmodularCuts:
             g = gain_factor(a_s, L)
             val = expit(L) + g[:, ~in_s] @ z_s[~in_s]
             if k:
-                c = self.drop_coefficients(k + self.budget - 1)[:, supp][:, in_s]
+                c = self.drop_columns(k + self.budget - 1, supp[in_s])
                 val -= c @ (1.0 - z_s[in_s])
             better = val < best_v
             best_v = np.where(better, val, best_v)

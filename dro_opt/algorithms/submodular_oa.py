@@ -50,7 +50,7 @@ from dro_opt.solvers.status import Status
 
 __all__ = ["OAResult", "solve_oa"]
 
-FEASTOL = 1e-10
+FEASTOL = 1e-9
 
 
 @dataclass
