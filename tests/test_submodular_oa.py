@@ -146,7 +146,7 @@ def test_erm_matches_enumeration(master, seed, N, D, r, spread) -> None:
 def test_chi2_matches_enumeration(rho, seed, N, D, r, spread) -> None:
     inst = _random_instance(seed, N, D, spread)
     bf = brute_force(inst, r, "chi2", rho)
-    for mode in ("multi", "aggregate"):
+    for mode in ("groups", "multi", "aggregate"):
         res = solve_oa(inst, r, "chi2", rho, gap=1e-7, mode=mode)
         assert res.status is Status.OPTIMAL, res.message
         assert res.value == pytest.approx(bf.value, rel=1e-9)

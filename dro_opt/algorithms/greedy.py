@@ -101,13 +101,13 @@ def _best_of_candidates(
 
 
 def greedy(obj: SetObjective, budget: int, chunk_elements: int = 4_000_000) -> list[np.ndarray]:
-    """Best-improvement greedy; returns the masks of every prefix ``S_1, ..., S_r`` (stops early
-    when no addition improves, which for a monotone objective only happens on ties)."""
+    """Best-addition greedy; returns the masks of every prefix ``S_1, ..., S_r`` (always adds the
+    best element, also on ties: the objectives are monotone, so adding never hurts)."""
     a = obj.a
     N, D = a.shape
     mask = np.zeros(D, dtype=bool)
     L = np.full(N, -np.inf)
-    value, weights = obj.from_probabilities(expit(L))
+    _, weights = obj.from_probabilities(expit(L))
     chunk = max(1, chunk_elements // max(N, 1))
     prefixes = []
     for _ in range(min(budget, D)):
@@ -116,14 +116,14 @@ def greedy(obj: SetObjective, budget: int, chunk_elements: int = 4_000_000) -> l
         def cand(idx: np.ndarray, free: np.ndarray = free, L: np.ndarray = L) -> np.ndarray:
             return expit(np.logaddexp(L[None, :], a[:, free[idx]].T))
 
-        k, _v = _best_of_candidates(obj, weights, cand, free.size, value, chunk)
+        k, _v = _best_of_candidates(obj, weights, cand, free.size, -np.inf, chunk)
         if k < 0:
             break
         j = free[k]
         mask = mask.copy()
         mask[j] = True
         L = np.logaddexp(L, a[:, j])
-        value, weights = obj.from_probabilities(expit(L))
+        _value, weights = obj.from_probabilities(expit(L))
         prefixes.append(mask)
     return prefixes
 

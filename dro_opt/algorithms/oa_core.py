@@ -21,6 +21,12 @@ Master columns: ``z`` (D binaries) followed by the hypograph variables of the mo
   (fl_design.md "Chi-square OA facts").
 * chi-square, ``mode = "aggregate"``: a single ``t`` with ``t <= n sum_i P^k_i cut_i(z)``;
   ``h_k(z) = sum_i P^k_i f_i(z)`` is submodular and ``F(z) <= n h_k(z)`` for every ``P^k``.
+* chi-square, ``mode = "groups"``: one fixed distribution ``P^0`` of the ball (the worst case at
+  the incumbent; ``p`` itself is in the ball) gets grouped hypograph variables exactly as ERM
+  with weights ``P^0``: ``t <= sum_g W^0_g theta_g`` (``W^0_g = sum_{i in g} P^0_i``) and
+  ``theta_g <= sum_{i in g} (P^0_i / W^0_g) cut_i(z)``, valid because
+  ``F(z) / n = Phi(f(z)) <= P^0'f(z)``; the aggregate rows above for other ``P^k`` (the worst
+  case at each master solution, exact there) make the master exact at every integer point.
 
 Scaling: every row has coefficients in ``[0, 1]`` -- group variables are normalised,
 ``theta_g = F_g / W_g`` with ``W_g = sum_{i in g} q_i`` and objective weight ``W_g``, and ``t``
@@ -96,6 +102,8 @@ class OAOracle:
     rho : chi-square radius parameter.
     mode : "multi", "groups" (ERM only) or "aggregate".
     groups : customer group labels for ``mode = "groups"`` (default :func:`default_groups`).
+    family : chi-square ``mode = "groups"``: the distribution ``P^0`` of the ball whose grouped
+        hypograph is modelled (default ``p``).
     """
 
     def __init__(
@@ -107,6 +115,7 @@ class OAOracle:
         rho: float = 0.0,
         mode: str = "multi",
         groups: np.ndarray | None = None,
+        family: np.ndarray | None = None,
     ) -> None:
         self.a = np.asarray(a, dtype=float)
         self.q = np.asarray(q, dtype=float)
@@ -119,24 +128,38 @@ class OAOracle:
         self.ncuts = self.nevals = 0
         if mode not in ("multi", "groups", "aggregate"):
             raise ValueError(f"unknown OA mode {mode!r}; use multi, groups or aggregate")
-        if self.kind == "chi2" and mode == "groups":
-            mode = "multi"
         self.mode = mode
         D, N = self.D, self.N
-        if self.kind == "erm":
+        self.link = False
+        if self.kind == "erm" or mode == "groups":
             if mode == "multi":
                 labels = np.arange(N)
             elif mode == "aggregate":
                 labels = np.zeros(N, dtype=np.int64)
             else:
                 labels = default_groups(self.a) if groups is None else np.asarray(groups)
-            self.K = int(labels.max()) + 1
-            W = np.bincount(labels, weights=self.q, minlength=self.K)
-            W = np.where(W > 0, W, 1.0)
-            self.G = sp.csr_matrix((self.q / W[labels], (labels, np.arange(N))), shape=(self.K, N))
-            self.weights = W
-            self.theta0, self.t_col = D, None
-            self.ncols = D + self.K
+            if self.kind == "erm":
+                omega = self.q / self.n
+            else:
+                omega = self.obj.p if family is None else np.asarray(family, dtype=float)
+                if omega.shape != (N,) or omega.min() < 0:
+                    raise ValueError("family must be a distribution over the customers")
+                omega = omega / omega.sum()
+            keep = omega > 0
+            _, labels_k = np.unique(labels[keep], return_inverse=True)
+            self.K = int(labels_k.max()) + 1
+            W = np.bincount(labels_k, weights=omega[keep], minlength=self.K)
+            idx = np.flatnonzero(keep)
+            self.G = sp.csr_matrix((omega[keep] / W[labels_k], (labels_k, idx)), shape=(self.K, N))
+            self.weights = W  # group masses, summing to 1
+            self.theta0 = D
+            if self.kind == "erm":
+                self.t_col = None
+                self.ncols = D + self.K
+            else:
+                self.t_col = D + self.K
+                self.ncols = D + self.K + 1
+                self.link = True
         elif mode == "multi":
             self.K = N
             self.G = sp.identity(N, format="csr")
@@ -152,10 +175,17 @@ class OAOracle:
     def objective(self) -> np.ndarray:
         c = np.zeros(self.ncols)
         if self.kind == "erm":
-            c[self.theta0 :] = self.weights
+            c[self.theta0 :] = self.n * self.weights
         else:
             c[self.t_col] = self.n
         return c
+
+    def structural_rows(self) -> CutRows:
+        """Rows every master needs besides the cuts: the link ``t <= sum_g W_g theta_g`` of the
+        chi-square groups mode (none otherwise)."""
+        if not self.link:
+            return CutRows.stack([], self.ncols)
+        return self._t_row(0.0, None, self.weights)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Column bounds; hypograph variables are capped by ``u_i = f_i(best r of row i)``."""
@@ -171,13 +201,16 @@ class OAOracle:
         feasibility tolerance ``feastol`` (a row may be violated by ``feastol * max(1, |rhs|)``
         and every right-hand side here is at most 1).
 
-        ERM: each group row can raise ``theta_g`` (objective weight ``W_g``) by ``feastol``:
-        ``feastol * n`` in total. Chi-square multi: customer rows raise ``theta_i`` by
-        ``feastol`` each, which raises ``t <= P'theta`` by at most ``feastol`` (``P`` is a
-        distribution), and the ``t`` rows themselves by ``feastol``: ``2 n feastol``.
+        ERM: each group row can raise ``theta_g`` (objective weight ``n W_g``,
+        ``sum_g W_g = 1``) by ``feastol``: ``n feastol`` in total. Chi-square multi: customer
+        rows raise ``theta_i`` by ``feastol`` each, which raises ``t <= P'theta`` by at most
+        ``feastol`` (``P`` is a distribution), and the ``t`` rows themselves by ``feastol``:
+        ``2 n feastol``.
+        Chi-square groups: the group rows move ``t`` by at most ``feastol`` through the link
+        row, which itself and the aggregate rows add ``feastol``: ``2 n feastol``.
         Aggregate: only the ``t`` rows, ``n feastol``.
         """
-        if self.kind == "chi2" and self.mode == "multi":
+        if self.kind == "chi2" and self.mode in ("multi", "groups"):
             return 2.0 * feastol * self.n
         return feastol * self.n
 
@@ -253,17 +286,23 @@ class OAOracle:
         return CutRows(A, np.array([float(const)]))
 
     def _group_cuts(self, const: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.K == self.N and self.kind == "chi2":
+        if self.kind == "chi2" and self.mode == "multi":
             return const, coef
         return self.G @ const, np.asarray(self.G @ coef)
 
     def cuts_at_set(
-        self, mask: np.ndarray, x: np.ndarray | None = None, eps: float = 0.25 * CHECK_TOL
-    ) -> tuple[CutRows, float]:
+        self,
+        mask: np.ndarray,
+        x: np.ndarray | None = None,
+        eps: float = 0.25 * CHECK_TOL,
+        aggregate: bool = False,
+    ) -> tuple:
         """Cuts exact at the set ``mask`` (all of them, or those violated by ``x`` by more than
-        ``eps`` relative).
+        ``eps``).
 
-        Returns ``(rows, F(S))``.
+        Returns ``(rows, F(S))``, plus, if ``aggregate``, the aggregated cut
+        ``(C, c)`` with ``F(T) <= C + c'1_T`` for every feasible ``T`` (weights ``w``: ``q``,
+        or ``n P*(S)``).
         """
         mask = np.asarray(mask, dtype=bool)
         F, _f, w = self.evaluate(mask)
@@ -279,7 +318,7 @@ class OAOracle:
             parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
         if self.kind == "chi2":
             P = w / self.n
-            if self.mode == "multi":
+            if self.mode == "multi":  # t <= P'theta
                 if x is None or x[self.t_col] > P @ self.split(x)[1] + eps:
                     parts.append(self._t_row(0.0, None, P))
             else:
@@ -288,6 +327,8 @@ class OAOracle:
                     parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)
         self.ncuts += len(rows)
+        if aggregate:
+            return rows, F, block.aggregate(w)
         return rows, F
 
     def fractional_cuts(self, x: np.ndarray, gradient: bool = True, eps: float = 1e-7) -> CutRows:

@@ -182,14 +182,13 @@ class SubmodularCuts:
         ``j`` has rank ``< m``). Cached per ``m``; (N,) and (N, m+1) floats."""
         if m in self._drop_cache:
             return self._drop_cache[m]
-        N = self.N
         top = self._desc[:, : m + 1]
-        k = top.shape[1]
         L_top_m = logsumexp_rows(self._desc[:, :m], axis=1)
-        rep = np.broadcast_to(top[:, None, :], (N, k, k)).copy()
-        idx = np.arange(k)
-        rep[:, idx, idx] = -np.inf
-        tables = (L_top_m, logsumexp_rows(rep, axis=2))
+        # drop-one log-sums of the top m+1 from prefix/suffix log-sums (no cancellation)
+        ninf = np.full((self.N, 1), -np.inf)
+        pre = np.hstack([ninf, np.logaddexp.accumulate(top, axis=1)[:, :-1]])
+        suf = np.hstack([np.logaddexp.accumulate(top[:, ::-1], axis=1)[:, ::-1][:, 1:], ninf])
+        tables = (L_top_m, np.logaddexp(pre, suf))
         self._drop_cache[m] = tables
         return tables
 

@@ -42,15 +42,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dro_opt.algorithms.greedy import greedy, local_search
+from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 from dro_opt.errors import ParameterError
-from dro_opt.models.facility_location.objectives import evaluate
+from dro_opt.models.facility_location.objectives import capture_probabilities, evaluate
 from dro_opt.solvers.status import Status
 
 __all__ = ["OAResult", "solve_oa"]
 
-FEASTOL = 1e-9
+FEASTOL = 1e-10
 
 
 @dataclass
@@ -194,7 +194,7 @@ def solve_oa(
     t0 = time.perf_counter()
     r, kind = _check_inputs(instance, budget, objective, rho, gap, master, time_limit)
     a, q = instance.a, instance.q
-    N, D = a.shape
+    D = a.shape[1]
     master = master or "scip"
 
     def finish(z, bound, iters, cuts, nodes, msg, forced_status=None) -> OAResult:
@@ -210,10 +210,7 @@ def solve_oa(
         z = np.ones(D) if r >= D else np.zeros(D)
         return finish(z, evaluate(a, q, z, kind, rho), 0, 0, None, "trivial budget")
 
-    if mode is None:
-        mode = "groups" if kind == "erm" else ("multi" if N <= 5000 else "aggregate")
-    oracle = OAOracle(a, q, r, kind, rho, mode)
-    obj = oracle.obj
+    obj = SetObjective(a, q, kind, rho)
     # 1) incumbents
     sets = greedy(obj, r)
     starts = [sets[-1]] if sets else []
@@ -230,14 +227,19 @@ def solve_oa(
             s[np.flatnonzero(~s)[: r - int(s.sum())]] = True
         _, _, visited = local_search(obj, s)
         sets.extend(visited)
-    # 2) initial cuts (aggregated copies for tightening)
-    parts, consts, coefs = [], [], []
+    values = [obj.value(s) for s in sets]
+    best_set = sets[int(np.argmax(values))]
+    # 2) master layout and initial cuts (aggregated copies for tightening)
+    if mode is None:
+        mode = "groups"
+    family = None
+    if kind == "chi2" and mode == "groups":
+        family = obj.from_probabilities(capture_probabilities(a, best_set))[1] / obj.n
+    oracle = OAOracle(a, q, r, kind, rho, mode, family=family)
+    parts, consts, coefs = [oracle.structural_rows()], [], []
     for s in sets:
-        rows, _ = oracle.cuts_at_set(s)
+        rows, _F, (c0, c) = oracle.cuts_at_set(s, aggregate=True)
         parts.append(rows)
-        _F, _f, w = oracle.evaluate(s)
-        block, _ = oracle.cuts.submodular_cut(s)
-        c0, c = block.aggregate(w)
         consts.append(c0)
         coefs.append(c)
     initial_rows = CutRows.stack(parts, oracle.ncols)
