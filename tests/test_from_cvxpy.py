@@ -37,6 +37,9 @@ REL = 1e-6
 # Interior-point iterates converge in x only like sqrt(gap / curvature): with gaps ~1e-9 the
 # variables of a flat (e.g. norm or geo-mean) objective agree to ~1e-5, so compare with 1e-4.
 XTOL = 1e-4
+# Every model here solves in well under a second; the limit turns a stalled solve into a failure
+# (status time_limit) instead of a hang.
+LIMIT = 60.0
 
 
 # --------------------------------------------------------------------------- oracle
@@ -318,7 +321,7 @@ def test_backends_match_cvxpy_on_continuous_problems(key: str) -> None:
     names = _backends_for(conic)
     assert "clarabel" in names
     for name in names:
-        res = solve(conic, name, threads=1)
+        res = solve(conic, name, threads=1, time_limit=LIMIT)
         assert res.status is Status.OPTIMAL, (name, res.status, res.message)
         assert _rel(res.objective, value) <= REL, (name, res.objective, value)
         for var in unique:
@@ -402,7 +405,7 @@ def test_binary_kl_dro_solved_by_scip_matches_brute_force() -> None:
     conic = from_cvxpy(prob)
     assert conic.needs() == {"integer", "exp"}
 
-    res = solve(conic, "scip", threads=1, gap=1e-9)
+    res = solve(conic, "scip", threads=1, gap=1e-9, time_limit=LIMIT)
     assert res.status is Status.OPTIMAL, (res.status, res.message)
     assert res.bound is not None and res.gap is not None and res.gap <= 1e-6
     assert res.bound <= res.objective + 1e-9 * max(1.0, abs(res.objective))  # min: bound below
