@@ -34,8 +34,12 @@ __all__ = ["solve_master_scip"]
 
 
 class _Hypograph(Conshdlr):
-    def __init__(self, oracle: OAOracle, cols: list, initial: CutRows, fractional: bool) -> None:
+    def __init__(
+        self, oracle: OAOracle, cols: list, initial: CutRows, fractional: bool, gap: float
+    ) -> None:
         self.oracle = oracle
+        self.gap = gap
+        self.cost = oracle.objective()
         self.cols = cols
         self.initial = initial
         self.fractional = fractional
@@ -130,6 +134,10 @@ class _Hypograph(Conshdlr):
             return {"result": SCIP_RESULT.DIDNOTRUN}
         t0 = time.perf_counter()
         x = self._point()
+        best = self.oracle.best_value
+        if self.cost @ x - best <= 0.5 * self.gap * max(1.0, abs(best)):
+            self.seconds += time.perf_counter() - t0
+            return {"result": SCIP_RESULT.DIDNOTRUN}  # this node's LP already closes the gap
         if self._integral(x):
             rows, _ = self.oracle.cuts_at_set(self._mask(x), x)
         else:
@@ -170,6 +178,7 @@ def solve_master_scip(
         m.hideOutput()
     m.setParam("parallel/maxnthreads", max(1, int(threads)))
     m.setParam("numerics/feastol", feastol)
+    m.setParam("numerics/dualfeastol", 1e-9)
     m.setParam("limits/gap", max(gap * 0.5, 1e-9))
     m.setParam("misc/usesymmetry", 0)
     m.setPresolve(SCIP_PARAMSETTING.FAST)
@@ -203,7 +212,7 @@ def solve_master_scip(
         )
     m.setMaximize()
     m.addCons(sum(cols[j] for j in range(oracle.D)) <= oracle.budget)
-    hdlr = _Hypograph(oracle, cols, initial, fractional)
+    hdlr = _Hypograph(oracle, cols, initial, fractional, gap)
     m.includeConshdlr(
         hdlr,
         "hypograph",

@@ -264,10 +264,12 @@ class SubmodularCuts:
             const[sel] -= np.where(mem, ck, 0.0).sum(axis=1)
         return self._fold(rows, const, coef)
 
-    def nested_best_cut(self, z: np.ndarray, gradient: bool = True) -> CutBlock:
+    def nested_best_cut(self, z: np.ndarray, gradient: bool = True, work: float = 1e7) -> CutBlock:
         """For a fractional ``z``: per customer, the tightest at ``z`` among the submodular cuts
         at the nested sets ``S_k = {k largest z_j}`` (``k = 0..r``, only ``z_j > 0``) and the
-        gradient cut at ``z``. Values at ``z`` only need the columns where ``z > 0``."""
+        gradient cut at ``z``. Values at ``z`` only need the columns where ``z > 0``. When
+        ``N * |support| * (r + 1)`` exceeds ``work`` only about ``work / (N * |support|)`` of
+        the nested sets (evenly spaced, always ``k = 0`` and ``k = r``) are tried."""
         z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
         order = np.argsort(-z, kind="stable")[: self.budget]
         order = order[z[order] > 1e-9]
@@ -280,11 +282,15 @@ class SubmodularCuts:
         best_k = np.zeros(N, dtype=np.int64)
         best_L = L.copy()
         in_s = np.zeros(supp.size, dtype=bool)
+        ncand = int(np.clip(work / max(N * max(supp.size, 1), 1), 2, order.size + 1))
+        tried = set(np.round(np.linspace(0, order.size, ncand)).astype(int).tolist())
         for k in range(order.size + 1):
             if k:
                 j = int(order[k - 1])
                 L = np.logaddexp(L, self.a[:, j])
                 in_s[pos[j]] = True
+            if k not in tried:
+                continue
             g = gain_factor(a_s, L)
             val = expit(L) + g[:, ~in_s] @ z_s[~in_s]
             if k:

@@ -27,7 +27,9 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
 4. Master (:mod:`oa_master_scip`: one SCIP branch-and-cut with a lazy constraint handler;
    or :mod:`oa_master_highs`: HiGHS MILP re-solve loop). Every master row is a valid cut, so the
    master is a relaxation and its proven dual bound bounds ``max F``; we add the allowance
-   ``feastol * (K + 1 + 2n)`` for LP rows violated within the feasibility tolerance.
+   for LP rows violated within the feasibility tolerance (at most ``2 n feastol``,
+   :meth:`OAOracle.tolerance_allowance`) and the solver's relative pruning epsilon
+   (``1e-9 * |bound|``).
 
 Returned ``value`` is always the exact objective (``objectives.evaluate``) of the returned
 ``z``; ``bound`` is the proven upper bound above; ``status`` is OPTIMAL only when
@@ -50,7 +52,8 @@ from dro_opt.solvers.status import Status
 
 __all__ = ["OAResult", "solve_oa"]
 
-FEASTOL = 1e-10
+FEASTOL = 1e-10  # master LP feasibility tolerance (rows in probability units)
+EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruning)
 
 
 @dataclass
@@ -288,7 +291,8 @@ def solve_oa(
     bound = None
     db = out.get("dual_bound")
     if db is not None and np.isfinite(db):
-        bound = min(float(db) + oracle.tolerance_allowance(FEASTOL), U)
+        slack = oracle.tolerance_allowance(FEASTOL) + EPSILON * max(1.0, abs(float(db)))
+        bound = min(float(db) + slack, U)
     status_map = {"timelimit": Status.TIME_LIMIT}
     msg = (
         f"master={master} mode={oracle.mode} K={oracle.K} status={out['status']} "
