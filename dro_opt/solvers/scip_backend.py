@@ -10,13 +10,16 @@ Translation of ``A x + s = b, s in K`` (DESIGN.md 2.1) into one SCIP model:
   reuses ``x_j``. Bounds implied by the cone (``s_0 >= 0`` for a SOC head, ``y, z >= 0`` for an
   exponential cone, ``x, y >= 0`` for a power cone) go on the slack (or reused variable).
 * SOC of dimension ``d``: ``d = 1`` is the bound ``s_0 >= 0``; ``d = 2`` the two linear rows
-  ``|s_1| <= s_0``; ``d >= 3`` one nonlinear constraint ``sqrt(sum_i s_i^2) - s_0 <= 0`` with
-  ``s_0 >= 0``, which SCIP's second-order-cone handler recognises. The norm form is used rather
-  than ``sum_i s_i^2 - s_0^2 <= 0`` because SCIP checks feasibility in the units of the
-  expression: squared units let ``||s_1:||`` exceed ``s_0`` by up to ``sqrt(feastol) = 1e-3``
-  near 0 (measured: ``max y_1 + y_2, ||y|| <= 1e-4`` returned 2.1e-4 instead of 1.41e-4 as
-  "optimal"); in norm units the excess is ``feastol`` (1.43e-4). It costs about 3x the Python
-  build time per cone.
+  ``|s_1| <= s_0``; ``d >= 3`` one quadratic constraint ``sum_i s_i^2 - s_0^2 <= 0`` with
+  ``s_0 >= 0``, which SCIP's second-order-cone handler recognises (initial cuts, exact
+  separation). The norm form ``sqrt(sum_i s_i^2) <= s_0`` was measured as worse: SCIP classes it
+  nonconvex, hits "numerical troubles in LP" and falls back to spatial branching on pseudo
+  solutions (a 3-variable log-sum-exp + SOC model ran into the time limit after 80k nodes; the
+  quadratic form solves it at the root). Caveat of the quadratic form: SCIP checks it in squared
+  units (``||s_1:||^2 - s_0^2 <= 1e-6``), so cones whose entries are much smaller than 1 are
+  met only to about ``1e-6 / (2 s_0)`` in natural units (measured: ``max y_1 + y_2,
+  ||y|| <= 1e-4`` returns 2.1e-4, not 1.41e-4). Every result carries ``extra["max_violation"]``
+  (natural units, :meth:`ConicProblem.max_violation`) and a message when it exceeds 1e-5.
 * Exponential cone ``(x, y, z)``, ``y exp(x / y) <= z`` (closure at ``y = 0``): when the ``y``
   row is a constant ``y0`` (no variables) the cone is the convex constraint
   ``y0 exp(x / y0) <= z`` for ``y0 > 0`` and the closure ``x <= 0, z >= 0`` for ``y0 = 0``
@@ -99,6 +102,7 @@ STATUS_MAP: dict[str, Status] = {
     "unknown": Status.UNKNOWN,
 }
 SCIP_INFINITY = 1e20
+VIOLATION_NOTE = 1e-5  # natural-unit violation above which the result says so
 
 
 def map_status(name: str) -> Status:
@@ -356,19 +360,16 @@ def _add_soc(model: Any, H: np.ndarray, Expr: Any, ExprCons: Any) -> None:
                     e[term] = e.get(term, 0.0) + coef
                 add(ExprCons(Expr(e), rhs=0.0))
         return
-    from pyscipopt import sqrt
-
-    heads = H[:, 0].tolist()
-    body = [t * t for t in map(_term, H[:, 1:].ravel().tolist())]
-    ones = [1.0] * (d - 1)
+    sq = [t * t for t in map(_term, H.ravel().tolist())]
+    coefs = [-1.0] + [1.0] * (d - 1)
     for c in range(k):
-        terms = body[c * (d - 1) : (c + 1) * (d - 1)]
-        e = dict(zip(terms, ones, strict=True))
-        if len(e) < d - 1:  # a variable repeated inside one cone: accumulate
+        terms = sq[c * d : (c + 1) * d]
+        e = dict(zip(terms, coefs, strict=True))
+        if len(e) < d:  # a variable repeated inside one cone: accumulate
             e = {}
-            for t in terms:
-                e[t] = e.get(t, 0.0) + 1.0
-        add(sqrt(Expr(e)) - heads[c] <= 0.0)
+            for t, a in zip(terms, coefs, strict=True):
+                e[t] = e.get(t, 0.0) + a
+        add(ExprCons(Expr(e), rhs=0.0))
 
 
 def _add_exp_const(model: Any, H: np.ndarray, y0: np.ndarray, Expr: Any, ExprCons: Any) -> None:
@@ -460,7 +461,14 @@ def _extract(
         res.x = x
         res.solution = problem.split_solution(x)
         res.objective = problem.objective_value(x)
-        res.extra["max_violation"] = problem.max_violation(x)
+        viol = problem.max_violation(x)
+        res.extra["max_violation"] = viol
+        if viol > VIOLATION_NOTE:
+            note = (
+                f"the returned point violates the model by {viol:.1e} in natural units (SCIP "
+                "checks second-order cones in squared units, absolute tolerance 1e-6)"
+            )
+            res.message = f"{res.message}; {note}" if res.message else note
         if status is Status.UNKNOWN:
             res.status = Status.FEASIBLE
     if res.status in (
