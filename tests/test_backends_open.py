@@ -351,6 +351,19 @@ def test_scip_variable_y_exp_matches_clarabel() -> None:
     assert losses.mean() < a.objective < losses.max()
 
 
+@pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+@pytest.mark.parametrize("n", [10, 50])
+def test_scip_kl_large_radius_reaches_lambda_zero(n: int) -> None:
+    """For a KL radius above log(1/p_min) = log N the worst case puts all mass on the largest
+    loss: value max_i l_i, attained only in the closure lam = 0 of the exponential cones."""
+    losses = np.random.default_rng(7).normal(size=n)
+    res = solve(kl_dro(losses, radius=math.log(n) + 0.5), "scip")
+    assert res.status is Status.OPTIMAL, res.message
+    assert abs(res.objective - losses.max()) <= 1e-6
+    assert res.bound <= losses.max() + 1e-6
+    assert res["lam"][0] <= 1e-6
+
+
 @pytest.mark.skipif(not {"scip", "clarabel"} <= set(INSTALLED), reason="needs scip and clarabel")
 def test_scip_mixed_integer_exp_against_enumeration() -> None:
     """Binary choice + KL-DRO (mixed-integer exponential cones) vs. enumeration of all binary

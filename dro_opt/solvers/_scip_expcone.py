@@ -42,6 +42,7 @@ from pyscipopt import SCIP_RESULT, Conshdlr
 R_SCALED = 18.0  # e^-18 ~ 1.5e-8 stays above SCIP's epsilon after scaling
 R_WIDE = 40.0
 ENFORCE_FACTOR = 0.1  # LP solutions are enforced to 0.1 x SCIP's feasibility tolerance
+CUT_MIN = 2e-8  # minimal cut violation: twice the LP feasibility tolerance (1e-2 x 1e-6)
 
 
 def exp_violation(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -139,26 +140,42 @@ class ExpConeHandler(Conshdlr):
         return False
 
     def _separate(self, constraints: list[Any], enforce: bool) -> dict[str, Any]:
-        tol = ENFORCE_FACTOR * self.model.feastol()
+        """Add tangent cuts at the LP solution for cones violated by more than
+        ``ENFORCE_FACTOR * feastol`` (``10x`` that when only separating).
+
+        A cut is added only when it is violated by more than ``CUT_MIN`` (twice the LP
+        feasibility tolerance set by the backend), so every added cut moves the LP; a cone whose
+        best cut is weaker than that is accepted when within ``feastol`` (exactly what
+        ``conscheck`` accepts, so enforcement and checking agree) and otherwise still cut.
+        """
+        feastol = self.model.feastol()
+        tol = ENFORCE_FACTOR * feastol
         added = 0
         for cons in constraints:
             x, y, z = self._values(cons, None)
             if not x.size:
                 continue
-            bad = np.flatnonzero(exp_violation(x, y, z) > (tol if enforce else 10 * tol))
+            measure = exp_violation(x, y, z)
+            bad = np.flatnonzero(measure > (tol if enforce else 10 * tol))
             if not bad.size:
                 continue
             coef, viol = tangent_cuts(x[bad], y[bad], z[bad], R_SCALED)
-            weak = viol <= 1e-9
+            weak = viol <= CUT_MIN
             if weak.any():
                 wcoef, wviol = tangent_cuts(x[bad[weak]], y[bad[weak]], z[bad[weak]], R_WIDE)
-                coef[weak], viol[weak] = wcoef, wviol
-            for i, k in enumerate(bad):
-                if viol[i] <= 1e-9:
-                    if enforce and self._local_closure(cons, int(k)):
+                better = wviol > viol[weak]
+                idx = np.flatnonzero(weak)[better]
+                coef[idx], viol[idx] = wcoef[better], wviol[better]
+            for i, k in enumerate(bad.tolist()):
+                if viol[i] <= CUT_MIN:
+                    if measure[k] <= feastol or not enforce:
+                        continue
+                    if self._local_closure(cons, k):
                         added += 1
-                    continue
-                if self._add_row(cons, int(k), coef[i], local=False):
+                        continue
+                    if viol[i] <= 0.0:
+                        continue
+                if self._add_row(cons, k, coef[i], local=False):
                     return {"result": SCIP_RESULT.CUTOFF}
                 added += 1
         if added:
