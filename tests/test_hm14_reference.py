@@ -107,3 +107,14 @@ def test_hm14_fast_subset(row: dict) -> None:
 @pytest.mark.parametrize("row", _params(None))
 def test_hm14_all_rows(row: dict) -> None:
     _check_row(row)
+
+
+def test_highs_master_regression_mip_start() -> None:
+    """HiGHS 1.15.1 reported a MIP start's value as optimal on this row (43.8578 < 43.9263)."""
+    if not ROWS:
+        pytest.skip(f"{CSV} not found")
+    inst = _instance("HM14_800_50", 0.05, 5.0)
+    res = solve_oa(inst, 5, "erm", master="highs")
+    assert res.status is Status.OPTIMAL
+    assert res.value == pytest.approx(43.926300, rel=1e-6)
+    assert res.open == [5, 11, 18, 19, 32]

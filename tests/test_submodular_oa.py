@@ -210,3 +210,15 @@ def test_set_objective_surrogate_is_an_upper_bound_for_chi2() -> None:
         fT = _f(inst.a, T)
         assert obj.from_probabilities(fT)[0] <= w @ fT + 1e-9
     assert F == pytest.approx(w @ _f(inst.a, (0, 3)), rel=1e-12)
+
+
+def test_time_limit_keeps_a_valid_bound() -> None:
+    inst = _random_instance(8, 60, 10, 1.0)
+    bf = brute_force(inst, 3, "erm")
+    res = solve_oa(inst, 3, "erm", time_limit=0.001, gap=0.0)
+    assert res.status in (Status.OPTIMAL, Status.TIME_LIMIT, Status.FEASIBLE)
+    assert res.value <= bf.value * (1 + 1e-12)
+    if res.bound is not None:
+        assert res.bound >= bf.value * (1 - 1e-12)
+    if res.status is Status.OPTIMAL:
+        assert res.value == pytest.approx(bf.value, rel=1e-12)

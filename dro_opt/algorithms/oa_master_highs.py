@@ -106,8 +106,10 @@ def solve_master_highs(
                 out["status"] = "timelimit"
                 break
             h.setOptionValue("time_limit", float(rem))
-        if oracle.best_mask is not None:
-            _set_start(h, oracle)
+        # No MIP start: with HiGHS 1.15.1, Highs.setSolution(HighsSolution) on this
+        # maximisation master made the MILP report the start's value as "optimal" with an
+        # equal dual bound, below the true optimum (reproduced on HM14_800_50, alpha=0.05,
+        # beta=5, r=5: 43.8578 "optimal" vs 43.9263). The incumbent is kept by the oracle.
         h.run()
         out["rounds"] += 1
         info = h.getInfo()
@@ -134,12 +136,3 @@ def solve_master_highs(
     out["dual_bound"] = best_bound
     out["seconds"] = time.perf_counter() - t_start
     return out
-
-
-def _set_start(h: highspy.Highs, oracle: OAOracle) -> None:
-    """Pass the incumbent (on the exact hypograph, :meth:`OAOracle.point`) as MIP start."""
-    x = oracle.point(oracle.best_mask)
-    sol = highspy.HighsSolution()
-    sol.col_value = x.tolist()
-    sol.value_valid = True
-    h.setSolution(sol)

@@ -158,6 +158,16 @@ def tighten(
     return U, fix_zero, fix_one
 
 
+def _run_master(name: str, oracle: OAOracle, initial_rows: CutRows, kwargs: dict) -> dict:
+    if name == "scip":
+        from dro_opt.algorithms.oa_master_scip import solve_master_scip
+
+        return solve_master_scip(oracle, initial_rows, **kwargs)
+    from dro_opt.algorithms.oa_master_highs import solve_master_highs
+
+    return solve_master_highs(oracle, initial_rows, **kwargs)
+
+
 def solve_oa(
     instance,
     budget: int,
@@ -183,11 +193,13 @@ def solve_oa(
     rho : chi-square radius parameter (ball radius ``rho / n``).
     gap : relative optimality gap ``(bound - value) / max(1, |value|)`` to prove.
     time_limit : seconds (wall clock) for the whole solve.
-    master : "scip" (default: branch-and-cut, chosen by measurement) or "highs" (re-solve loop).
+    master : "scip" (default: branch-and-cut, chosen by measurement) or "highs" (re-solve loop);
+        if the chosen master's LP solver fails, the other one is tried.
     threads : solver threads.
     initial : optional (D,) 0/1 start; improved by local search and used as incumbent if better.
-    mode : hypograph layout, "groups" (ERM default), "multi" (chi-square default up to 5,000
-        customers) or "aggregate" (chi-square default above); see :mod:`oa_core`.
+    mode : hypograph layout (:mod:`oa_core`): "groups" (default; customers grouped by their
+        best location; for chi-square weighted by the worst-case distribution of the
+        incumbent), "multi" (one variable per customer) or "aggregate" (one variable).
     fractional : separate cuts at fractional LP points (branch-and-cut) as well.
 
     Returns
@@ -269,22 +281,25 @@ def solve_oa(
         return finish(incumbent, U, 0, oracle.ncuts, None, f"proved by initial cuts; {msg_fix}")
     # 4) master
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
-    if master == "scip":
-        from dro_opt.algorithms.oa_master_scip import solve_master_scip
-
-        out = solve_master_scip(
-            oracle, initial_rows, fixed_zero=fixed_zero, fixed_one=fixed_one,
-            incumbent=incumbent, gap=gap, time_limit=remaining, threads=threads,
-            verbose=verbose, fractional=fractional, feastol=FEASTOL,
-        )  # fmt: skip
-    else:
-        from dro_opt.algorithms.oa_master_highs import solve_master_highs
-
-        out = solve_master_highs(
-            oracle, initial_rows, fixed_zero=fixed_zero, fixed_one=fixed_one,
-            incumbent=incumbent, gap=gap, time_limit=remaining, threads=threads,
-            verbose=verbose, fractional=fractional, feastol=FEASTOL,
-        )  # fmt: skip
+    kwargs = dict(
+        fixed_zero=fixed_zero, fixed_one=fixed_one, incumbent=incumbent, gap=gap,
+        time_limit=remaining, threads=threads, verbose=verbose, fractional=fractional,
+        feastol=FEASTOL,
+    )  # fmt: skip
+    notes = []
+    out = None
+    for name in (master, "highs" if master == "scip" else "scip"):
+        try:
+            out = _run_master(name, oracle, initial_rows, kwargs)
+            master = name
+            break
+        except Exception as exc:  # the LP solver gave up (numerical trouble): try the other
+            notes.append(f"master {name} failed: {type(exc).__name__}: {exc}")
+            if time_limit is not None:
+                kwargs["time_limit"] = max(time_limit - (time.perf_counter() - t0), 0.01)
+    if out is None:
+        msg = "; ".join(notes) + f"; bound from the initial cuts; {msg_fix}"
+        return finish(incumbent, U, 0, oracle.ncuts, None, msg, Status.NUMERICAL_ERROR)
     if out.get("z") is not None:
         oracle.evaluate(out["z"])
     best = oracle.best_mask
@@ -298,6 +313,8 @@ def solve_oa(
         f"master={master} mode={oracle.mode} K={oracle.K} status={out['status']} "
         f"rounds={out['rounds']} frac_rounds={out['frac_rounds']}; {msg_fix}"
     )
+    if notes:
+        msg += "; " + "; ".join(notes)
     return finish(
         best, bound, int(out["rounds"]), oracle.ncuts, int(out["nodes"]), msg,
         status_map.get(str(out["status"]), Status.FEASIBLE),
