@@ -1,24 +1,26 @@
 """Branch-and-cut master on SCIP: one solve, hypograph cuts added lazily by a constraint handler.
 
-The master (:mod:`oa_core`) starts with the budget row and the initial cuts. A constraint handler
-``hypograph`` owns the (implicit) constraints ``theta_i <= f_i(z)`` (multi mode; plus
-``t <= n Phi(theta)`` for chi-square) or ``t <= F(z)`` (aggregate mode):
+The master (:mod:`oa_core`) starts with the budget row, the structural rows and the initial cuts.
+A constraint handler ``hypograph`` owns the implicit constraints "the hypograph variables lie on
+or below the exact hypograph at the binary ``z``" (``theta <= G f(z)``, ``t <= F(z) / n``):
 
 * ``conscheck``: a candidate solution is feasible iff it satisfies the exact hypograph at its
-  (rounded) binary ``z`` up to ``tol``; every primal solution SCIP accepts therefore has master
-  value ``<= F(z) + tol * n``;
-* ``consenfolp`` (integral LP solutions): add the violated cuts exact at ``S = z`` (SEPARATED),
-  which removes the point; the exact value of ``S`` also becomes an incumbent candidate;
-* ``conssepalp`` (fractional LP solutions): submodular cuts at the ``r`` largest ``z_j`` and
-  gradient cuts of the concave ``f_i`` at ``z``;
+  (rounded) binary ``z`` up to ``CHECK_TOL``; every primal solution SCIP accepts therefore has
+  master value at most ``F(z) + n * CHECK_TOL``;
+* ``consenfolp`` (integral LP solutions): adds the violated cuts exact at ``S = z``
+  (SEPARATED), which removes the point; ``F(S)`` also becomes an incumbent candidate;
+* ``conssepalp`` (fractional LP solutions): per customer the tightest of the submodular cuts at
+  the nested sets of the largest ``z_j`` and the gradient cut (:meth:`SubmodularCuts.
+  nested_best_cut`), skipped at nodes whose LP value already closes the gap;
 * ``consenfops``: asks SCIP to solve the LP;
 * ``conslock``: ``z`` is down-locked (``f`` is non-decreasing in ``z``), ``theta``/``t`` up-locked,
   so presolve cannot make dual reductions that ignore the lazy constraints.
 
-SCIP's dual bound on this master is an upper bound on ``max F`` because every cut is valid
-(:mod:`oa_core`); LP rows may be violated by up to the feasibility tolerance ``feastol``, which
-can raise the master value by at most ``n * feastol`` (objective weights of the hypograph rows sum
-to ``n``); the caller adds that allowance to the reported bound.
+SCIP's dual bound on this master is an upper bound on ``max F`` because every row is a valid cut
+(:mod:`oa_core`); the caller adds the allowance for LP tolerances
+(:meth:`OAOracle.tolerance_allowance` and the pruning epsilon). SCIP's own cut separators and
+primal heuristics are switched off: measured on HM14 N=800 (alpha=0.2, beta=1, r=10, D=25) they
+took 1.4 s of a 1.5 s solve while our handler's cuts close the gap (0.26 s without them).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ class _Hypograph(Conshdlr):
         self.cols = cols
         self.initial = initial
         self.fractional = fractional
-        self.pool_fractional = getattr(type(self), "pool_fractional_override", True)
         self.tcols: list | None = None
         self.rounds = 0
         self.frac_rounds = 0
@@ -143,7 +144,7 @@ class _Hypograph(Conshdlr):
         else:
             rows = self.oracle.fractional_cuts(x)
         self.frac_rounds += 1
-        added = self._add_rows(rows, force=False, pool=self.pool_fractional)
+        added = self._add_rows(rows, force=False, pool=True)
         self.seconds += time.perf_counter() - t0
         return {"result": SCIP_RESULT.SEPARATED if added else SCIP_RESULT.DIDNOTFIND}
 
