@@ -28,8 +28,9 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        if tmp_path.exists():  # mkstemp creates 0600; give the usual 0666 & ~umask
-            os.chmod(tmp_path, 0o666 & ~_umask())
+        if tmp_path.exists():  # mkstemp creates 0600: keep an existing file's mode, else
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+            os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

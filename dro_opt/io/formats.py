@@ -16,7 +16,6 @@ file (nor replaces an existing one).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,18 +134,9 @@ def write_model(problem: ConicProblem, path: str | Path, fmt: str | None = None)
             "power cones exactly"
         )
     text = info.to_text(problem)
-    mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:  # keeps an existing file's mode, else 0666 & ~umask
         write_text(tmp, text, gz)
-        os.chmod(tmp, mode)  # the temporary file is private (0600); give the usual mode
     return path
-
-
-def _default_mode() -> int:
-    """``0o666`` minus the process umask: the mode ``open(path, "w")`` would give."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def read_model(path: str | Path) -> ConicProblem:
