@@ -60,7 +60,7 @@ import numpy as np
 
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
-from dro_opt.errors import ParameterError
+from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
 from dro_opt.models.facility_location.objectives import capture_probabilities, evaluate
 from dro_opt.solvers.status import Status
 
@@ -128,7 +128,16 @@ def _check_inputs(instance, budget, objective, rho, gap, master, time_limit) -> 
     if not (math.isfinite(gap) and gap >= 0):
         raise ParameterError(f"gap must be a finite number >= 0, got {gap!r}")
     if master not in (None, "scip", "highs"):
-        raise ParameterError(f"unknown OA master {master!r}; use 'scip' or 'highs'")
+        from dro_opt.solvers.registry import SOLVER_NAMES
+
+        if master in SOLVER_NAMES:
+            raise CapabilityError(
+                f"solver {master!r} cannot be the outer-approximation master (implemented for "
+                "'scip' and 'highs'); use --solver scip or highs, or --method misocp"
+            )
+        raise UnknownSolverError(
+            f"unknown solver {master!r} for the outer-approximation master; use 'scip' or 'highs'"
+        )
     if time_limit is not None and not (time_limit > 0):
         raise ParameterError(f"time_limit must be > 0 seconds, got {time_limit!r}")
     kind = "erm" if objective == "erm" or rho == 0 else "chi2"
