@@ -12,7 +12,7 @@ from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_core import OAOracle
 from dro_opt.algorithms.submodular_cuts import SubmodularCuts
 from dro_opt.algorithms.submodular_oa import solve_oa, tighten
-from dro_opt.errors import ParameterError
+from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
 from dro_opt.models.facility_location import MCFLPInstance, evaluate
 from dro_opt.models.facility_location.bruteforce import brute_force
 from dro_opt.solvers.status import Status
@@ -190,7 +190,6 @@ def test_initial_point_is_used() -> None:
         ({"budget": 2, "objective": "variance"}, "misocp"),
         ({"budget": 2, "objective": "chi2", "rho": -1.0}, "rho"),
         ({"budget": 2, "objective": "chi2", "rho": float("nan")}, "rho"),
-        ({"budget": 2, "master": "cplex"}, "master"),
         ({"budget": 2, "gap": -1.0}, "gap"),
     ],
 )
@@ -198,6 +197,14 @@ def test_user_errors_are_typed(kwargs, match) -> None:
     inst = _random_instance(0, 10, 10, 1.0)
     with pytest.raises(ParameterError, match=match):
         solve_oa(inst, **kwargs)
+
+
+def test_master_that_cannot_run_oa_is_a_capability_error() -> None:
+    inst = _random_instance(0, 10, 10, 1.0)
+    with pytest.raises(CapabilityError, match="master"):
+        solve_oa(inst, 2, master="cplex")
+    with pytest.raises(UnknownSolverError, match="nosuch"):
+        solve_oa(inst, 2, master="nosuch")
 
 
 def test_set_objective_surrogate_is_an_upper_bound_for_chi2() -> None:

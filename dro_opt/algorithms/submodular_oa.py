@@ -85,6 +85,7 @@ class OAResult:
     nodes : branch-and-bound nodes of the master (None if no master was needed).
     seconds : wall-clock time.
     message : human-readable summary (master, fixings, phases).
+    master : MILP solver that ran the master ("scip"/"highs"), None when none was needed.
     """
 
     z: np.ndarray
@@ -96,6 +97,7 @@ class OAResult:
     nodes: int | None
     seconds: float
     message: str
+    master: str | None = None
 
     @property
     def gap(self) -> float | None:
@@ -235,14 +237,16 @@ def solve_oa(
     D = a.shape[1]
     master = master or "scip"
 
-    def finish(z, bound, iters, cuts, nodes, msg, forced_status=None) -> OAResult:
+    def finish(z, bound, iters, cuts, nodes, msg, forced_status=None, used=None) -> OAResult:
         z = np.asarray(z, dtype=float)
         value = float(evaluate(a, q, z, kind, rho))
         if bound is not None:
             bound = max(float(bound), value)
         ok = bound is not None and (bound - value) <= gap * max(1.0, abs(value))
         status = Status.OPTIMAL if ok else (forced_status or Status.FEASIBLE)
-        return OAResult(z, value, bound, status, iters, cuts, nodes, time.perf_counter() - t0, msg)
+        return OAResult(
+            z, value, bound, status, iters, cuts, nodes, time.perf_counter() - t0, msg, used
+        )
 
     if r == 0 or r >= D:  # monotone objective: the best set of size min(r, D) is everything
         z = np.ones(D) if r >= D else np.zeros(D)
@@ -340,5 +344,5 @@ def solve_oa(
         msg += "; " + "; ".join(notes)
     return finish(
         best, bound, int(out["rounds"]), oracle.ncuts, int(out["nodes"]), msg,
-        status_map.get(str(out["status"]), Status.FEASIBLE),
+        status_map.get(str(out["status"]), Status.FEASIBLE), master,
     )  # fmt: skip
