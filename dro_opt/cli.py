@@ -247,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("dro-opt: interrupted\n")
         return 130
+    except BrokenPipeError:  # e.g. `dro-opt ... | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug: still one line unless debugging
         if os.environ.get("DRO_OPT_DEBUG"):
             raise
