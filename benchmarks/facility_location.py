@@ -10,9 +10,10 @@ Issue 5 "What must be shown". For every row, in the same run and on the same sol
   exact re-evaluation and the same certificate rules (cap/drop and reduction lines);
 
 each with a time limit. A time is "to a certified gap <= --gap" only when the certificate for the
-ORIGINAL full-data problem reaches it (status ``optimal``); otherwise the row shows the gap
-reached. The ratio column is ours / paper (``<x`` when the paper's route was not proven within its
-limit: the true ratio is below ``ours / limit``). For the ERM rows of
+ORIGINAL full-data problem reaches it (status ``optimal``); otherwise the row shows ``no:``, the
+seconds spent and the certified gap reached (``n/a``: no valid bound, e.g. a solver answer
+rejected as a numerical error). The ratio column is ours / paper (``<x`` when the paper's route
+was not proven within its limit: the true ratio is below ``ours / limit``). For the ERM rows of
 ``../shared/data/hm14_reference.csv`` it also prints ours / the published MOA time (Mai & Lodi
 2020 multicut OA with CPLEX, measured on the authors' machine -- a different machine and solver:
 an order-of-magnitude reference, not a like-for-like ratio), and checks every value: enumerated
@@ -275,7 +276,7 @@ def fmt_time(res: dict[str, Any] | None) -> str:
         return f"{res['seconds']:.2f}"
     gap = res["gap"]
     gap_txt = "n/a" if gap is None else f"{gap:.1e}"
-    return f">{res['seconds']:.0f} gap {gap_txt} ({res['status']})"
+    return f"no: {res['seconds']:.1f}s gap {gap_txt} ({res['status']})"
 
 
 def ratio(ours: dict[str, Any] | None, other: dict[str, Any] | None) -> str:

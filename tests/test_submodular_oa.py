@@ -162,6 +162,38 @@ def test_chi2_highs_master_matches_enumeration() -> None:
     assert res.bound >= bf.value * (1 - 1e-12)
 
 
+def _two_taste_instance(seed: int, N: int = 40, D: int = 10) -> MCFLPInstance:
+    rng = np.random.default_rng(seed)
+    q = rng.integers(1, 8, N).astype(float)
+    a = rng.normal(-2.0, 1.5, (N, D))
+    a[: N // 3] += rng.normal(0, 2.5, D)  # a minority with other tastes: the worst case moves
+    return MCFLPInstance(q, a, name=f"taste{seed}")
+
+
+# Regression: the SCIP master's chi-square theta columns carry no objective and bound t from
+# above through lazily added rows. Locked only upwards, SCIP's dual fixing set them to 0 in
+# presolve and "proved" the greedy incumbent optimal at the root (measured on these seeds: e.g.
+# seed 167 claimed 73.575 optimal, true optimum 75.016). The cases are chosen so that greedy +
+# local search is NOT optimal; the precondition is asserted, so the test cannot pass vacuously.
+@pytest.mark.parametrize("seed", [74, 80, 167])
+@pytest.mark.parametrize("master", ["scip", "highs"])
+def test_chi2_proof_when_greedy_is_not_optimal(seed: int, master: str) -> None:
+    inst, r, rho = _two_taste_instance(seed), 3, 20.0
+    bf = brute_force(inst, r, "chi2", rho)
+    first: list[np.ndarray] = []
+    modes = ("groups", "multi", "aggregate") if master == "scip" else ("groups",)
+    for mode in modes:
+        res = solve_oa(
+            inst, r, "chi2", rho, gap=1e-7, master=master, mode=mode,
+            progress=lambda z, b: first.append(z) if z is not None and not first else None,
+        )  # fmt: skip
+        assert res.status is Status.OPTIMAL, res.message
+        assert res.value == pytest.approx(bf.value, rel=1e-9), (mode, res.message)
+        assert res.bound >= bf.value * (1 - 1e-12)
+    greedy_value = evaluate(inst.a, inst.q, first[0].astype(float), "chi2", rho)
+    assert greedy_value < bf.value * (1 - 1e-4), "precondition: greedy must be suboptimal here"
+
+
 def test_rho_zero_chi2_is_erm_and_trivial_budgets() -> None:
     inst = _random_instance(5, 30, 6, 2.0)
     a = solve_oa(inst, 2, "chi2", 0.0)

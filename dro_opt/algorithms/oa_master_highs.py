@@ -21,6 +21,7 @@ to the SCIP branch-and-cut on easy rows, but every MILP restarts its tree, so ha
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import highspy
 import numpy as np
@@ -59,9 +60,11 @@ def solve_master_highs(
     fractional: bool = True,
     root_rounds: int = 30,
     feastol: float = 1e-9,
+    report: Callable[[float], None] | None = None,
 ) -> dict:
     """Solve the OA master by the HiGHS re-solve loop. Returns a dict with the status, the best
-    proven master bound, rounds, and the MILP node count."""
+    proven master bound, rounds, and the MILP node count. ``report``, if given, is called with
+    the best proven master bound after every MILP round that improves it."""
     t_start = time.perf_counter()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
@@ -123,8 +126,10 @@ def solve_master_highs(
         out["nodes"] += int(info.mip_node_count)
         status = h.getModelStatus()
         bound = float(info.mip_dual_bound)
-        if np.isfinite(bound):
-            best_bound = min(best_bound, bound)
+        if np.isfinite(bound) and bound < best_bound:
+            best_bound = bound
+            if report is not None:
+                report(best_bound)
         if status == highspy.HighsModelStatus.kTimeLimit:
             out["status"] = "timelimit"
             break

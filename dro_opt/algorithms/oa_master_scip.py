@@ -13,8 +13,9 @@ or below the exact hypograph at the binary ``z``" (``theta <= G f(z)``, ``t <= F
   the nested sets of the largest ``z_j`` and the gradient cut (:meth:`SubmodularCuts.
   nested_best_cut`), skipped at nodes whose LP value already closes the gap;
 * ``consenfops``: asks SCIP to solve the LP;
-* ``conslock``: ``z`` is down-locked (``f`` is non-decreasing in ``z``), ``theta``/``t`` up-locked,
-  so presolve cannot make dual reductions that ignore the lazy constraints.
+* ``conslock``: ``z`` is down-locked (``f`` is non-decreasing in ``z``), ``t`` and the ERM
+  ``theta`` up-locked, the chi-square ``theta`` locked both ways (it also bounds ``t`` from
+  above), so presolve cannot make dual reductions that ignore the lazy constraints.
 
 SCIP's dual bound on this master is an upper bound on ``max F`` because every row is a valid cut
 (:mod:`oa_core`); the caller adds the allowance for LP tolerances
@@ -26,9 +27,11 @@ took 1.4 s of a 1.5 s solve while our handler's cuts close the gap (0.26 s witho
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
-from pyscipopt import SCIP_PARAMSETTING, SCIP_RESULT, Conshdlr, Model
+import pyscipopt
+from pyscipopt import SCIP_PARAMSETTING, SCIP_RESULT, Conshdlr, Eventhdlr, Model
 
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 
@@ -150,11 +153,54 @@ class _Hypograph(Conshdlr):
 
     def conslock(self, constraint, locktype, nlockspos, nlocksneg):
         o = self.oracle
+        both = nlockspos + nlocksneg
         for j, v in enumerate(self.cols):
             if j < o.D:  # decreasing z can violate theta <= f(z)
                 self.model.addVarLocksType(v, locktype, nlockspos, nlocksneg)
-            else:  # increasing theta / t can violate
+            elif o.t_col is not None and j != o.t_col:
+                # chi-square: theta is bounded above by f(z) AND bounds t from above
+                # (t <= P'theta): either direction can violate. Without the down-lock SCIP's
+                # dual fixing set the zero-cost theta to 0 before the lazy rows existed and
+                # "proved" the incumbent optimal at the root (HM14_100_25, alpha=0.2, beta=1,
+                # r=4, rho=10: 0 LP iterations, 21 variables deleted by presolve).
+                self.model.addVarLocksType(v, locktype, both, both)
+            else:  # increasing theta (ERM) / t can violate
                 self.model.addVarLocksType(v, locktype, nlocksneg, nlockspos)
+
+
+#: SCIP reports "no bound yet" as +-1e20.
+_SCIP_INFINITY = 1e19
+
+
+class _Progress(Eventhdlr):
+    """Reports SCIP's dual bound (master objective units) to ``report`` while it solves:
+    on every new incumbent, dual-bound improvement and solved node; ``report`` sees each
+    distinct bound once."""
+
+    EVENTS = ("BESTSOLFOUND", "DUALBOUNDIMPROVED", "NODESOLVED", "FIRSTLPSOLVED")
+
+    def __init__(self, report: Callable[[float], None]) -> None:
+        self.report = report
+        self.last = None
+        self.kinds = [
+            getattr(pyscipopt.SCIP_EVENTTYPE, e)
+            for e in self.EVENTS
+            if hasattr(pyscipopt.SCIP_EVENTTYPE, e)
+        ]
+
+    def eventinit(self) -> None:
+        for kind in self.kinds:
+            self.model.catchEvent(kind, self)
+
+    def eventexit(self) -> None:
+        for kind in self.kinds:
+            self.model.dropEvent(kind, self)
+
+    def eventexec(self, event) -> None:
+        bound = self.model.getDualbound()
+        if abs(bound) < _SCIP_INFINITY and bound != self.last:
+            self.last = bound
+            self.report(float(bound))
 
 
 def solve_master_scip(
@@ -171,9 +217,12 @@ def solve_master_scip(
     fractional: bool = True,
     feastol: float = 1e-9,
     params: dict | None = None,
+    report: Callable[[float], None] | None = None,
 ) -> dict:
     """Solve the OA master by branch-and-cut on SCIP. Returns a dict with the SCIP status,
-    dual bound (master objective units), node count, handler statistics."""
+    dual bound (master objective units), node count, handler statistics. ``report``, if given,
+    is called with SCIP's dual bound whenever it changes during the solve (bound-over-time);
+    the incumbent is the oracle's (``oracle.best_mask``, updated by the handler)."""
     m = Model("oa_master")
     if not verbose:
         m.hideOutput()
@@ -237,6 +286,8 @@ def solve_master_scip(
         for k in range(oracle.ncols):
             m.setSolVal(sol, cols[k], float(x0[k]))
         m.addSol(sol)
+    if report is not None:
+        m.includeEventhdlr(_Progress(report), "oa_progress", "dual bound over time")
     t0 = time.perf_counter()
     m.optimize()
     out = {

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,10 @@ from dro_opt.models.facility_location.objectives import capture_probabilities, e
 from dro_opt.solvers.status import Status
 
 __all__ = ["OAResult", "solve_oa"]
+
+#: ``progress(incumbent, bound)``: the best decision found so far (0/1 mask, or None) and a proven
+#: upper bound on ``max F`` of the instance solved (or None), called while :func:`solve_oa` runs.
+Progress = Callable[[np.ndarray | None, float | None], None]
 
 FEASTOL = 1e-10  # master LP feasibility tolerance (rows in probability units)
 EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruning)
@@ -207,6 +212,7 @@ def solve_oa(
     initial: np.ndarray | None = None,
     mode: str | None = None,
     fractional: bool = True,
+    progress: Progress | None = None,
 ) -> OAResult:
     """Solve ``max F(z), z binary, sum z <= budget`` exactly by outer approximation.
 
@@ -226,6 +232,10 @@ def solve_oa(
         best location; for chi-square weighted by the worst-case distribution of the
         incumbent), "multi" (one variable per customer) or "aggregate" (one variable).
     fractional : separate cuts at fractional LP points (branch-and-cut) as well.
+    progress : called as ``progress(incumbent_mask, bound)`` after the incumbent phase, after the
+        bound tightening and whenever the master's proven bound changes (bound-over-time; the
+        bound is the same certified quantity as the returned ``bound``: master dual bound plus
+        the tolerance allowance, capped by the tightening bound). Either argument may be None.
 
     Returns
     -------
@@ -271,6 +281,8 @@ def solve_oa(
         sets.extend(visited)
     values = [obj.value(s) for s in sets]
     best_set = sets[int(np.argmax(values))]
+    if progress is not None:
+        progress(best_set, None)
     # 2) master layout and initial cuts (aggregated copies for tightening)
     if mode is None:
         mode = "groups"
@@ -304,6 +316,8 @@ def solve_oa(
         fixed_zero |= fz
         fixed_one |= fo
     msg_fix = f"fixed {int(fixed_zero.sum())} closed, {int(fixed_one.sum())} open"
+    if progress is not None and np.isfinite(U):
+        progress(None, float(max(U, LB)))
     if (U - LB) <= gap * max(1.0, abs(LB)):
         return finish(incumbent, U, 0, oracle.ncuts, None, f"proved by initial cuts; {msg_fix}")
     # 4) master
@@ -313,6 +327,16 @@ def solve_oa(
         time_limit=remaining, threads=threads, verbose=verbose, fractional=fractional,
         feastol=FEASTOL,
     )  # fmt: skip
+
+    def certified(db: float) -> float:
+        """The master's dual bound as a proven bound on ``max F`` (module docstring, step 4)."""
+        slack = oracle.tolerance_allowance(FEASTOL) + EPSILON * max(1.0, abs(db))
+        return min(db + slack, U)
+
+    if progress is not None:
+        kwargs["report"] = lambda db: progress(
+            oracle.best_mask, max(certified(db), oracle.best_value)
+        )
     notes = []
     out = None
     for name in (master, "highs" if master == "scip" else "scip"):
@@ -333,8 +357,7 @@ def solve_oa(
     bound = None
     db = out.get("dual_bound")
     if db is not None and np.isfinite(db):
-        slack = oracle.tolerance_allowance(FEASTOL) + EPSILON * max(1.0, abs(float(db)))
-        bound = min(float(db) + slack, U)
+        bound = certified(float(db))
     status_map = {"timelimit": Status.TIME_LIMIT}
     msg = (
         f"master={master} mode={oracle.mode} K={oracle.K} status={out['status']} "

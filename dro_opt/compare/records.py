@@ -8,7 +8,11 @@ way. ``--resume`` reads that file back and skips the keys already present.
 Row fields (see :data:`ROW_FIELDS`): the contract of issue 6 (``target``, ``solver``, ``method``,
 ``status``, ``objective``, ``bound``, ``gap``, ``solve_seconds``, ``message``) plus ``repeat``,
 ``wall_seconds``, ``nodes``, ``solver_version``, ``license``, ``sense``, ``consistency``,
-``trajectory`` (list of ``[seconds, primal, dual]``) and bookkeeping.
+``trajectory`` (list of ``[seconds, primal, dual]``), ``trajectory_source`` (where it came from:
+``callback`` = a solver callback / event handler, ``log`` = parsed from the solver log, ``final``
+= only the end point, and for ``mc-flp`` targets ``certified`` = exact values and proven bounds of
+the original problem during the OA solve, or ``solver-reported`` = the MISOCP solver's own values
+from its callback, bounds widened by the certificate's error lines) and bookkeeping.
 """
 
 from __future__ import annotations

@@ -143,11 +143,13 @@ def _solve_mcflp(task: dict[str, Any]) -> dict[str, Any]:
         per_stratum=params.get("per_stratum"),
         seed=params.get("seed", 0),
         threads=task.get("threads", 1),
+        trajectory=True,
     )
     row = _row_from_result(result)
     row["problem_class"] = f"MC-FLP {params.get('objective', 'erm')}"
     row["build_seconds"] = (result.build_seconds or 0.0) + load_seconds
-    row["trajectory_source"] = "callback" if row["trajectory"] else None
+    # "certified" (OA: exact values, proven bounds) or "solver-reported" (MISOCP callback)
+    row["trajectory_source"] = result.extra.get("trajectory_kind") if row["trajectory"] else None
     return _close_trajectory(row)
 
 

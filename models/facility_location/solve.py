@@ -53,6 +53,7 @@ from dro_opt.models.facility_location.certificate import (
 from dro_opt.models.facility_location.instance import MCFLPInstance
 from dro_opt.models.facility_location.misocp import _check_arguments, build_mc_flp_misocp_model
 from dro_opt.models.facility_location.objectives import evaluate
+from dro_opt.models.facility_location.progress import CertifiedTrajectory
 from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
@@ -115,6 +116,7 @@ def solve_mc_flp(
     threads: int = 1,
     verbose: bool = False,
     chi2_bound: bool = True,
+    trajectory: bool = False,
 ) -> Result:
     """Solve robust max-capture facility location with a certified gap on the full data.
 
@@ -134,6 +136,12 @@ def solve_mc_flp(
     threads, verbose : passed to the solver.
     chi2_bound : for variance, use the bound ``max VR <= max chi2`` (module docstring); False
         gives the paper's MISOCP route alone (benchmark baseline).
+    trajectory : record the bound over time in ``extra["trajectory"]``: ``[seconds, primal,
+        dual]`` points of the ORIGINAL problem (:mod:`.progress`). On the OA routes every point
+        is certified (exact value of a decision found by then, proven bound widened by the
+        reduction lines); on the MISOCP route the points are the solver's own incumbent value and
+        bound (widened by the cap/drop and reduction lines) from its callback. The last point is
+        always the returned ``(objective, bound)``. ``extra["trajectory_kind"]`` says which.
 
     Returns
     -------
@@ -161,12 +169,13 @@ def solve_mc_flp(
     chosen = _choose_method(method, effective)
     messages: list[str] = []
     bounds: dict[str, float | None] = {}
+    tracker = CertifiedTrajectory(instance, objective, rho, t_start) if trajectory else None
 
     # ---- VR, method auto: the chi-square bound first (max VR <= max chi2, exact by OA) --------
     chi2: dict[str, Any] | None = None
     if chi2_bound and method == "auto" and effective == "variance":
         share = None if time_limit is None else 0.25 * time_limit
-        chi2 = _chi2_bound(instance, budget, rho, solver, share, gap, threads, verbose)
+        chi2 = _chi2_bound(instance, budget, rho, solver, share, gap, threads, verbose, tracker)
         bounds["chi2_oa_full_data"] = chi2["bound"]
         messages.append(chi2["message"])
         if chi2["z"] is not None and chi2["bound"] is not None:
@@ -184,6 +193,8 @@ def solve_mc_flp(
             instance, effective, rho, clusters, strata, per_stratum, seed
         )
     reduce_seconds = time.perf_counter() - t0
+    if tracker is not None:
+        tracker.set_widening(red_lines)
 
     # ---- solve ----------------------------------------------------------------------------------
     if chosen == "chi2-bound":
@@ -194,12 +205,17 @@ def solve_mc_flp(
             "meets max VR <= max chi2 within the gap (no MISOCP needed)"
         )
     elif chosen == "oa":
-        out = _run_oa(solved, budget, effective, rho, solver, time_limit, gap, threads, verbose)
+        out = _run_oa(
+            solved, budget, effective, rho, solver, time_limit, gap, threads, verbose, tracker
+        )
     else:
         remaining = time_limit
         if time_limit is not None:
             remaining = max(0.1 * time_limit, time_limit - (time.perf_counter() - t_start))
-        out = _run_misocp(solved, budget, effective, rho, solver, remaining, gap, threads, verbose)
+        out = _run_misocp(
+            solved, budget, effective, rho, solver, remaining, gap, threads, verbose, tracker,
+            red_lines,
+        )  # fmt: skip
 
     # ---- exact full-data re-evaluation and certificate --------------------------------------
     z = np.round(out.z).astype(float)
@@ -231,7 +247,11 @@ def solve_mc_flp(
             remaining = None
             if time_limit is not None:
                 remaining = max(0.1 * time_limit, time_limit - (time.perf_counter() - t_start))
-            chi2 = _chi2_bound(instance, budget, rho, solver, remaining, gap, threads, verbose)
+            if tracker is not None:
+                tracker.set_widening([])  # the chi-square bound is on the full data
+            chi2 = _chi2_bound(
+                instance, budget, rho, solver, remaining, gap, threads, verbose, tracker
+            )
             bounds["chi2_oa_full_data"] = chi2["bound"]
             messages.append(chi2["message"])
         if chi2["z"] is not None:
@@ -275,6 +295,10 @@ def solve_mc_flp(
         "total_seconds": total,
         **out.extra,
     }
+    if tracker is not None:
+        tracker.final(float(exact), cert.upper, total)
+        extra["trajectory"] = tracker.as_list()
+        extra["trajectory_kind"] = "solver-reported" if chosen == "misocp" else "certified"
     return Result(
         status=status,
         objective=float(exact),
@@ -410,6 +434,7 @@ def _run_oa(
     gap: float,
     threads: int,
     verbose: bool,
+    tracker: CertifiedTrajectory | None = None,
 ) -> _Outcome:
     from dro_opt.algorithms.submodular_oa import solve_oa
 
@@ -423,6 +448,7 @@ def _run_oa(
         master=solver,
         threads=threads,
         verbose=verbose,
+        progress=None if tracker is None else tracker.update,
     )
     return _Outcome(
         z=np.asarray(res.z, dtype=float),
@@ -450,6 +476,8 @@ def _run_misocp(
     gap: float,
     threads: int,
     verbose: bool,
+    tracker: CertifiedTrajectory | None = None,
+    reduction_lines: list[CertificateLine] | None = None,
 ) -> _Outcome:
     from dro_opt.solvers.registry import default_solver, solve
 
@@ -459,6 +487,7 @@ def _run_misocp(
     name = solver or default_solver(model.problem)
     finite = model.a_model[np.isfinite(model.a_model)]
     tol = solver_tolerance(float(np.exp(finite.max())) if finite.size else 1.0)
+    solve_start = time.perf_counter()
     res = solve(
         model.problem,
         name,
@@ -469,6 +498,7 @@ def _run_misocp(
             threads=threads,
             verbose=verbose,
             extra={key: tol for key in TOLERANCE_OPTIONS.get(name, ())},
+            trajectory=tracker is not None,
         ),
     )
     n = inst.n
@@ -525,6 +555,13 @@ def _run_misocp(
             )
     if numerical:
         bound = None
+    if tracker is not None:
+        tracker.set_widening([model.error_line(), *(reduction_lines or [])])
+        tracker.add_solver_points(
+            res.extra.get("trajectory") or [],
+            offset=solve_start - tracker.start + (res.build_seconds or 0.0),
+            bounds_valid=not numerical,
+        )
     # the better decision (exact value on the solved instance) of the solver's and the greedy's
     z = z_greedy
     source = "greedy"
@@ -573,6 +610,7 @@ def _chi2_bound(
     gap: float,
     threads: int,
     verbose: bool,
+    tracker: CertifiedTrajectory | None = None,
 ) -> dict[str, Any]:
     """``max chi2`` by OA on the full data: a valid upper bound on ``max VR``.
 
@@ -592,6 +630,7 @@ def _chi2_bound(
         master=master,
         threads=threads,
         verbose=verbose,
+        progress=None if tracker is None else tracker.update,
     )
     outcome = _Outcome(
         z=np.asarray(res.z, dtype=float),
