@@ -463,6 +463,30 @@ def test_mcflp_targets_both_methods_agree(tmp_path: Path) -> None:
     assert row["objective"] < rows[(specs[0], "scip", "oa", 1)]["objective"]  # robust <= ERM
 
 
+def test_mcflp_trajectory_and_licence_rows(tmp_path: Path) -> None:
+    """mc-flp rows carry the certified OA curve; a licence-limited MISOCP row shows no value."""
+    out = tmp_path / "lic.json"
+    spec = "mc-flp:default?budget=3&objective=erm&rho=0"
+    proc = _cli(
+        [spec, "--solvers", "scip,fake_license", "--methods", "oa,misocp", "--time-limit", "30",
+         "--json", str(out)],
+        cwd=tmp_path,
+    )  # fmt: skip
+    rows = _rows(out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a licence limit is not a failure
+    oa = rows[(spec, "scip", "oa", 1)]
+    assert oa["status"] == "optimal" and oa["trajectory_source"] == "certified"
+    traj = oa["trajectory"]
+    assert len(traj) >= 2 and traj[-1][1:] == [oa["objective"], oa["bound"]]
+    duals = [p[2] for p in traj if p[2] is not None]
+    assert duals == sorted(duals, reverse=True) and min(duals) >= oa["objective"]
+    lic = rows[(spec, "fake_license", "misocp", 1)]
+    assert lic["status"] == "license_limit"
+    assert lic["objective"] is None and lic["bound"] is None and lic["trajectory"] == []
+    assert "greedy" in lic["message"] and lic["consistency"] == "n/a"
+    assert rows[(spec, "fake_license", "oa", 1)]["status"] == "unsupported"
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [

@@ -135,9 +135,15 @@ def _check_inputs(instance, budget, objective, rho, gap, master, time_limit) -> 
     if not (math.isfinite(gap) and gap >= 0):
         raise ParameterError(f"gap must be a finite number >= 0, got {gap!r}")
     if master not in (None, "scip", "highs"):
-        from dro_opt.solvers.registry import SOLVER_NAMES
+        from dro_opt.solvers.registry import get_backend
 
-        if master in SOLVER_NAMES:
+        try:
+            get_backend(master)  # a known solver (built in or registered) that is no OA master
+        except UnknownSolverError:
+            known = False
+        else:
+            known = True
+        if known:
             raise CapabilityError(
                 f"solver {master!r} cannot be the outer-approximation master (implemented for "
                 "'scip' and 'highs'); use --solver scip or highs, or --method misocp"

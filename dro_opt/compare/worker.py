@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dro_opt.compare.plugins import PARENT_ENV, load_plugins
+from dro_opt.compare.records import NOT_RUN_STATUSES
 
 # Backends that fill Result.extra["trajectory"] from a callback when SolveOptions.trajectory is set.
 CALLBACK_BACKENDS = frozenset({"scip", "highs"})
@@ -147,6 +148,14 @@ def _solve_mcflp(task: dict[str, Any]) -> dict[str, Any]:
     )
     row = _row_from_result(result)
     row["problem_class"] = f"MC-FLP {params.get('objective', 'erm')}"
+    if row["status"] in NOT_RUN_STATUSES and result.objective is not None:
+        # the solver never ran (licence, capability): solve_mc_flp still returns its own greedy
+        # decision with its exact value, but that is not this solver's result -- keep it out
+        row["message"] += (
+            f" [no objective shown: {result.objective:.10g} is the value of dro_opt's greedy "
+            "decision, not a result of this solver]"
+        )
+        row.update(objective=None, bound=None, gap=None, trajectory=[])
     row["build_seconds"] = (result.build_seconds or 0.0) + load_seconds
     # "certified" (OA: exact values, proven bounds) or "solver-reported" (MISOCP callback)
     row["trajectory_source"] = result.extra.get("trajectory_kind") if row["trajectory"] else None
