@@ -309,7 +309,7 @@ def solve_oa(
     fixed_zero = np.zeros(D, dtype=bool)
     fixed_one = np.zeros(D, dtype=bool)
     consts_a, coefs_a = np.array(consts), np.array(coefs)
-    U = np.inf
+    U = oracle.n * oracle.phi_upper() if kind == "chi2" else np.inf
     for _ in range(D):
         U_k, fz, fo = tighten(consts_a, np.where(fixed_zero, 0.0, coefs_a), r, LB, fixed_one)
         U = min(U, U_k)
