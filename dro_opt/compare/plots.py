@@ -102,6 +102,7 @@ def _write_png(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from dro_opt.io.atomic import atomic_path
 
@@ -120,6 +121,7 @@ def _write_png(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         ax.set_yscale("log")
         ax.set_title(_short(target), fontsize=9)
         ax.set_xlabel("seconds")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5))  # no crowded labels
         ax.set_ylabel("relative gap")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
