@@ -41,9 +41,12 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
 * fractional separation (hard D=50 rows): nested submodular + gradient 116 nodes, submodular
   only 255, gradient only 5-20x more nodes than submodular, integer points only 10-100x more;
   per-customer nested sets instead of one common top-r set halved the nodes.
-* chi-square at 82,341 customers: the grouped hypograph of the incumbent's worst case proves
-  r = 10 at the root in about 10-15 s; the aggregated master needed 285 nodes and 400 s
-  already at 20,000 customers.
+* chi-square: the grouped hypograph of the incumbent's worst case plus ``t <= Phi(u)``
+  (:meth:`OAOracle.phi_upper`). Re-measured after the lock fix of :mod:`oa_master_scip`
+  (earlier fast "proofs" were false): HM14 N=800, rho in {1e2, 1e3, 1e4}, 18 of 48 rows proven
+  within 30 s (``benchmarks/facility_location_oa.py --parts chi2``). More grouped families
+  (worst cases of the 4 or 10 best greedy sets) did not help (HM14_800_25, alpha=0.05,
+  beta=1, r=5, rho=100: 151 s vs 153 s with one family; 10 families not proven in 200 s).
 
 Returned ``value`` is always the exact objective (``objectives.evaluate``) of the returned
 ``z``; ``bound`` is the proven upper bound above; ``status`` is OPTIMAL only when
