@@ -10,7 +10,10 @@ Every point is a statement about the ORIGINAL (full-data) problem at that time:
   ``upper`` had the solve stopped then.
 
 Both are monotone (primal non-decreasing, dual non-increasing) and a point is kept only when one
-of them changes. The final point equals the returned Result's ``(objective, bound)``.
+of them changes. The final point equals the returned Result's ``(objective, bound)``; on the
+MISOCP route, whose earlier points are the solver's own model values (:meth:`add_solver_points`),
+that last point may therefore step back (the exact value of the decision is below the solver's
+claim, or its bound was found false and dropped).
 """
 
 from __future__ import annotations
