@@ -50,6 +50,17 @@ class CertificateLine:
         )
 
 
+def total_error(errors: list[CertificateLine]) -> float | None:
+    """Sum of the error magnitudes, or None when one of them is not rigorous or not finite
+    (then no valid widened bound exists)."""
+    total = 0.0
+    for e in errors:
+        if not e.rigorous or e.value is None or not math.isfinite(e.value):
+            return None
+        total += float(e.value)
+    return total
+
+
 @dataclass
 class Certificate:
     """Proven sandwich ``lower <= OPT <= upper`` for maximisation (mirrored for minimisation)."""
@@ -79,13 +90,10 @@ class Certificate:
             CertificateLine("solver_bound", solver_bound, solver_bound is not None, bound_note)
         ]
         lines += errors
-        rigorous = solver_bound is not None and all(
-            e.rigorous and e.value is not None and math.isfinite(e.value) for e in errors
-        )
+        total = total_error(errors)
         widened: float | None = None
-        if rigorous:
-            total = sum(float(e.value) for e in errors)  # type: ignore[arg-type]
-            widened = solver_bound + total if sense == "max" else solver_bound - total  # type: ignore[operator]
+        if solver_bound is not None and total is not None:
+            widened = solver_bound + total if sense == "max" else solver_bound - total
         if sense == "max":
             return cls(lower=exact_value, upper=widened, sense=sense, lines=lines)
         return cls(lower=widened, upper=exact_value, sense=sense, lines=lines)

@@ -39,6 +39,7 @@ optimal value or proven dual bound is an upper bound on ``max F``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -193,9 +194,10 @@ class OAOracle:
         if self.theta0 is not None:
             up[self.theta0 : self.theta0 + self.K] = self.G @ self.cuts.upper
         if self.t_col is not None:
-            up[self.t_col] = self.phi_upper()
+            up[self.t_col] = self.phi_upper
         return lo, up
 
+    @cached_property
     def phi_upper(self) -> float:
         """``Phi(u)`` with ``u_i = f_i(best r locations of customer i)``: since ``f(z) <= u`` for
         every feasible ``z`` and ``Phi`` is non-decreasing, ``F(z) / n <= Phi(u)`` (chi-square;

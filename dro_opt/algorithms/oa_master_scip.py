@@ -30,8 +30,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import pyscipopt
-from pyscipopt import SCIP_PARAMSETTING, SCIP_RESULT, Conshdlr, Eventhdlr, Model
+from pyscipopt import SCIP_PARAMSETTING, SCIP_RESULT, Conshdlr, Model
 
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 
@@ -168,39 +167,18 @@ class _Hypograph(Conshdlr):
                 self.model.addVarLocksType(v, locktype, nlocksneg, nlockspos)
 
 
-#: SCIP reports "no bound yet" as +-1e20.
-_SCIP_INFINITY = 1e19
-
-
-class _Progress(Eventhdlr):
-    """Reports SCIP's dual bound (master objective units) to ``report`` while it solves:
-    on every new incumbent, dual-bound improvement and solved node; ``report`` sees each
-    distinct bound once."""
-
-    EVENTS = ("BESTSOLFOUND", "DUALBOUNDIMPROVED", "NODESOLVED", "FIRSTLPSOLVED")
+class _DualBoundReport:
+    """Sink for :func:`dro_opt.compare.trajectory.attach_scip`: passes SCIP's dual bound (master
+    objective units) to ``report`` whenever it changes; SCIP's "no bound yet" (1e20) is skipped."""
 
     def __init__(self, report: Callable[[float], None]) -> None:
         self.report = report
-        self.last = None
-        self.kinds = [
-            getattr(pyscipopt.SCIP_EVENTTYPE, e)
-            for e in self.EVENTS
-            if hasattr(pyscipopt.SCIP_EVENTTYPE, e)
-        ]
+        self.last: float | None = None
 
-    def eventinit(self) -> None:
-        for kind in self.kinds:
-            self.model.catchEvent(kind, self)
-
-    def eventexit(self) -> None:
-        for kind in self.kinds:
-            self.model.dropEvent(kind, self)
-
-    def eventexec(self, event) -> None:
-        bound = self.model.getDualbound()
-        if abs(bound) < _SCIP_INFINITY and bound != self.last:
-            self.last = bound
-            self.report(float(bound))
+    def add(self, seconds: float | None, primal: float | None, dual: float | None) -> None:
+        if dual is not None and abs(dual) < 1e19 and dual != self.last:
+            self.last = float(dual)
+            self.report(self.last)
 
 
 def solve_master_scip(
@@ -287,7 +265,9 @@ def solve_master_scip(
             m.setSolVal(sol, cols[k], float(x0[k]))
         m.addSol(sol)
     if report is not None:
-        m.includeEventhdlr(_Progress(report), "oa_progress", "dual bound over time")
+        from dro_opt.compare.trajectory import attach_scip
+
+        attach_scip(m, _DualBoundReport(report))
     t0 = time.perf_counter()
     m.optimize()
     out = {

@@ -42,7 +42,7 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   only 255, gradient only 5-20x more nodes than submodular, integer points only 10-100x more;
   per-customer nested sets instead of one common top-r set halved the nodes.
 * chi-square: the grouped hypograph of the incumbent's worst case plus ``t <= Phi(u)``
-  (:meth:`OAOracle.phi_upper`). Re-measured after the lock fix of :mod:`oa_master_scip`
+  (:attr:`OAOracle.phi_upper`). Re-measured after the lock fix of :mod:`oa_master_scip`
   (earlier fast "proofs" were false): HM14 N=800, rho in {1e2, 1e3, 1e4}, 18 of 48 rows proven
   within 30 s (``benchmarks/facility_location_oa.py --parts chi2``). More grouped families
   (worst cases of the 4 or 10 best greedy sets) did not help (HM14_800_25, alpha=0.05,
@@ -141,18 +141,16 @@ def _check_inputs(instance, budget, objective, rho, gap, master, time_limit) -> 
         from dro_opt.solvers.registry import get_backend
 
         try:
-            get_backend(master)  # a known solver (built in or registered) that is no OA master
+            get_backend(master)
         except UnknownSolverError:
-            known = False
-        else:
-            known = True
-        if known:
-            raise CapabilityError(
-                f"solver {master!r} cannot be the outer-approximation master (implemented for "
-                "'scip' and 'highs'); use --solver scip or highs, or --method misocp"
-            )
-        raise UnknownSolverError(
-            f"unknown solver {master!r} for the outer-approximation master; use 'scip' or 'highs'"
+            raise UnknownSolverError(
+                f"unknown solver {master!r} for the outer-approximation master; use 'scip' or "
+                "'highs'"
+            ) from None
+        # a known solver (built in or registered) that is no OA master
+        raise CapabilityError(
+            f"solver {master!r} cannot be the outer-approximation master (implemented for "
+            "'scip' and 'highs'); use --solver scip or highs, or --method misocp"
         )
     if time_limit is not None and not (time_limit > 0):
         raise ParameterError(f"time_limit must be > 0 seconds, got {time_limit!r}")
@@ -312,7 +310,7 @@ def solve_oa(
     fixed_zero = np.zeros(D, dtype=bool)
     fixed_one = np.zeros(D, dtype=bool)
     consts_a, coefs_a = np.array(consts), np.array(coefs)
-    U = oracle.n * oracle.phi_upper() if kind == "chi2" else np.inf
+    U = oracle.n * oracle.phi_upper if kind == "chi2" else np.inf
     for _ in range(D):
         U_k, fz, fo = tighten(consts_a, np.where(fixed_zero, 0.0, coefs_a), r, LB, fixed_one)
         U = min(U, U_k)

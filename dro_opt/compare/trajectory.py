@@ -24,7 +24,7 @@ import math
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 Point = tuple[float, float | None, float | None]
 
@@ -87,8 +87,15 @@ class TrajectoryRecorder:
         return [[t, p, d] for t, p, d in self.points]
 
 
+class BoundSink(Protocol):
+    """What the ``attach_*`` hooks feed: a :class:`TrajectoryRecorder` or any object with this
+    ``add`` (e.g. the OA master's dual-bound reporter)."""
+
+    def add(self, seconds: float | None, primal: Any, dual: Any) -> None: ...
+
+
 # ------------------------------------------------------------------ SCIP
-def attach_scip(model: Any, recorder: TrajectoryRecorder) -> Any:
+def attach_scip(model: Any, recorder: BoundSink) -> Any:
     """Include an event handler in the pyscipopt ``model`` that feeds ``recorder``.
 
     SCIP's ``getPrimalbound``/``getDualbound`` are in the sense the model was given to SCIP; pass

@@ -24,21 +24,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dro_opt.certify import CertificateLine
+from dro_opt.certify import CertificateLine, total_error
 from dro_opt.models.facility_location.instance import MCFLPInstance
 from dro_opt.models.facility_location.objectives import evaluate
 
 Point = tuple[float, float | None, float | None]
-
-
-def widening(lines: Sequence[CertificateLine]) -> float | None:
-    """Sum of the error lines, or None when one of them is not rigorous (no valid bound)."""
-    total = 0.0
-    for line in lines:
-        if not line.rigorous or line.value is None or not math.isfinite(line.value):
-            return None
-        total += float(line.value)
-    return total
 
 
 class CertifiedTrajectory:
@@ -62,7 +52,7 @@ class CertifiedTrajectory:
     # ------------------------------------------------------------------ updates
     def set_widening(self, lines: Sequence[CertificateLine]) -> None:
         """Error lines added to every later bound (None-valued or non-rigorous: bounds dropped)."""
-        self.widen = widening(lines)
+        self.widen = total_error(list(lines))
 
     def update(
         self, mask: np.ndarray | None, bound: float | None, seconds: float | None = None
