@@ -46,3 +46,8 @@ class InstanceError(DroOptError, ValueError):
 
 class ParameterError(DroOptError, ValueError):
     """A model parameter is out of range (rho < 0, budget > D, NaN, ...)."""
+
+
+class LossError(InvalidModelError):
+    """A loss does not have the form an ambiguity set needs (not DCP-convex in the decisions,
+    not a maximum of functions affine in the uncertain vector, wrong shape)."""
