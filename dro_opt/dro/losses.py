@@ -52,7 +52,7 @@ class PiecewiseAffineLoss:
         if not np.isfinite(xi).all():
             raise LossError("samples must be finite (no NaN or inf)")
         self.samples = xi
-        N, d = xi.shape
+        d = xi.shape[1]
         if not isinstance(pieces, Sequence) or isinstance(pieces, str) or len(pieces) == 0:
             raise LossError("pieces must be a non-empty list of (a_k, b_k) pairs")
         self.pieces: list[tuple[cp.Expression, cp.Expression]] = []
