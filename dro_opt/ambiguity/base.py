@@ -65,13 +65,14 @@ class WorstCase:
 
 
 class AmbiguitySet(ABC):
-    """Base class: a set of distributions around the nominal one, with radius ``radius``."""
+    """Base class: a set of distributions around the nominal one.
+
+    Subclasses store their parameters as public attributes (``radius`` for balls, ``alpha`` for
+    CVaR, ...) that the rewrite rules of :mod:`dro_opt.reformulations` read.
+    """
 
     #: True for sets that move the atoms (Wasserstein, OT-phi); False for reweighting sets.
     moves_samples: bool = False
-
-    def __init__(self, radius: float) -> None:
-        self.radius = check_radius(radius)
 
     @abstractmethod
     def describe(self) -> str:

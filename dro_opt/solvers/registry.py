@@ -8,6 +8,7 @@ refused with :class:`~dro_opt.errors.CapabilityError`, never silently weakened.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from dro_opt.conic.problem import ConicProblem
 from dro_opt.errors import UnknownSolverError
@@ -73,17 +74,25 @@ def default_solver(problem: ConicProblem) -> str:
 
 
 def solve(
-    problem: ConicProblem,
+    problem: ConicProblem | Any,
     solver: str | None = None,
     options: SolveOptions | None = None,
     **kwargs: object,
 ) -> Result:
     """Solve ``problem`` with ``solver`` (default: :func:`default_solver`).
 
+    ``problem`` is a :class:`ConicProblem` or a ``cvxpy.Problem`` (then see
+    :func:`dro_opt.dro.solve.solve_cvxpy`: imported with ``from_cvxpy``, solved, values written
+    back onto the cvxpy variables, certificate from exact re-evaluation of every robust term).
+
     Keyword arguments ``time_limit``, ``gap``, ``threads``, ``verbose`` build the options when
     ``options`` is not given.
     """
     if options is None:
         options = SolveOptions(**kwargs)  # type: ignore[arg-type]
+    if not isinstance(problem, ConicProblem) and type(problem).__module__.startswith("cvxpy"):
+        from dro_opt.dro.solve import solve_cvxpy
+
+        return solve_cvxpy(problem, solver, options)
     backend = get_backend(solver or default_solver(problem))
     return backend.solve(problem, options)
