@@ -94,5 +94,10 @@ def solve(
         from dro_opt.dro.solve import solve_cvxpy
 
         return solve_cvxpy(problem, solver, options)
+    if "exp" in problem.needs():  # LP/MILP solver asked for, or no exp solver: certified sandwich
+        from dro_opt.reformulations import exp_cone_polyhedral_solve as ecp
+
+        if (lp_solver := ecp.polyhedral_route(problem, solver)) is not None:
+            return ecp.solve_exp_polyhedral(problem, lp_solver, options)
     backend = get_backend(solver or default_solver(problem))
     return backend.solve(problem, options)
