@@ -69,9 +69,12 @@ second-order cones) and Lubin, Yamangil, Bent & Vielma, "Polyhedral approximatio
 mixed-integer convex optimization", Math. Program. 172 (2018), applied to the exponential cone.
 
 Numerical safeguards (they only ever weaken ``K_out`` or shrink ``K_in``, never the reverse):
-points are clipped to ``S_RANGE`` (``e^{±18}`` keeps coefficient ratios above ``1e-9``); in a cut
-the ``-z`` coefficient is rounded up in magnitude to :data:`TINY` (valid because ``z >= 0`` on
-``K``); in a ray the ``z`` component is rounded up to :data:`TINY` (``z`` larger stays in ``K``).
+points are clipped to ``S_RANGE`` (``e^{±18}``); a cut keeps its ``z`` entry at ``-1`` (so an
+LP solver's row tolerance is a tolerance in units of ``z``) unless its other entries would exceed
+:data:`MAX_RATIO`, and a ``-z`` entry scaled below :data:`TINY` is rounded up in magnitude
+(valid because ``z >= 0`` on ``K``); in a ray the ``z`` component is rounded up to :data:`TINY`
+(``z`` larger stays in ``K``). The bounds are as exact as the LP/MILP solver's own tolerances:
+the inner point is re-checked on the original cones, the outer bound is the solver's.
 
 References
 ----------
@@ -103,6 +106,9 @@ S_RANGE: tuple[float, float] = (-18.0, 18.0)
 
 TINY = 1e-8
 """Smallest magnitude kept for the ``z`` entry of a cut or a ray (rounded in the safe direction)."""
+
+MAX_RATIO = 1e6
+"""Largest coefficient of a cut or ray relative to its ``z`` (cut) or ``y`` (ray) entry."""
 
 DEFAULT_GRID = np.array(
     [-18, -12, -8, -5, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 5, 8, 12, 18], dtype=float
@@ -308,12 +314,14 @@ def initial_points(
 def tangent_coefficients(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``g_s = (e^s, (1 - s) e^s, -1) / scale`` so that ``g_s'(x, y, z) <= 0`` is ``cut_s``.
 
-    ``scale = max(e^s, |1 - s| e^s, 1)`` makes the largest entry 1; the ``z`` entry is then
-    rounded up in magnitude to :data:`TINY` (weaker, still valid since ``z >= 0`` on the cone).
+    ``scale = max(1, max(e^s, |1 - s| e^s) / MAX_RATIO)``: the ``z`` entry stays ``-1`` (an LP
+    solver's row tolerance is then one in units of ``z``) unless the other entries would exceed
+    :data:`MAX_RATIO`; it is then rounded up in magnitude to :data:`TINY` (weaker, still valid
+    since ``z >= 0`` on the cone).
     """
     s = np.asarray(s, dtype=float)
     es = np.exp(s)
-    scale = np.maximum.reduce([es, np.abs(1.0 - s) * es, np.ones_like(s)])
+    scale = np.maximum(1.0, np.maximum(es, np.abs(1.0 - s) * es) / MAX_RATIO)
     gx = es / scale
     gy = (1.0 - s) * es / scale
     gz = -np.maximum(1.0 / scale, TINY)
@@ -321,11 +329,12 @@ def tangent_coefficients(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def ray_vectors(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rays ``(s, 1, e^s) / scale`` with ``scale = max(|s|, 1, e^s)``; the ``z`` component is
-    rounded up to :data:`TINY` (a larger ``z`` stays in the cone)."""
+    """Rays ``(s, 1, e^s) / scale`` with ``scale = max(1, max(|s|, e^s) / MAX_RATIO)`` (the ray
+    weight is in units of ``y``); the ``z`` component is rounded up to :data:`TINY` (a larger
+    ``z`` stays in the cone)."""
     s = np.asarray(s, dtype=float)
     es = np.exp(s)
-    scale = np.maximum.reduce([np.abs(s), np.ones_like(s), es])
+    scale = np.maximum(1.0, np.maximum(np.abs(s), es) / MAX_RATIO)
     return s / scale, 1.0 / scale, np.maximum(es / scale, TINY)
 
 
@@ -385,11 +394,13 @@ def outer_approximation(
     # is -g_s'(b_i - A_i x), i.e. A' = -g_s'A_i and b' = -g_s'b_i.
     G = -(sp.diags(gx) @ A[rows.x[c]] + sp.diags(gy) @ A[rows.y[c]] + sp.diags(gz) @ A[rows.z[c]])
     h = -(gx * b[rows.x[c]] + gy * b[rows.y[c]] + gz * b[rows.z[c]])
-    # y >= 0, z >= 0: slack = b_y - A_y x (the original rows, now nonneg)
+    # y >= 0, z >= 0: slack = b_y - A_y x (the original rows, now nonneg); a constant row that
+    # holds (empty, b >= 0 -- e.g. y = 1) is left out
     yz = np.concatenate([rows.y, rows.z])
+    constant = np.diff(A.indptr)[yz] == 0
+    yz = yz[~constant | (b[yz] < 0)]
     # closure face: cones whose y row is the constant 0 also need x <= 0: slack = -(b_x - A_x x)
-    A_y = A[rows.y]
-    face = rows.x[(np.diff(A_y.indptr) == 0) & (b[rows.y] == 0.0)]
+    face = rows.x[(np.diff(A.indptr)[rows.y] == 0) & (b[rows.y] == 0.0)]
     new_A = sp.vstack([A_rest, G, A[yz], -A[face]], format="csr")
     new_b = np.concatenate([b_rest, h, b[yz], -b[face]])
     m0 = b_rest.size
@@ -492,6 +503,7 @@ def inner_approximation(
 
 __all__ = [
     "DEFAULT_GRID",
+    "MAX_RATIO",
     "MU_BLOCK",
     "S_RANGE",
     "TINY",
