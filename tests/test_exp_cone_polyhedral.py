@@ -284,6 +284,22 @@ def test_mixed_integer_against_brute_force_and_scip() -> None:
     assert_contains(solve_exp_polyhedral(ref.build()), ref.optimum)
 
 
+def test_mixed_integer_variable_y_against_enumeration() -> None:
+    """KL-DRO with an integer multiplier lam in {0..10} (y = lam variable and integer): the
+    optimum is the smallest of max(l) (lam = 0: the closure face y = 0) and the closed-form
+    values lam r + lam log mean exp(l / lam), lam >= 1."""
+    for seed in (0, 1, 3):
+        prob = kl_dro(seed, r=0.5)
+        prob.vtype[0], prob.ub[0] = 1, 10.0
+        loss = kl_dro_loss(seed)
+        lam = np.arange(1.0, 11.0)
+        values = 0.5 * lam + lam * (logsumexp(loss / lam[:, None], axis=1) - np.log(loss.size))
+        opt = min(float(values.min()), float(loss.max()))
+        res = solve_exp_polyhedral(prob)
+        assert res.status is Status.OPTIMAL, res.message
+        assert_contains(res, opt, rel=1e-8)
+
+
 def test_maximisation_sides_are_mirrored() -> None:
     ref = REFERENCE_MODELS["exp"]  # max x1 + x2, optimum 2 log 1.5
     res = solve_exp_polyhedral(ref.build(), initial_points=np.linspace(-3, 3, 7), max_rounds=1)

@@ -217,7 +217,7 @@ class PointSet:
             return cls.build(
                 np.repeat(np.arange(ncones), grid.size), np.tile(grid, ncones), ncones, s_range
             )
-        per_cone = [np.atleast_1d(np.asarray(p, dtype=float)).ravel() for p in points]  # type: ignore[union-attr]
+        per_cone = [np.atleast_1d(np.asarray(p, dtype=float)).ravel() for p in points]
         if len(per_cone) != ncones:
             raise InvalidModelError(
                 f"points: got {len(per_cone)} arrays, the problem has {ncones} exp cones "
@@ -259,16 +259,20 @@ PointsLike = PointSet | np.ndarray | Sequence[np.ndarray] | None
 def row_ranges(
     A: sp.csr_matrix, b: np.ndarray, lb: np.ndarray, ub: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Interval ``[lo, hi]`` of every slack ``b - A x`` over the box ``lb <= x <= ub``."""
-    big = 1e30
-    lo_x = np.clip(lb, -big, big)
-    hi_x = np.clip(ub, -big, big)
+    """Interval ``[lo, hi]`` of every slack ``b - A x`` over the box ``lb <= x <= ub``
+    (interval arithmetic; a side is infinite when an infinite bound has a non-zero weight)."""
     pos = A.maximum(0.0)
     neg = A.minimum(0.0)
+    lo_x = np.where(np.isfinite(lb), lb, 0.0)
+    hi_x = np.where(np.isfinite(ub), ub, 0.0)
+    inf_lo = np.isinf(lb).astype(float)
+    inf_hi = np.isinf(ub).astype(float)
+    pos_nz = (pos != 0).astype(float)
+    neg_nz = (neg != 0).astype(float)
     ax_max = pos @ hi_x + neg @ lo_x
     ax_min = pos @ lo_x + neg @ hi_x
-    lo = np.where(ax_max >= big / 10, -np.inf, b - ax_max)
-    hi = np.where(ax_min <= -big / 10, np.inf, b - ax_min)
+    lo = np.where(pos_nz @ inf_hi + neg_nz @ inf_lo > 0, -np.inf, b - ax_max)
+    hi = np.where(pos_nz @ inf_lo + neg_nz @ inf_hi > 0, np.inf, b - ax_min)
     return lo, hi
 
 
@@ -476,9 +480,8 @@ def inner_approximation(
     R = sp.csr_matrix((r_vals, (r_rows, r_cols)), shape=(3 * k, n_mu))
     exp_idx = np.column_stack([rows.x, rows.y, rows.z]).ravel()
     A_exp = problem.A[exp_idx]
-    new_A = sp.bmat([[A_rest, None], [A_exp, R]], format="csr")
-    if new_A.shape != (b_rest.size + 3 * k, n + n_mu):  # bmat drops empty blocks' widths
-        new_A = sp.csr_matrix(new_A, shape=(b_rest.size + 3 * k, n + n_mu))
+    zero_block = sp.csr_matrix((b_rest.size, n_mu))
+    new_A = sp.vstack([sp.hstack([A_rest, zero_block]), sp.hstack([A_exp, R])], format="csr")
     new_b = np.concatenate([b_rest, problem.b[exp_idx]])
     blocks = _rest_blocks(problem, rows)
     if k:

@@ -171,10 +171,10 @@ def solve_exp_polyhedral(
         none is proven) with the line ``exp_cone_polyhedral`` (value: the absolute width
         ``upper - lower``). ``status``: ``OPTIMAL`` when the relative gap is ``<= tol``;
         ``INFEASIBLE`` when the outer model is (proves the original is); ``UNBOUNDED`` when the
-        inner model is; else ``FEASIBLE`` / ``TIME_LIMIT`` / ``ITERATION_LIMIT``.
-        ``extra``: ``rounds``, ``cuts`` and ``rays`` per cone, ``history`` of ``(lower, upper)``
-        per round (in the min form: ``lower`` is the bound side for min, the value side for
-        max), ``max_violation``, ``message`` details.
+        inner model is and no outer bound contradicts it; else ``FEASIBLE`` / ``TIME_LIMIT`` /
+        ``ITERATION_LIMIT``.
+        ``extra``: ``rounds``, ``cuts`` and ``rays`` per cone, ``history`` of the sandwich's
+        ``(lower, upper)`` after each round, ``max_violation`` of ``x``, ``sandwich_gap``.
     """
     from dro_opt.solvers.registry import get_backend
 
@@ -237,7 +237,7 @@ def solve_exp_polyhedral(
             break
         r_in = backend.solve(inner_approximation(problem, pts, s_range=s_range), so)
         state.in_status = r_in.status
-        if r_in.status is Status.UNBOUNDED:
+        if r_in.status is Status.UNBOUNDED and state.bound is None:
             state.final(Status.UNBOUNDED, "the inner restriction is unbounded, so the original is")
             break
         if r_in.status is not Status.OPTIMAL:
