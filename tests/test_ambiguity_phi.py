@@ -92,6 +92,14 @@ def test_phi0_phi_inf_and_psi(name, kw):
     assert np.allclose(d.psi(t), t * d.phi(1 / t)) and d.psi(0.0) == d.phi_inf
 
 
+@pytest.mark.parametrize(("name", "kw"), CASES, ids=IDS)
+def test_conjugate_argmax_attains_the_conjugate(name, kw):
+    d = divergence(name, **kw)
+    s = np.linspace(-6.0, min(d.phi_inf - 0.05, 3.0), 31)
+    t = d.conjugate_argmax(s)
+    assert (t >= 0).all() and np.allclose(s * t - d.phi(t), d.conjugate(s), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("name", "dual"),
     [
@@ -145,6 +153,17 @@ def test_primal_equals_dual(name, kw, uniform):
         assert wc.multipliers["lambda"] > 0 and math.isfinite(wc.multipliers["eta"])
         value, P = s.worst_case(l, p)
         assert value == wc.value and np.array_equal(P, wc.probabilities)
+
+
+@pytest.mark.parametrize(("name", "kw"), CASES, ids=IDS)
+def test_tiny_radius_and_skewed_weights(name, kw):
+    """Conic residuals are not small relative to r = 1e-7; the result must still be tight."""
+    rng = np.random.default_rng(8)
+    l, p = rng.normal(size=25) * 50 + 400, rng.dirichlet(np.full(25, 0.3))
+    s = phi_divergence(name, 1e-7, **kw)
+    wc = s.worst_case_distribution(l, p, sup_loss=l.max() + 10)
+    check_worst_case(s, wc, l, p, sup_loss=l.max() + 10)
+    assert abs(wc.gap) <= 1e-8 * (wc.value - p @ l) + 1e-14 * abs(wc.value) * l.size
 
 
 @pytest.mark.parametrize(("name", "kw"), CASES, ids=IDS)

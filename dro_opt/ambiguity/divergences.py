@@ -41,8 +41,8 @@ def _arr(t: Any) -> np.ndarray:
     return np.asarray(t, dtype=float)
 
 
-def _j_conjugate(s: np.ndarray) -> np.ndarray:
-    """``phi_J*(s)`` for ``phi_J(t) = (t - 1) log t`` (no closed form).
+def _j_argmax(s: np.ndarray) -> np.ndarray:
+    """The maximiser ``t`` of ``s t - phi_J(t)`` for ``phi_J(t) = (t - 1) log t``.
 
     The maximiser ``t = e^x`` solves ``phi_J'(t) = log t + 1 - 1/t = s``, i.e.
     ``g(x) = x + 1 - e^{-x} - s = 0``. ``g`` is increasing and concave, so Newton started below
@@ -56,8 +56,13 @@ def _j_conjugate(s: np.ndarray) -> np.ndarray:
         x = x - step
         if np.all(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(x))):
             break
-    t = np.exp(x)
-    return s * t - (t - 1.0) * x
+    return np.exp(x)
+
+
+def _j_conjugate(s: np.ndarray) -> np.ndarray:
+    """``phi_J*(s) = s t - (t - 1) log t`` at the maximiser (no closed form; Lambert-W)."""
+    t = _j_argmax(s)
+    return s * t - (t - 1.0) * np.log(t)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Divergence:
     _phi: ArrayFn = field(repr=False, compare=False)
     _conj: ArrayFn = field(repr=False, compare=False)
     _dphi: ArrayFn = field(repr=False, compare=False)
+    _argmax: ArrayFn = field(repr=False, compare=False)
     _cvx: Callable[[cp.Expression], cp.Expression] = field(repr=False, compare=False)
 
     def __hash__(self) -> int:
@@ -103,6 +109,14 @@ class Divergence:
         t = _arr(t)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._dphi(t)
+
+    def conjugate_argmax(self, s: Any) -> np.ndarray:
+        """The maximiser ``t(s) >= 0`` of ``s t - phi(t)``, i.e. ``(phi*)'(s)`` (``+inf`` when
+        only approached); the worst-case ratio ``P_i / p_i`` at ``s = (l_i - eta) / lam``."""
+        s = _arr(s)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = self._argmax(s)
+        return np.where(np.isnan(out), INF, out)
 
     def psi(self, t: Any) -> np.ndarray:
         """Csiszar dual ``psi(t) = t phi(1/t)``, ``psi(0) = phi'_inf`` (paper 002 Remark 3.3)."""
@@ -142,6 +156,7 @@ def _chi_m(m: float) -> Divergence:
         lambda t: np.abs(t - 1.0) ** m,
         lambda s: np.where(s >= -m, s + (m - 1.0) * (np.abs(s) / m) ** q, -1.0),
         lambda t: m * np.sign(t - 1.0) * np.abs(t - 1.0) ** (m - 1.0),
+        lambda s: np.where(s >= -m, 1.0 + np.sign(s) * (np.abs(s) / m) ** (1.0 / (m - 1.0)), 0.0),
         lambda w: cp.power(cp.abs(w - 1.0), m),
     )
 
@@ -162,6 +177,12 @@ def _cressie_read(th: float) -> Divergence:
             return np.where(u > 0, val, INF)
         return np.where(u >= 0, val, INF)
 
+    def argmax(s: np.ndarray) -> np.ndarray:
+        u = 1.0 - (1.0 - th) * s
+        if th > 1:
+            return np.maximum(u, 0.0) ** (1.0 / (th - 1.0))
+        return np.where(u > 0, np.maximum(u, 0.0) ** (1.0 / (th - 1.0)), INF)
+
     return Divergence(
         "cressie-read",
         {"theta": th},
@@ -170,6 +191,7 @@ def _cressie_read(th: float) -> Divergence:
         lambda t: (1.0 - th + th * t - t**th) / c,
         conj,
         lambda t: (1.0 - t ** (th - 1.0)) / (1.0 - th),
+        argmax,
         lambda w: 1.0 / th + w / (1.0 - th) - cp.power(w, th) / c,
     )
 
@@ -183,6 +205,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: xlogy(t, t) - t + 1.0,
         lambda s: np.expm1(s),
         lambda t: np.log(t),
+        lambda s: np.exp(s),
         lambda w: -cp.entr(w) - w + 1.0,
     ),
     "burg": lambda: Divergence(
@@ -193,6 +216,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: -np.log(t) + t - 1.0,
         lambda s: np.where(s < 1, -np.log1p(-np.minimum(s, 1.0)), INF),
         lambda t: 1.0 - 1.0 / t,
+        lambda s: np.where(s < 1, 1.0 / (1.0 - s), INF),
         lambda w: -cp.log(w) + w - 1.0,
     ),
     "j": lambda: Divergence(
@@ -203,6 +227,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: (t - 1.0) * np.log(t),
         _j_conjugate,
         lambda t: np.log(t) + 1.0 - 1.0 / t,
+        _j_argmax,
         lambda w: -cp.entr(w) - cp.log(w),
     ),
     "chi2-distance": lambda: Divergence(
@@ -213,6 +238,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: (t - 1.0) ** 2 / t,
         lambda s: np.where(s <= 1, 2.0 - 2.0 * np.sqrt(np.maximum(1.0 - s, 0.0)), INF),
         lambda t: 1.0 - 1.0 / t**2,
+        lambda s: np.where(s < 1, 1.0 / np.sqrt(1.0 - s), INF),
         lambda w: w - 2.0 + cp.inv_pos(w),
     ),
     "modified-chi2": lambda: Divergence(
@@ -223,6 +249,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: (t - 1.0) ** 2,
         lambda s: np.where(s >= -2, s + s**2 / 4.0, -1.0),
         lambda t: 2.0 * (t - 1.0),
+        lambda s: np.maximum(1.0 + s / 2.0, 0.0),
         lambda w: cp.square(w - 1.0),
     ),
     "chi2": lambda: Divergence(
@@ -233,6 +260,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: 0.5 * (t - 1.0) ** 2,
         lambda s: -0.5 + 0.5 * np.maximum(s + 1.0, 0.0) ** 2,
         lambda t: t - 1.0,
+        lambda s: np.maximum(1.0 + s, 0.0),
         lambda w: 0.5 * cp.square(w - 1.0),
     ),
     "hellinger": lambda: Divergence(
@@ -243,6 +271,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: (np.sqrt(t) - 1.0) ** 2,
         lambda s: np.where(s < 1, s / (1.0 - s), INF),
         lambda t: 1.0 - 1.0 / np.sqrt(t),
+        lambda s: np.where(s < 1, 1.0 / (1.0 - s) ** 2, INF),
         lambda w: w - 2.0 * cp.sqrt(w) + 1.0,
     ),
     "tv": lambda: Divergence(
@@ -253,6 +282,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         lambda t: np.abs(t - 1.0),
         lambda s: np.where(s <= 1, np.maximum(s, -1.0), INF),
         lambda t: np.where(t >= 1, 1.0, -1.0),
+        lambda s: np.where(s < -1, 0.0, np.where(s < 1, 1.0, INF)),
         lambda w: cp.abs(w - 1.0),
     ),
 }

@@ -7,12 +7,18 @@ radius ``r`` used as written (paper 002 eq. (1)). For a loss vector ``l`` the wo
 
 is computed two independent ways:
 
-* primal: (W) as a convex program in the likelihood ratio ``w = P / p`` (cvxpy, Clarabel), then
-  made exactly feasible (clip, renormalise, mix toward ``p``: ``D((1-s) P + s p) <= (1-s) D(P)``
-  by convexity); TV and the degenerate cases have closed forms;
+* primal: (W) as a convex program in the likelihood ratio ``w = P / p`` (cvxpy, Clarabel), and
+  the maximiser ``P(lam)`` of the Lagrangian ``P @ l - lam D_phi(P, p)`` with ``lam`` found by
+  root-finding on ``D_phi(P(lam), p) = r`` (conic residuals are not small relative to tiny
+  radii); each candidate is made exactly feasible (clip, renormalise, mix toward ``p``:
+  ``D((1-s) P + s p) <= (1-s) D(P)`` by convexity) and the better one is returned, with
+  ``value = P @ l``. TV and the degenerate cases have closed forms;
 * dual: ``inf_{lam >= 0, eta} eta + lam r + lam sum_i p_i phi*((l_i - eta) / lam)`` (the
   ``lam -> 0`` closure is ``max_i l_i``), minimised by nested bounded scalar searches; any
   ``(lam, eta)`` gives an upper bound, so ``value <= sup <= dual_value``.
+
+The bracket holds however the points were found: the primal ``P`` passes an exact feasibility
+check, the dual point is feasible by construction (weak duality).
 
 Generalized form (paper 002 Prop. 3.6): given ``sup_loss`` (the loss's supremum over the support)
 and ``phi'_inf < inf``, one extra atom of nominal mass 0 carrying the loss ``sup_loss`` may receive
@@ -32,7 +38,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 
 from dro_opt.ambiguity.base import (
     ReweightingSet,
@@ -112,8 +118,11 @@ def _tv_primal(r: float, la: np.ndarray, pa: np.ndarray) -> np.ndarray:
     return P
 
 
-def _solve_primal(div: Divergence, r: float, la: np.ndarray, pa: np.ndarray, active: np.ndarray):
-    """(W) in ``w = P / p`` on the atoms with ``p_i > 0`` plus singular masses ``y``."""
+def _solve_primal(
+    div: Divergence, r: float, la: np.ndarray, pa: np.ndarray, active: np.ndarray
+) -> np.ndarray | None:
+    """(W) in ``w = P / p`` on the atoms with ``p_i > 0`` plus singular masses ``y`` (cvxpy,
+    Clarabel); ``None`` if the solver fails."""
     pos = pa > 0
     sing = active & ~pos
     top, bottom = la[active].max(), la[active].min()
@@ -134,14 +143,65 @@ def _solve_primal(div: Divergence, r: float, la: np.ndarray, pa: np.ndarray, act
         try:
             prob.solve(solver=cp.CLARABEL, **CLARABEL_SETTINGS)
         except cp.SolverError:
-            prob.solve(solver=cp.CLARABEL)
+            return None
+    if w.value is None:
+        return None
     P = np.zeros_like(pa)
-    if w.value is None:  # solver failure: the nominal distribution stays feasible
-        return pa.copy()
     P[pos] = pp * w.value
     if sing.any():
         P[sing] = y.value
     return P
+
+
+def kkt_primal(div: Divergence, r: float, la: np.ndarray, pa: np.ndarray) -> np.ndarray | None:
+    """The maximiser ``P(lam)`` of ``P @ l - lam D_phi(P, p)`` on the simplex, with ``lam``
+    solving ``D_phi(P(lam), p) = r`` (``D`` is non-increasing in ``lam``); ``None`` on failure.
+
+    ``P_i = p_i t_i`` with ``t_i = (phi*)'((l_i - eta) / lam)`` the maximiser of
+    ``s t - phi(t)``, and ``eta`` fixing the mass; when ``eta = L_0 - lam phi'_inf`` binds, the
+    singular atom with the largest loss ``L_0`` takes the rest (paper 002 Lemma 3.4, Prop. 3.6).
+    Used to polish the conic solution: for small radii the conic residuals are not small
+    relative to ``r``. Any ``P`` it returns is checked like the solver's (:func:`make_feasible`).
+    """
+    pos = pa > 0
+    lp, pp = la[pos], pa[pos]
+    sing = (pa == 0) & (div.phi_inf < math.inf)
+    l0 = la[sing].max() if sing.any() else -math.inf
+    slope = div.derivative(1.0 / pp)
+    top, mean = max(lp.max(), l0), float(pp @ lp)
+
+    def mass(eta: float, lam: float) -> float:  # clipped at 2/p: finite and still monotone
+        return float(pp @ np.minimum(div.conjugate_argmax((lp - eta) / lam), 2.0 / pp))
+
+    def p_of(lam: float) -> np.ndarray:
+        c = l0 - lam * div.phi_inf if sing.any() else -math.inf
+        a, hi = max(lp.min(), float(np.max(lp - lam * slope))), float(lp.max())
+        P = np.zeros_like(pa)
+        if c >= a and mass(c, lam) <= 1.0:
+            eta = c
+            P[np.flatnonzero(sing & (la == l0))[-1]] = 1.0 - mass(c, lam)
+        else:
+            a = max(a, c)
+            eta = a
+            if hi - a > 0 and mass(a, lam) > 1.0:
+                z = brentq(lambda z: mass(a + z, lam) - 1.0, 0.0, hi - a, xtol=1e-15 * (hi - a))
+                eta = a + z
+        P[pos] = pp * np.minimum(div.conjugate_argmax((lp - eta) / lam), 1.0 / pp)
+        return P
+
+    def excess(u: float) -> float:
+        return div.divergence_value(p_of(math.exp(u)), pa) - r
+
+    try:
+        u_hi = math.log((top - mean) / r)
+        u_lo = u_hi - _LOG_LAMBDA_RANGE
+        if excess(u_lo) <= 0:
+            return p_of(math.exp(u_lo))
+        if not excess(u_hi) <= 0:
+            return None
+        return p_of(math.exp(brentq(excess, u_lo, u_hi, xtol=1e-14)))
+    except (ValueError, RuntimeError):
+        return None
 
 
 def make_feasible(div: Divergence, r: float, P: np.ndarray, pa: np.ndarray) -> np.ndarray:
@@ -171,10 +231,10 @@ def primal_worst_case(div: Divergence, r: float, la: np.ndarray, pa: np.ndarray)
     if cost <= r:  # covers one atom, equal losses and Remark 3.7
         return P
     if div.name == "tv":
-        P = _tv_primal(r, la, pa)
-    else:
-        P = _solve_primal(div, r, la, pa, active)
-    return make_feasible(div, r, P, pa)
+        return make_feasible(div, r, _tv_primal(r, la, pa), pa)
+    found = [_solve_primal(div, r, la, pa, active), kkt_primal(div, r, la, pa)]
+    cands = [make_feasible(div, r, P, pa) for P in found if P is not None] or [pa.copy()]
+    return max(cands, key=lambda P: float(P @ la))
 
 
 # --------------------------------------------------------------------------- dual
@@ -200,7 +260,7 @@ def dual_worst_case(
     if r == 0.0:
         return mean, math.inf, mean
     if top - mean <= 0.0:
-        return top, 0.0, top
+        return float(top), 0.0, float(top)
     slope = div.derivative(1.0 / pp)
 
     def h(eta: float, lam: float) -> float:
@@ -233,8 +293,8 @@ def dual_worst_case(
     lam = math.exp(float(res.x))
     value, eta = inner(lam)
     if top <= value:  # the lam -> 0 closure: eta = max l
-        return top, 0.0, top
-    return value, lam, eta
+        return float(top), 0.0, float(top)
+    return value, lam, float(eta)
 
 
 # --------------------------------------------------------------------------- the set
