@@ -25,10 +25,21 @@ NORMS = [1, 2, np.inf]
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
 
 
-def random_loss(seed: int, n: int = 8, d: int = 2, k: int = 2, support=None) -> PiecewiseAffineLoss:
+def random_loss(
+    seed: int, n: int = 8, d: int = 2, k: int = 2, support=None, expr: bool = False
+) -> PiecewiseAffineLoss:
+    """Random ``max_k a_k' xi + b_k``; with ``expr`` the pieces are cvxpy expressions of a
+    decision ``x`` that has a value (as after a solve)."""
     rng = np.random.default_rng(seed)
     xi = rng.normal(size=(n, d))
     pieces = [(rng.normal(size=d), rng.normal()) for _ in range(k)]
+    if expr:
+        x = cp.Variable(3)
+        x.value = rng.normal(size=3)
+        pieces = [
+            (a + rng.normal(size=(d, 3)) @ (x - x.value), b + cp.sum(x) - x.value.sum())
+            for a, b in pieces
+        ]
     return PiecewiseAffineLoss(xi, pieces, support=support)
 
 
@@ -85,7 +96,7 @@ def make_set(kind: str, radius: float, norm, cost: str, support=None, theta1: fl
 @pytest.mark.parametrize("where", ["none", "set_box", "loss_half", "both"])
 def test_primal_equals_dual_and_distribution_feasible(kind, norm, cost, where) -> None:
     seed = 7 * NORMS.index(norm) + 3 * (cost == "squared") + len(where)
-    loss = random_loss(seed, n=8, d=2, k=3)
+    loss = random_loss(seed, n=8, d=2, k=3, expr=seed % 2 == 1)
     lo, hi = tight_box(loss)
     box = None
     if where == "set_box":
@@ -169,6 +180,27 @@ def test_wasserstein_not_attained_unbounded() -> None:
     wc2 = wasserstein(0.5, 2).worst_case_distribution(loss2)
     assert wc2.attained
     assert wc2.value == pytest.approx(0.5 * 3.0 + loss2.values().mean(), rel=1e-8)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+def test_wasserstein_attained_iff_a_steepest_piece_is_active(norm) -> None:
+    # norm cost, unbounded support: the sup is attained iff some sample has an active piece of
+    # maximal dual norm (else the gain eps * L needs vanishing mass moved infinitely far)
+    seen = set()
+    for seed in range(6):
+        loss = random_loss(100 + seed, n=4, d=2, k=3)
+        A, b = loss.numeric_pieces()
+        c = loss.samples @ A.T + b
+        steep = np.linalg.norm(A, ord=DUAL[norm], axis=1)
+        active = c.argmax(axis=1)
+        expect = bool((steep[active] >= steep.max() * (1 - 1e-9)).any())
+        S = wasserstein(0.3, norm)
+        wc = S.worst_case_distribution(loss)
+        assert wc.attained == expect
+        seen.add(expect)
+        check_bracket(wc, tol=1e-8)
+        check_distribution(S, loss, wc)
+    assert seen == {True, False}
 
 
 @pytest.mark.parametrize("norm", NORMS)
@@ -340,6 +372,9 @@ def test_messages_and_input_errors() -> None:
         wasserstein(0.1, support=([0, 0, 0], [1, 1, 1])).worst_case(loss)
     with pytest.raises(ParameterError, match="outside"):
         wasserstein(0.1, support=(100, 101)).worst_case(loss)
+    boxed = PiecewiseAffineLoss(loss.samples, loss.pieces, support=(-10, 10))
+    with pytest.raises(ParameterError, match="does not meet"):
+        ot_phi(0.1, 2, support=(20, 30)).worst_case(boxed)
     x = cp.Variable(2)
     unsolved = PiecewiseAffineLoss(loss.samples, [(x, 0.0)])
     with pytest.raises(LossError, match="no value"):

@@ -25,9 +25,10 @@ reweights the samples.
   eta_i)`` (``lam theta2 exp((zeta_i - t)/(lam theta2)) <= eta_i``), ``sum_i p_i eta_i <= lam
   theta2`` and ``zeta_i >= sup_{xi in Xi} a_k' xi + b_k - lam theta1 d(xi, xi_i)``, i.e. ``zeta_i
   >= a_k' xi_i + b_k + gamma_ik'(d - C xi_i)`` with ``||a_k - C' gamma_ik||_q <= lam theta1``
-  (Thm 5.8 with the box's support function), squared cost (Cor. 5.9 for any norm): ``+ ||a_k -
-  C' gamma_ik||_q^2 / (4 lam theta1)``. The cone is scaled by ``1/theta2`` for the solver and the
-  value is evaluated exactly (log-sum-exp) at the repaired multipliers.
+  (Thm 5.8 with the box's support function); squared cost: ``+ ||a_k - C' gamma_ik||_q^2 /
+  (4 lam theta1)`` (Cor. 5.9, extended to any norm and a box by the same Lagrangian argument:
+  ``sup_u v'u - alpha ||u||^2 = ||v||_q^2 / (4 alpha)``). The cone is scaled by ``1/theta2``
+  for the solver and the value is evaluated exactly (log-sum-exp) at the repaired multipliers.
 
 Remark 5.7 (paper 002): ``theta1 -> inf`` gives the KL-DRO dual, ``theta1 -> 1`` the Wasserstein
 one; ``theta1 = inf`` itself is refused (use the KL-divergence ball). The returned distribution

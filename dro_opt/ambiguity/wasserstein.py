@@ -25,16 +25,18 @@ the worst case ``sup { E_Q[loss] : W_c(Q, P) <= eps }`` is computed two independ
 
 With the norm cost and unbounded directions the supremum need not be attained (vanishing mass
 moved infinitely far: ``M_ik -> 0`` with ``D_ik != 0``). The returned distribution is then built
-by giving such sub-atoms a small mass ``tau p_i`` (value within ``1e-10 max(1, |v|)`` of the
+by giving such sub-atoms a small mass ``tau p_i`` (value within ``1e-9 max(1, |v|)`` of the
 program's) and ``attained`` is False. Every returned distribution is exactly feasible: its
 coupling cost is recomputed and, if the solver's point overshoots the radius, the distribution
-is mixed with the nominal (cost and value scale by ``1 - t``). The dual value is evaluated
-exactly at a repaired (feasible) dual point, so ``value <= sup <= dual_value``.
+is mixed with the nominal (the cost and the gain over the nominal scale by ``1 - t``). The dual
+value is evaluated exactly at a repaired (feasible) dual point, so ``value <= sup <=
+dual_value``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,9 +58,19 @@ SOLVER_SETTINGS: dict[str, Any] = {
     "tol_feas": 1e-10,
     "max_iter": 400,
 }
+#: Settings tried in turn when Clarabel stops short of :data:`SOLVER_SETTINGS`.
+FALLBACK_SETTINGS: tuple[dict[str, Any], ...] = (
+    {
+        "iterative_refinement_reltol": 1e-14,
+        "iterative_refinement_abstol": 1e-14,
+        "iterative_refinement_max_iter": 50,
+    },
+    {"static_regularization_constant": 1e-10},
+    {"equilibrate_enable": False},
+)
 #: Relative value tolerance of the approximating distribution when the sup is not attained.
-APPROX_TOL = 1e-10
-_TAUS = (1e-7, 1e-9, 1e-11, 1e-13, 1e-15)
+APPROX_TOL = 1e-9
+_TAUS = tuple(10.0**-e for e in range(6, 16))
 _VANISHING = 1e-6  # sub-atom mass below this fraction of p_i counts as vanishing
 
 
@@ -107,9 +119,6 @@ class TransportInstance:
     @property
     def unbounded(self) -> bool:
         return self.fin_hi.size == 0 and self.fin_lo.size == 0
-
-    def nominal_value(self) -> float:
-        return float(self.p @ self.c.max(axis=1))
 
 
 # --------------------------------------------------------------------------- parameter parsing
@@ -196,13 +205,29 @@ def make_instance(
 
 # --------------------------------------------------------------------------- shared programs
 def solve(problem: cp.Problem, what: str) -> None:
-    """Solve with Clarabel at :data:`SOLVER_SETTINGS`; RuntimeError if no optimum is reported."""
-    try:
-        problem.solve(solver=cp.CLARABEL, **SOLVER_SETTINGS)
-    except cp.error.SolverError as exc:
-        raise RuntimeError(f"Clarabel failed on the {what}: {exc}") from exc
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise RuntimeError(f"Clarabel returned status {problem.status} on the {what}")
+    """Solve with Clarabel at :data:`SOLVER_SETTINGS`; when Clarabel stops short of its
+    tolerances (``optimal_inaccurate``) or fails, retry with the :data:`FALLBACK_SETTINGS`.
+    An inaccurate point is still used (it is repaired and bracketed); RuntimeError if no
+    attempt reports an optimum."""
+    error: Exception | None = None
+    saved: list[Any] | None = None
+    for extra in ({}, *FALLBACK_SETTINGS):
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                problem.solve(solver=cp.CLARABEL, **SOLVER_SETTINGS, **extra)
+        except cp.error.SolverError as exc:
+            error = exc
+            continue
+        if problem.status == cp.OPTIMAL:
+            return
+        if problem.status == cp.OPTIMAL_INACCURATE and saved is None:
+            saved = [v.value for v in problem.variables()]
+    if saved is None:
+        detail = f": {error}" if error is not None else f" (status {problem.status})"
+        raise RuntimeError(f"Clarabel found no optimum of the {what}{detail}")
+    for v, val in zip(problem.variables(), saved, strict=True):
+        v.save_value(val)
 
 
 def primal_blocks(
@@ -473,29 +498,26 @@ class TransportSet(AmbiguitySet):
 
         Sub-atoms of vanishing mass whose moment is solver noise lose it; those that move get
         the mass ``tau p_i`` (largest ``tau`` in :data:`_TAUS` whose final value is within
-        :data:`APPROX_TOL` of the program's objective, else the best one)."""
+        :data:`APPROX_TOL` of the best one, i.e. of the limit ``tau -> 0``)."""
         M = np.maximum(M, 0.0)
         attained = True
         if self.cost == "norm":
             D, attained = concentrate(inst, M, D, self.norm, self.dual_norm, self._budget())
-        obj = float((M * inst.c).sum() + np.einsum("nkd,kd->", D, inst.A))
         dn = np.linalg.norm(D, ord=self.norm, axis=2)
         vanishing = M < _VANISHING * inst.p[:, None]
         noise = vanishing & (dn <= 1e-9 * self._budget())
         D = np.where(noise[:, :, None], 0.0, D)
         moving = vanishing & ~noise
-        best: tuple[Any, ...] | None = None
+        outs = []
         for tau in _TAUS:
             floor = tau * inst.p[:, None]
             low = moving & (M < floor)
-            out = self._feasible(
-                inst, loss, *self._assemble(inst, np.where(low, floor, M), D, beta, low)
-            )
-            if best is None or out[-1] > best[-1]:
-                best = out
-            if not low.any() or out[-1] >= obj - APPROX_TOL * max(1.0, abs(obj)):
+            Mf = np.where(low, floor, M)
+            outs.append(self._feasible(inst, loss, *self._assemble(inst, Mf, D, beta, low)))
+            if not low.any():
                 break
-        assert best is not None
+        top = max(out[-1] for out in outs)
+        best = next(out for out in outs if out[-1] >= top - APPROX_TOL * max(1.0, abs(top)))
         return (*best, attained)
 
     def _feasible(
