@@ -173,7 +173,7 @@ def test_objective_constant_in_objective_and_bound(solver: str, sense: str) -> N
     ("solver", "model", "alternative"),
     [
         ("highs", "socp", "clarabel"),
-        ("highs", "exp", "scip"),
+        ("highs", "rsocp", "clarabel"),
         ("clarabel", "milp", "highs"),
         ("clarabel", "miexp", "scip"),
     ],
@@ -184,6 +184,15 @@ def test_capability_mismatch_names_alternatives(solver: str, model: str, alterna
         solve(problem, solver)
     msg = str(err.value)
     assert solver in msg and alternative in msg, msg
+
+
+def test_highs_backend_itself_refuses_exp_cones() -> None:
+    """The backend never drops a cone; only the registry's solve routes an explicit HiGHS request
+    for an exp-cone model to the certified polyhedral sandwich (tests/test_exp_cone_polyhedral.py).
+    """
+    _, problem = reference_model("exp")
+    with pytest.raises(CapabilityError, match="scip"):
+        get_backend("highs").solve(problem)
 
 
 # --------------------------------------------------------------------------- time limits
