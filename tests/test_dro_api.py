@@ -1,4 +1,4 @@
-"""The modelling API ``dro_opt.dro.worst_case`` + ``dro_opt.solve(cvxpy.Problem)`` as a user sees it.
+"""The modelling API ``dro_opt.dro.worst_case`` + ``dro_opt.solve(cvxpy.Problem)``, as used.
 
 Oracles are independent of the rewrite rules: the ambiguity sets' own primal/dual worst cases
 (tests/test_ambiguity_*.py check those against each other) and enumeration of integer decisions.
@@ -44,7 +44,7 @@ def test_minimising_t_gives_the_worst_case(name: str, params: dict) -> None:
     t, cons = worst_case(losses + 0 * x, U)
     assert t.shape == ()
     res = dro_opt.solve(cp.Problem(cp.Minimize(t), cons))
-    value, P = U.worst_case(losses)
+    value, _ = U.worst_case(losses)
     assert res.status is Status.OPTIMAL, res.message
     assert _rel(res.objective, value) < 1e-6
     assert res.certificate is not None and res.certificate.contains(value, tol=1e-7)
@@ -168,5 +168,5 @@ def test_bad_weights() -> None:
 
 
 def test_ambiguity_must_be_a_set() -> None:
-    with pytest.raises(ParameterError, match="dro_opt.ambiguity"):
+    with pytest.raises(ParameterError, match=r"dro_opt\.ambiguity"):
         worst_case(cp.Variable(3), "kl")
