@@ -188,3 +188,52 @@ def test_scip_optimum_matches_brute_force(seed: int, objective: str, rho: float)
     assert evaluate(inst.a, inst.q, z, objective, rho) == pytest.approx(bf.value, rel=1e-6)
     assert res.objective == pytest.approx(bf.value, rel=1e-5)
     assert res.bound >= bf.value - 1e-5 * bf.value
+
+
+# --------------------------------------------------------------- built from the rewrite rules
+def test_model_blocks_come_from_the_rewrite_rules() -> None:
+    """The MISOCP is assembled by mccormick_fractional, variance_soc and chi2_soc: their blocks,
+    one w per kept pair, no fourth McCormick family (y >= 0, z binary: implied by w >= 0)."""
+    inst, r = _instance(3, extreme=True)
+    N = inst.num_customers
+    erm = build_mc_flp_misocp_model(inst, r, "erm", 0.0)
+    np.testing.assert_array_equal(erm.pairs, np.column_stack(np.nonzero(np.isfinite(erm.a_model))))
+    P = erm.pairs.shape[0]
+    cons = erm.problem.con_blocks
+    assert {"fractional", "mccormick_w_le_yhi_v", "mccormick_w_le_y", "mccormick_w_ge"} <= set(cons)
+    assert "mccormick_w_ge_ylo_v" not in cons
+    assert all(cons[k].rows == P for k in cons if k.startswith("mccormick"))
+    vr = build_mc_flp_misocp(inst, r, "variance", 3.0)
+    assert vr.con_blocks["mean"].rows == 1 and vr.con_blocks["std_soc"].rows == N + 1
+    chi = build_mc_flp_misocp(inst, r, "chi2", 3.0)
+    assert {"eta", "u", "tau", "t"} <= set(chi.var_blocks)
+    assert chi.con_blocks["u_excess"].rows == N and chi.con_blocks["norm"].rows == N + 1
+    eta = chi.var_blocks["eta"].start
+    assert chi.ub[eta] == 0.0 and chi.lb[eta] < 0  # the rule's eta is minus the capture eta
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("objective", "rho"), [("variance", 3.0), ("chi2", 2.0), ("chi2", 40.0)])
+def test_rebuilt_objective_equals_the_inline_formula(seed: int, objective: str, rho: float) -> None:
+    """At the brute-force optimum, the rule-built model's objective equals the formula of the
+    former inline model: n (m - sqrt(2 rho/n) t) (VR), n (eta - sqrt(1 + 2 rho/n) ||u||_p) with
+    u = (eta - y)_+ (chi2, eta = -x[eta] in the rule's sign) -- and the exact objective."""
+    inst, r = _instance(seed)
+    model = build_mc_flp_misocp_model(inst, r, objective, rho)
+    bf = brute_force(inst, r, objective, rho)
+    x = feasible_point(model, open_to_z(bf.open, inst.num_locations))
+    blocks = model.problem.var_blocks
+    n = float(inst.q.sum())
+    p = inst.q / n
+    val = lambda name: x[blocks[name].slice]  # noqa: E731
+    y = val("y")
+    if objective == "variance":
+        inline = n * (val("m")[0] - math.sqrt(2 * rho / n) * val("t")[0])
+    else:
+        eta = -val("eta")[0]
+        u = np.maximum(eta - y, 0.0)
+        np.testing.assert_allclose(val("u"), u, atol=1e-15)
+        inline = n * (eta - math.sqrt(1 + 2 * rho / n) * math.sqrt(float(p @ u**2)))
+    assert model.problem.max_violation(x) <= 1e-9
+    assert model.problem.objective_value(x) == pytest.approx(inline, rel=1e-12, abs=1e-12)
+    assert inline == pytest.approx(bf.value, rel=1e-9)

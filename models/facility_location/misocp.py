@@ -1,28 +1,39 @@
 """The paper's MISOCP for robust max-capture facility location (paper 003 Secs. 3.1-3.2, App. L).
 
-Model (DESIGN.md section 3; weights ``q``, ``n = sum q``, ``p = q / n``), with
+Model (paper 003 Sec. 3.2 and App. L; weights ``q``, ``n = sum q``, ``p = q / n``), with
 ``s_ij = exp(a_ij)`` the log-odds utility of location ``j`` against customer ``i``'s competitors::
 
     f_i(z) = s_i'z / (1 + s_i'z)                     (linear-fractional in binary z)
 
-Linear-fractional form (paper 003 eqs. (2)-(4)), written per customer in the *scaled* form
-(every row divided by the competitor utility ``W_i``, so the competitor's coefficient is 1)::
+The model is assembled from the rewrite rules of :mod:`dro_opt.reformulations` through a
+:class:`~dro_opt.reformulations.emitter.ConicEmitter` (bulk blocks, no loop per customer/pair):
 
-    y_i + sum_j s_ij w_ij  (=|<=)  sum_j s_ij z_j,        w_ij = y_i z_j,
+* :mod:`~dro_opt.reformulations.mccormick_fractional` -- the linear-fractional form (paper 003
+  eqs. (2)-(4)), written per customer in the *scaled* form (every row divided by the competitor
+  utility ``W_i``, so the competitor's coefficient is 1)::
 
-and the bilinear ``w_ij = y_i z_j`` replaced by its McCormick rows (paper 003 eqs. (5)-(10)),
-exact because ``z`` is binary and ``0 <= y_i <= ymax_i``::
+      y_i + sum_j s_ij w_ij  (=|<=)  sum_j s_ij z_j,        w_ij = y_i z_j,
 
-    w_ij <= ymax_i z_j,   w_ij <= y_i,   w_ij >= y_i - ymax_i (1 - z_j),   w_ij >= 0.
+  with ``w_ij = y_i z_j`` replaced by its McCormick rows (paper 003 eqs. (5)-(10)), exact because
+  ``z`` is binary and ``0 <= y_i <= ymax_i``::
 
-``ymax_i = f_i(best r locations of customer i)`` is computed from the data. Budget
-``sum_j z_j <= r``. Objectives (all on the scale of :mod:`.objectives`):
+      w_ij <= ymax_i z_j,   w_ij <= y_i,   w_ij >= y_i - ymax_i (1 - z_j),   w_ij >= 0 (bound).
 
-* ``erm``:      max  sum_i q_i y_i                     (``<=`` suffices: objective increasing in y)
-* ``variance``: max  n (m - sqrt(2 rho / n) t),  m = p'y,  t >= ||diag(sqrt p)(y - m 1)||  (SOC,
-  paper 003 eq. (11)); VR is not monotone in ``y``, so the fractional rows are equalities.
-* ``chi2``:     max  n (eta - sqrt(1 + 2 rho / n) t),  u_i >= eta - y_i,  u >= 0,
-  t >= ||diag(sqrt p) u||  (SOC; the monotone dual of DESIGN.md 3, so ``<=`` suffices).
+  ``ymax_i = f_i(best r locations of customer i)`` is computed from the data. Budget
+  ``sum_j z_j <= r``.
+* :mod:`~dro_opt.reformulations.variance_soc` (``variance``) and
+  :mod:`~dro_opt.reformulations.chi2_soc` (``chi2``) for the objectives, all on the scale of
+  :mod:`.objectives`:
+
+  - ``erm``:      max  sum_i q_i y_i                   (``<=`` suffices: objective increasing in y)
+  - ``variance``: max  n (m - sqrt(2 rho / n) t),  m = p'y,  t >= ||diag(sqrt p)(y - m 1)||
+    (one SOC, paper 003 eq. (11)); VR is not monotone in ``y``, so the fractional rows are
+    equalities.
+  - ``chi2``:     max  -n t,  t = sup { E_P[-y] : chi-square ball of radius rho / n } written by
+    the lambda-free dual ``t = eta + sqrt(1 + 2 rho / n) tau``, ``u_i >= -y_i - eta``, ``u >= 0``,
+    ``tau >= ||diag(sqrt p) u||`` (one SOC; Duchi & Namkoong 2019). ``eta`` here is minus the
+    capture-scale multiplier (``-eta`` in ``[0, 1 + 1 / (2 sqrt(2 rho / n))]``); the dual is
+    monotone in ``y``, so ``<=`` suffices.
 
 ``rho = 0`` builds the ERM model for every objective (the objectives coincide there).
 
@@ -61,6 +72,10 @@ from dro_opt.models.facility_location.objectives import (
     capture_probabilities,
     objective_from_probabilities,
 )
+from dro_opt.reformulations.chi2_soc import chi2_dual
+from dro_opt.reformulations.emitter import ConicEmitter
+from dro_opt.reformulations.mccormick_fractional import linear_fractional_mccormick
+from dro_opt.reformulations.variance_soc import variance_soc
 
 #: Default cap on log-odds: e^13.82 = 1e6; a capped customer loses < 1e-6 of capture probability.
 #: Larger caps are unsafe: with s_ij = 1e9, SCIP (feastol 1e-9) hit unresolved LP troubles on
@@ -79,7 +94,8 @@ class MCFLPMisocp:
     Attributes
     ----------
     problem : the canonical conic problem (sense ``max``); blocks ``z``, ``y``, ``w`` and
-        ``m``/``t`` (variance) or ``eta``/``u``/``t`` (chi2).
+        ``m``/``t`` (variance) or ``eta``/``u``/``tau``/``t`` (chi2; ``t`` the worst-case
+        expected loss ``sup_P E_P[-y]``, so the objective is ``-n t``).
     objective, rho : the objective actually modelled (``erm`` when ``rho == 0``) and radius.
     budget : ``r``.
     a_model : (N, D) log-odds used by the model (capped; ``-inf`` where a pair was dropped).
@@ -221,9 +237,7 @@ def build_mc_flp_misocp_model(
     per_customer_error = np.maximum(drop_err, cap_err)
 
     kept = ~dropped
-    pi, pj = np.nonzero(kept)  # row-major: customers in order
-    P = pi.size
-    sv = s[pi, pj]
+    pi, pj = np.nonzero(kept)  # row-major: customers in order (the rule's pair order)
     row_factor = np.ones(N)
     if not scale_rows:
         log_w = instance.meta.get("log_W") if isinstance(instance.meta, dict) else None
@@ -239,70 +253,57 @@ def build_mc_flp_misocp_model(
                 "the unscaled rows; use scale_rows=True"
             )
 
-    # ---- variables --------------------------------------------------------------------------
+    # ---- model: one rewrite rule per block (dro_opt.reformulations) ----------------------
     bld = ConicBuilder(sense="max", name=f"mcflp_misocp_{objective}")
-    z = bld.add_variables("z", D, vtype="binary")
-    y = bld.add_variables("y", N, lb=0.0, ub=ymax)
-    w = bld.add_variables("w", P, lb=0.0, ub=ymax[pi])
-
-    # ---- linear-fractional rows: y_i + sum_j s_ij w_ij (=|<=) sum_j s_ij z_j ---------------
+    em = ConicEmitter(bld)
+    z = em.variable("z", D, vtype="binary")
+    # f_i(z) = (0 + sum_j W_i s_ij z_j) / (W_i + sum_j W_i s_ij z_j); W_i = 1 when scaled.
+    S = sp.csr_matrix((row_factor[pi] * s[pi, pj], (pi, pj)), shape=(N, D))
     relation = "eq" if objective == "variance" else "le"
-    frac_terms = [
-        (y, sp.diags(row_factor, format="coo")),
-        (w, sp.coo_matrix((row_factor[pi] * sv, (pi, np.arange(P))), shape=(N, P))),
-        (z, sp.coo_matrix((-row_factor[pi] * sv, (pi, pj)), shape=(N, D))),
-    ]
-    if relation == "eq":
-        bld.add_eq("fractional", frac_terms, 0.0)
-    else:
-        bld.add_le("fractional", frac_terms, 0.0)
+    y, _, info = linear_fractional_mccormick(
+        em,
+        z,
+        numerator=(S, 0.0),
+        denominator=(S, row_factor),
+        y_bounds=(0.0, ymax),
+        relation=relation,
+        v_bounds=(0.0, 1.0),
+        exact_binary=True,
+    )
+    em.nonneg("budget", float(r) - em.sum(z))
 
-    # ---- McCormick rows for w_p = y_i z_j (exact for binary z) ------------------------------
-    eye_p = sp.identity(P, format="coo")
-    y_of_p = sp.coo_matrix((np.ones(P), (np.arange(P), pi)), shape=(P, N))
-    z_of_p = sp.coo_matrix((ymax[pi], (np.arange(P), pj)), shape=(P, D))
-    bld.add_le("mccormick_w_le_ymax_z", [(w, eye_p), (z, -z_of_p)], 0.0)
-    bld.add_le("mccormick_w_le_y", [(w, eye_p), (y, -y_of_p)], 0.0)
-    bld.add_le("mccormick_w_ge", [(y, y_of_p), (w, -eye_p), (z, z_of_p)], ymax[pi])
-
-    # ---- budget -------------------------------------------------------------------------------
-    bld.add_le("budget", [(z, np.ones((1, D)))], float(r))
-
-    # ---- objective ----------------------------------------------------------------------------
-    sqrt_p = np.sqrt(p)
     if objective == "erm":
-        bld.set_objective([(y, q)])
+        em.set_objective(em.dot(q, y))
     elif objective == "variance":
-        # m = p'y; t >= ||diag(sqrt p)(y - m 1)||; t <= 1/2 is valid since y in [0, 1].
-        m = bld.add_variables("m", 1, lb=0.0, ub=max(float(ymax.max(initial=0.0)), 0.0))
-        t = bld.add_variables("t", 1, lb=0.0, ub=0.5)
-        bld.add_eq("mean", [(m, np.ones((1, 1))), (y, -p[None, :])], 0.0)
-        soc_y = sp.vstack([sp.coo_matrix((1, N)), sp.diags(sqrt_p)])
-        soc_m = np.r_[0.0, -sqrt_p][:, None]
-        soc_t = sp.coo_matrix(([1.0], ([0], [0])), shape=(N + 1, 1))
-        bld.add_constraints("std_soc", "soc", [(t, soc_t), (y, soc_y), (m, soc_m)], dims=N + 1)
-        bld.set_objective([(m, [n]), (t, [-n * math.sqrt(2 * rho / n)])])
-    else:
-        # eta in [0, 1 + 1/(2 sqrt(2 rho/n))]: below min f the dual increases in eta; above, the
-        # stationary point mu + sigma / sqrt(c^2 - 1) <= 1 + (1/2) / sqrt(2 rho / n).
-        c = math.sqrt(1 + 2 * rho / n)
-        eta_max = 1.0 + 0.5 / math.sqrt(2 * rho / n)
-        eta = bld.add_variables("eta", 1, lb=0.0, ub=eta_max)
-        u = bld.add_variables("u", N, lb=0.0, ub=eta_max)
-        t = bld.add_variables("t", 1, lb=0.0, ub=eta_max)
-        bld.add_ge(
-            "hinge",
-            [
-                (u, sp.identity(N, format="coo")),
-                (eta, -np.ones((N, 1))),
-                (y, sp.identity(N, format="coo")),
-            ],
-            0.0,
+        # Valid bounds: m = p'y in [0, max ymax]; t = Std_p(y) <= 1/2 (Popoviciu, y in [0, 1]).
+        m, t = variance_soc(
+            em,
+            y,
+            p,
+            m_bounds=(0.0, max(float(ymax.max(initial=0.0)), 0.0)),
+            s_bounds=(0.0, 0.5),
+            names={"s": "t"},
         )
-        soc_u = sp.vstack([sp.coo_matrix((1, N)), sp.diags(sqrt_p)])
-        soc_t = sp.coo_matrix(([1.0], ([0], [0])), shape=(N + 1, 1))
-        bld.add_constraints("chi2_soc", "soc", [(t, soc_t), (u, soc_u)], dims=N + 1)
-        bld.set_objective([(eta, [n]), (t, [-n * c])])
+        em.set_objective(m * n - t * (n * math.sqrt(2 * rho / n)))
+    else:
+        # Worst-case capture n * (-(sup_P E_P[-y])) over the ball of radius rho / n. The rule's
+        # eta is minus the capture-scale eta in [0, 1 + 1/(2 sqrt(2 rho/n))]: below min f the
+        # capture dual increases in eta; above, its stationary point is at most
+        # mu + sigma / sqrt(c^2 - 1) <= 1 + (1/2) / sqrt(2 rho / n). Hence u, tau <= eta_max.
+        eta_max = 1.0 + 0.5 / math.sqrt(2 * rho / n)
+        t_rule = chi2_dual(
+            em,
+            -y,
+            p,
+            rho / n,
+            prefix="",
+            eta_bounds=(-eta_max, 0.0),
+            u_upper=eta_max,
+            tau_upper=eta_max,
+        )
+        t = em.variable("t", 1)  # the worst-case expected loss, sup_P E_P[-y]
+        em.zero("chi2_value", t - t_rule)
+        em.set_objective(t * (-n))
 
     return MCFLPMisocp(
         problem=bld.build(),
@@ -310,7 +311,7 @@ def build_mc_flp_misocp_model(
         rho=rho,
         budget=r,
         a_model=a_model,
-        pairs=np.column_stack([pi, pj]),
+        pairs=info.pairs,
         ymax=ymax,
         per_customer_error=per_customer_error,
         relation=relation,
@@ -344,6 +345,8 @@ def feasible_point(model: MCFLPMisocp, z: np.ndarray) -> np.ndarray:
         x[blocks["m"].slice] = mean
         x[blocks["t"].slice] = math.sqrt(max(float(p @ (y - mean) ** 2), 0.0))
     if "eta" in blocks:
+        # chi2_dual's variables for the loss -y: eta_rule = -eta, u = (eta - y)_+, tau = ||u||_p,
+        # t = eta_rule + c tau = sup_P E_P[-y].
         from dro_opt.models.facility_location.objectives import chi2_worst_case
 
         radius = model.rho / n
@@ -351,9 +354,11 @@ def feasible_point(model: MCFLPMisocp, z: np.ndarray) -> np.ndarray:
         c = math.sqrt(1 + 2 * radius)
         eta = _chi2_eta(p, y, c, value)
         u = np.maximum(eta - y, 0.0)
-        x[blocks["eta"].slice] = eta
+        tau = math.sqrt(float(p @ (u * u)))
+        x[blocks["eta"].slice] = -eta
         x[blocks["u"].slice] = u
-        x[blocks["t"].slice] = math.sqrt(float(p @ (u * u)))
+        x[blocks["tau"].slice] = tau
+        x[blocks["t"].slice] = -eta + c * tau
     return x
 
 
