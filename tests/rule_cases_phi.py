@@ -6,14 +6,16 @@ Three kinds of source problems, each solved without the rules:
    ``sum_i q_i lam phi*(s_i / lam)`` with ``phi*(a) = sup_{t >= 0} a t - phi(t)`` computed
    numerically from ``phi`` alone (log grid + bounded Brent). This checks each module's
    derivation of the conjugate and its cone representation, not only the assembled dual.
+   Also at ``lam = 0`` (the closure: the recession function, 0 for ``s <= 0``).
 2. ``worst case``: ``sup { P'l : D_phi(P, p) <= r }`` for a fixed loss ``l`` -- a hand-written
    cvxpy model of the primal with the phi-perspective in ``P`` (``rel_entr``, ``inv_pos``,
    ``power``, ``abs``, ...) solved by Clarabel, including atoms with ``p_i = 0`` and the
    generalized divergence with an extra atom at ``sup_loss`` (paper 002 Lemma 3.4) -- against
    ``min t`` of :func:`phi_divergence_dual` with constant loss.
 3. ``decision``: ``min_{x in [-2, 2]} sup_P E_P[loss(x)]`` with ``loss_i = a_i x + b_i`` (both
-   emitters) or ``(x - c_i)^2`` (cvxpy) -- reference: bounded Brent over ``x`` of the primal
-   worst case (a convex function of ``x``) against one conic model with ``x`` as a variable.
+   emitters) or ``(x - c_i)^2`` (cvxpy), and with ``sup_loss = A |x| + B`` an expression --
+   reference: bounded Brent over ``x`` of the primal worst case (a convex function of ``x``)
+   against one conic model with ``x`` as a variable.
 """
 
 from __future__ import annotations
@@ -265,6 +267,32 @@ for _stem, _name, _params, _rule in PERSPECTIVE_RULES:
     )
 
 
+def _make_closure(rng: np.random.Generator) -> dict[str, Any]:
+    n = 6
+    return {"s": -rng.uniform(0.1, 3.0, size=n), "lam": 0.0, "q": rng.uniform(0.5, 1.5, size=n)}
+
+
+def _reference_closure(d: dict[str, Any]) -> float:
+    """At ``lam = 0`` the closed perspective is the recession function ``sup_{t >= 0} s t``,
+    which is 0 for ``s <= 0``."""
+    return 0.0
+
+
+# lam = 0 fixed: chi2_distance_soc's cone (lam / 2, lam - s, g) degenerates to g^2 <= 0, which
+# Clarabel only solves to reduced accuracy. (In the dual lam > 0 always for chi2-distance:
+# phi(0) = inf makes the ball constraint active, paper 002 Remark 3.7.)
+for _stem, _name, _params, _rule in PERSPECTIVE_RULES:
+    if _stem != "chi2_distance_soc":
+        CASES += both_emitters(
+            _stem,
+            f"closure lam=0 {_label(_name, _params)}",
+            _make_closure,
+            _reference_closure,
+            partial(_build_perspective, _rule, _params),
+            atol=2e-6,
+        )
+
+
 # ----------------------------------------------------------------------------- 2. worst cases
 def _make_worst(
     n: int, zeros: int, radius: tuple[float, float], rng: np.random.Generator
@@ -364,41 +392,56 @@ _REF_CACHE: dict[tuple[Any, ...], float] = {}
 
 def _make_decision(rng: np.random.Generator) -> dict[str, Any]:
     n = 6
+    p = rng.dirichlet(3.0 * np.ones(n))
+    a = rng.normal(size=n)
     return {
-        "p": rng.dirichlet(2.0 * np.ones(n)),
-        "a": rng.normal(size=n),
+        "p": p,
+        "a": a - p @ a,  # nominal mean slope 0: the minimiser lies inside the box
         "b": rng.normal(size=n),
         "c": rng.uniform(-1.5, 1.5, size=n),
         "r": rng.uniform(0.1, 0.4),
     }
 
 
-def _reference_decision(name: str, params: Params, quad: bool, d: dict[str, Any]) -> float:
-    """``min_x sup_P E_P[loss(x)]``: bounded Brent over ``x`` of the primal worst case."""
-    key = (name, tuple(params.items()), quad, *(d[k].tobytes() for k in "pabc"), d["r"])
+def _sup_coefs(d: dict[str, Any]) -> tuple[float, float]:
+    """``(A, B)`` with ``A |x| + B > max_i a_i x + b_i`` on the box: a support whose loss
+    supremum depends on the decision (for the generalized divergence)."""
+    return float(np.abs(d["a"]).max()) + 0.5, float(d["b"].max()) + 0.3
+
+
+def _reference_decision(name: str, params: Params, kind: str, d: dict[str, Any]) -> float:
+    """``min_x sup_P E_P[loss(x)]``: bounded Brent over ``x`` of the primal worst case
+    (``kind``: ``linear`` / ``quad`` loss, or ``sup`` -- linear loss plus an extra atom of loss
+    ``A |x| + B``)."""
+    key = (name, tuple(params.items()), kind, *(d[k].tobytes() for k in "pabc"), d["r"])
     if key not in _REF_CACHE:
-        wc = PrimalWorstCase(name, params, d["p"], d["r"])
+        wc = PrimalWorstCase(name, params, d["p"], d["r"], with_sup=kind == "sup")
+        A, B = _sup_coefs(d)
 
         def worst(x: float) -> float:
-            return wc.value((x - d["c"]) ** 2 if quad else d["a"] * x + d["b"])
+            loss = (x - d["c"]) ** 2 if kind == "quad" else d["a"] * x + d["b"]
+            return wc.value(loss, A * abs(x) + B)
 
         res = minimize_scalar(worst, bounds=X_BOX, method="bounded", options={"xatol": 1e-9})
         _REF_CACHE[key] = min(float(res.fun), worst(X_BOX[0]), worst(X_BOX[1]))
     return _REF_CACHE[key]
 
 
-def _build_decision(name: str, params: Params, em: Any, d: dict[str, Any]) -> Any:
+def _build_decision(name: str, params: Params, kind: str, em: Any, d: dict[str, Any]) -> Any:
     n = d["p"].size
     x = em.variable("x", 1, lb=X_BOX[0], ub=X_BOX[1])
-    loss = em.mul(d["a"], em.broadcast(x, n)) + d["b"]
-    return phi_divergence_dual(em, loss, d["p"], name, d["r"], params)
-
-
-def _build_decision_quad(name: str, params: Params, em: Any, d: dict[str, Any]) -> Any:
-    n = d["p"].size
-    x = em.variable("x", 1, lb=X_BOX[0], ub=X_BOX[1])
-    loss = cp.square(em.broadcast(x, n) - d["c"])  # convex: DCP through s >= loss - eta
-    return phi_divergence_dual(em, loss, d["p"], name, d["r"], params)
+    xn = em.broadcast(x, n)
+    if kind == "quad":
+        loss = cp.square(xn - d["c"])  # convex (cvxpy only): DCP through s >= loss - eta
+    else:
+        loss = em.mul(d["a"], xn) + d["b"]
+    sup = None
+    if kind == "sup":  # sup_loss as an expression: an epigraph variable z >= A |x| + B
+        A, B = _sup_coefs(d)
+        sup = em.variable("z", 1)
+        em.nonneg("z_ge_pos", sup - x * A - B)
+        em.nonneg("z_ge_neg", sup + x * A - B)
+    return phi_divergence_dual(em, loss, d["p"], name, d["r"], params, sup_loss=sup)
 
 
 DECISIONS: list[tuple[str, Params]] = [
@@ -419,9 +462,9 @@ for _name, _params in DECISIONS:
         RULE_OF[_name],
         f"min_x max_P linear loss {_label(_name, _params)}",
         _make_decision,
-        partial(_reference_decision, _name, _params, False),
-        partial(_build_decision, _name, _params),
-        rtol=1e-5,
+        partial(_reference_decision, _name, _params, "linear"),
+        partial(_build_decision, _name, _params, "linear"),
+        rtol=1e-6,
         atol=1e-6,
     )
 for _name, _params in [
@@ -435,11 +478,26 @@ for _name, _params in [
             RULE_OF[_name],
             f"min_x max_P squared loss {_label(_name, _params)}[cvxpy]",
             _make_decision,
-            partial(_reference_decision, _name, _params, True),
+            partial(_reference_decision, _name, _params, "quad"),
             lambda d, nm=_name, pr=_params: solve_cvxpy_emitter(
-                partial(_build_decision_quad, nm, pr), d
+                partial(_build_decision, nm, pr, "quad"), d
             ),
-            rtol=1e-5,
+            rtol=1e-6,
             atol=1e-6,
         )
+    )
+for _name, _params in [
+    ("burg", {}),
+    ("hellinger", {}),
+    ("cressie-read", {"theta": 0.5}),
+    ("tv", {}),
+]:
+    CASES += both_emitters(
+        RULE_OF[_name],
+        f"min_x max_P linear loss, sup_loss A|x| + B {_label(_name, _params)}",
+        _make_decision,
+        partial(_reference_decision, _name, _params, "sup"),
+        partial(_build_decision, _name, _params, "sup"),
+        rtol=1e-6,
+        atol=1e-6,
     )

@@ -13,8 +13,8 @@ Perspective: ``lam phi*(s / lam) = -lam log((lam - s) / lam)``, hence for ``lam 
 
 with ``K_exp = cl{(x, y, z) : y exp(x / y) <= z, y > 0}``. The closure at ``lam = 0`` is
 ``w_i >= 0, s_i <= 0`` -- the recession function ``sup_{t >= 0} s t`` of ``phi*``. Exact, one
-exponential cone per atom, equality attainable (Ben-Tal et al. 2013, Table 2 lists the same
-conjugate).
+exponential cone per atom, equality attainable (the conjugate is the one of Ben-Tal et al.
+2013, "Robust solutions of optimization problems affected by uncertain probabilities").
 """
 
 from __future__ import annotations

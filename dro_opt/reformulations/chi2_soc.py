@@ -3,9 +3,9 @@
 Source: ``sup { E_P[loss] : sum_i p_i phi(P_i / p_i) <= r }`` with ``phi(t) = (t - 1)^2 / 2``
 (the Cressie-Read divergence of order ``k = 2``; ``P >= 0`` and ``sum_i P_i = 1`` included).
 
-Target (Duchi & Namkoong 2019, "Variance-based regularization with convex objectives", and
-Duchi & Namkoong 2021, "Learning models with uniform performance via distributionally robust
-optimization", Lemma 1 with ``k = k_* = 2``, ``c_2(r) = sqrt(1 + 2 r)``)::
+Target (Duchi & Namkoong 2019, "Variance-based regularization with convex objectives"; the
+Cressie-Read dual of Duchi & Namkoong 2021, "Learning models with uniform performance via
+distributionally robust optimization", at ``k = k_* = 2``, ``c_2(r) = sqrt(1 + 2 r)``)::
 
     sup = inf_eta  eta + sqrt(1 + 2 r) * sqrt( sum_i p_i (loss_i - eta)_+^2 )
 
