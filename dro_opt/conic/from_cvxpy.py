@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import cvxpy as cp
@@ -160,7 +161,10 @@ def from_cvxpy(problem: cp.Problem, *, name: str = "cvxpy") -> ConicProblem:
         raise InvalidModelError(f"from_cvxpy needs a cvxpy.Problem, got {type(problem).__name__}")
     _check_importable(problem)
     try:
-        with np.errstate(divide="ignore", invalid="ignore"):  # cvxpy's bound inference: log(0)
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            # cvxpy's bound inference takes log(0); its choice of canonicalisation backend is
+            # announced as a UserWarning the user cannot act on: the library stays quiet.
+            warnings.filterwarnings("ignore", message=".*support CPP backend", category=UserWarning)
             data, _, _ = problem.get_problem_data(solver=_ImportTarget(), ignore_dpp=True)
     except DCPError as exc:  # pragma: no cover - caught by _check_importable already
         raise InvalidModelError(f"cvxpy problem is not DCP: {exc}") from exc
