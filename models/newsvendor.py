@@ -62,8 +62,7 @@ import cvxpy as cp
 import numpy as np
 
 import dro_opt
-from dro_opt.dro.losses import PiecewiseAffineLoss
-from dro_opt.dro.robust import worst_case
+from dro_opt.dro import PiecewiseAffineLoss, worst_case
 from dro_opt.errors import InstanceError
 from dro_opt.solvers.result import Result
 

@@ -40,10 +40,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from dro_opt.ambiguity.cvar import cvar
-from dro_opt.ambiguity.ot_phi import ot_phi
-from dro_opt.ambiguity.phi_divergence import phi_divergence
-from dro_opt.ambiguity.wasserstein import wasserstein
+from dro_opt.ambiguity import cvar, ot_phi, phi_divergence, wasserstein
 from dro_opt.models.newsvendor import NewsvendorInstance, make_newsvendor, robust_newsvendor
 from dro_opt.models.portfolio import PortfolioInstance, make_returns, robust_portfolio
 from dro_opt.solvers.status import Status
@@ -323,3 +320,21 @@ def test_portfolio_ot_kl(pf: PortfolioInstance) -> None:
     result, _, b = robust_portfolio(pf, ot_phi(r, th1, phi="kl", norm=2), K)
     check_against_enumeration(result, opt)
     assert b.sum() <= K
+
+
+# =========================================================================== data and limits
+def test_generators_are_seeded_and_valid() -> None:
+    a, b = make_newsvendor(30, 3, seed=7), make_newsvendor(30, 3, seed=7)
+    assert np.array_equal(a.demand, b.demand) and np.array_equal(a.price, b.price)
+    assert (a.demand >= 0).all() and (a.salvage < a.cost).all() and (a.cost < a.price).all()
+    r1, r2 = make_returns(30, 4, seed=7), make_returns(30, 4, seed=8)
+    assert r1.returns.shape == (30, 4) and not np.array_equal(r1.returns, r2.returns)
+
+
+def test_transport_sets_limited_to_few_products() -> None:
+    from dro_opt.errors import InstanceError
+    from dro_opt.models.newsvendor import MAX_TRANSPORT_PRODUCTS
+
+    inst = make_newsvendor(5, MAX_TRANSPORT_PRODUCTS + 1, seed=0)
+    with pytest.raises(InstanceError, match="2\\^J"):
+        robust_newsvendor(inst, wasserstein(0.1, norm=1))
