@@ -58,15 +58,19 @@ SOLVER_SETTINGS: dict[str, Any] = {
     "tol_feas": 1e-10,
     "max_iter": 400,
 }
-#: Settings tried in turn when Clarabel stops short of :data:`SOLVER_SETTINGS`.
-FALLBACK_SETTINGS: tuple[dict[str, Any], ...] = (
-    {
-        "iterative_refinement_reltol": 1e-14,
-        "iterative_refinement_abstol": 1e-14,
-        "iterative_refinement_max_iter": 50,
-    },
-    {"static_regularization_constant": 1e-10},
-    {"equilibrate_enable": False},
+_REFINE = {
+    "iterative_refinement_reltol": 1e-14,
+    "iterative_refinement_abstol": 1e-14,
+    "iterative_refinement_max_iter": 50,
+}
+#: (objective scale, extra settings) tried in turn when Clarabel stops short of
+#: :data:`SOLVER_SETTINGS` (exponential cones with tiny divergence budgets are delicate).
+FALLBACKS: tuple[tuple[float, dict[str, Any]], ...] = (
+    (1.0, _REFINE),
+    (0.1, _REFINE),
+    (1.0, {"max_step_fraction": 0.9}),
+    (0.01, _REFINE),
+    (1.0, {"equilibrate_enable": False}),
 )
 #: Relative value tolerance of the approximating distribution when the sup is not attained.
 APPROX_TOL = 1e-9
@@ -204,30 +208,49 @@ def make_instance(
 
 
 # --------------------------------------------------------------------------- shared programs
-def solve(problem: cp.Problem, what: str) -> None:
+Snapshot = dict[int, np.ndarray]
+
+
+def solve(problem: cp.Problem, what: str) -> list[Snapshot]:
     """Solve with Clarabel at :data:`SOLVER_SETTINGS`; when Clarabel stops short of its
-    tolerances (``optimal_inaccurate``) or fails, retry with the :data:`FALLBACK_SETTINGS`.
-    An inaccurate point is still used (it is repaired and bracketed); RuntimeError if no
-    attempt reports an optimum."""
+    tolerances (``optimal_inaccurate``) or fails, retry with the :data:`FALLBACKS` (a scaled
+    objective has the same optimal points).
+
+    Returns the variable values (by variable id) of every attempt that reported an optimum,
+    inaccurate ones included (the last is the accurate one when there is one): each is
+    repaired into a valid bound and the best is kept. RuntimeError if none did."""
+    snaps: list[Snapshot] = []
     error: Exception | None = None
-    saved: list[Any] | None = None
-    for extra in ({}, *FALLBACK_SETTINGS):
+    for scale, extra in ((1.0, {}), *FALLBACKS):
+        prob = problem
+        if scale != 1.0:
+            objective = type(problem.objective)(problem.objective.expr * scale)
+            prob = cp.Problem(objective, problem.constraints)
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.solve(solver=cp.CLARABEL, **SOLVER_SETTINGS, **extra)
+                prob.solve(solver=cp.CLARABEL, **SOLVER_SETTINGS, **extra)
         except cp.error.SolverError as exc:
             error = exc
             continue
-        if problem.status == cp.OPTIMAL:
-            return
-        if problem.status == cp.OPTIMAL_INACCURATE and saved is None:
-            saved = [v.value for v in problem.variables()]
-    if saved is None:
+        if prob.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+            snaps.append({v.id: np.asarray(v.value, dtype=float) for v in prob.variables()})
+        if prob.status == cp.OPTIMAL:
+            break
+    if not snaps:
         detail = f": {error}" if error is not None else f" (status {problem.status})"
         raise RuntimeError(f"Clarabel found no optimum of the {what}{detail}")
-    for v, val in zip(problem.variables(), saved, strict=True):
-        v.save_value(val)
+    return snaps
+
+
+def multiplier_values(
+    gams: list[tuple[cp.Variable | None, cp.Variable | None]], snap: Snapshot
+) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
+    """The box multipliers of :func:`dtransform_blocks` in one :func:`solve` snapshot."""
+    return [
+        (None if gh is None else snap[gh.id], None if gl is None else snap[gl.id])
+        for gh, gl in gams
+    ]
 
 
 def primal_blocks(
@@ -305,10 +328,10 @@ def dtransform_exact(
     q_norm: float,
     cost: str,
     alpha: float,
-    gams: list[tuple[Any, Any]],
+    gams: list[tuple[np.ndarray | None, np.ndarray | None]],
 ) -> tuple[np.ndarray, float]:
-    """Exact ``zeta_i = max_k`` of the robust-constraint left sides at the multipliers ``gams``
-    (clipped to ``>= 0``) and, for the norm cost, the smallest ``alpha`` they need."""
+    """Exact ``zeta_i = max_k`` of the robust-constraint left sides at the multiplier values
+    ``gams`` (clipped to ``>= 0``) and, for the norm cost, the smallest ``alpha`` they need."""
     n, k_num = inst.c.shape
     d = inst.xi.shape[1]
     fh, fl = inst.fin_hi, inst.fin_lo
@@ -319,11 +342,11 @@ def dtransform_exact(
         val = inst.c[:, k].copy()
         gh, gl = gams[k] if gams else (None, None)
         if gh is not None and fh.size:
-            g = np.maximum(np.asarray(gh.value, dtype=float), 0.0)
+            g = np.maximum(gh, 0.0)
             G[:, fh] += g
             val += (g * (inst.hi[fh] - inst.xi[:, fh])).sum(axis=1)
         if gl is not None and fl.size:
-            g = np.maximum(np.asarray(gl.value, dtype=float), 0.0)
+            g = np.maximum(gl, 0.0)
             G[:, fl] -= g
             val += (g * (inst.xi[:, fl] - inst.lo[fl])).sum(axis=1)
         r = np.linalg.norm(inst.A[k] - G, ord=q_norm, axis=1)
@@ -419,7 +442,7 @@ def distances(diff: np.ndarray, p_norm: float, cost: str) -> np.ndarray:
 class TransportSet(AmbiguitySet):
     """Common part of the sets that move the samples (Wasserstein, OT-phi).
 
-    Subclasses provide ``_primal(inst) -> (M, D, beta)``, ``_assemble``, ``_coupling_cost`` and
+    Subclasses provide ``_primal(inst) -> (M, D)``, ``_assemble``, ``_coupling_cost`` and
     ``_dual(inst) -> (value, multipliers)``.
     """
 
@@ -454,11 +477,9 @@ class TransportSet(AmbiguitySet):
         inst = make_instance(loss, weights, self.support)
         if self.radius == 0.0:
             return self._nominal(inst, loss)
-        M, D, beta = self._primal(inst)
         dual_value, mult = self._dual(inst)
-        atoms, origins, probs, nominal, cost, value, attained = self._distribution(
-            inst, loss, M, D, beta
-        )
+        outs = [self._distribution(inst, loss, M, D) for M, D in self._primal(inst)]
+        atoms, origins, probs, nominal, cost, value, attained = max(outs, key=lambda o: o[5])
         return TransportWorstCase(
             value=value,
             dual_value=float(dual_value),
@@ -491,7 +512,6 @@ class TransportSet(AmbiguitySet):
         loss: PiecewiseAffineLoss,
         M: np.ndarray,
         D: np.ndarray,
-        beta: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, bool]:
         """The program's point as an exactly feasible distribution (module docstring):
         ``(atoms, origins, probabilities, nominal masses, cost, value, attained)``.
@@ -513,7 +533,7 @@ class TransportSet(AmbiguitySet):
             floor = tau * inst.p[:, None]
             low = moving & (M < floor)
             Mf = np.where(low, floor, M)
-            outs.append(self._feasible(inst, loss, *self._assemble(inst, Mf, D, beta, low)))
+            outs.append(self._feasible(inst, loss, *self._assemble(inst, Mf, D)))
             if not low.any():
                 break
         top = max(out[-1] for out in outs)
@@ -560,17 +580,15 @@ class TransportSet(AmbiguitySet):
         """Bound on ``sum_ik ||D_ik||`` implied by the radius (norm cost)."""
         return self.radius
 
-    def _primal(self, inst: TransportInstance) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _primal(self, inst: TransportInstance) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Masses ``M`` (N, K) and moments ``D`` (N, K, d) of the primal program's optimum, one
+        pair per :func:`solve` snapshot."""
         raise NotImplementedError
 
     def _assemble(
-        self,
-        inst: TransportInstance,
-        M: np.ndarray,
-        D: np.ndarray,
-        beta: np.ndarray | None,
-        floored: np.ndarray,
+        self, inst: TransportInstance, M: np.ndarray, D: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(atoms, origins, probabilities, nominal masses)`` of the sub-atoms."""
         raise NotImplementedError
 
     def _coupling_cost(
@@ -600,20 +618,15 @@ class WassersteinSet(TransportSet):
     def describe(self) -> str:
         return f"Wasserstein ball radius={self.radius:g}, {self._cost_text()}"
 
-    def _primal(self, inst: TransportInstance) -> tuple[np.ndarray, np.ndarray, None]:
+    def _primal(self, inst: TransportInstance) -> list[tuple[np.ndarray, np.ndarray]]:
         """Mohajerin Esfahani & Kuhn 2018, Thm 4.4 (module docstring)."""
         M, D, obj, transport, cons = primal_blocks(inst, self.norm, self.cost)
         cons += [cp.sum(M, axis=1) == inst.p, transport <= self.radius]
-        solve(cp.Problem(cp.Maximize(obj), cons), "Wasserstein primal (MEK 2018 Thm 4.4)")
-        return M.value, np.stack([Dk.value for Dk in D], axis=1), None
+        snaps = solve(cp.Problem(cp.Maximize(obj), cons), "Wasserstein primal (MEK 2018 Thm 4.4)")
+        return [(sn[M.id], np.stack([sn[Dk.id] for Dk in D], axis=1)) for sn in snaps]
 
     def _assemble(
-        self,
-        inst: TransportInstance,
-        M: np.ndarray,
-        D: np.ndarray,
-        beta: np.ndarray | None,
-        floored: np.ndarray,
+        self, inst: TransportInstance, M: np.ndarray, D: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         atoms, origins = self._subatoms(inst, M, D)
         masses = (M * (inst.p / M.sum(axis=1))[:, None]).ravel()  # rows to p_i, atoms kept
@@ -636,23 +649,29 @@ class WassersteinSet(TransportSet):
         n = inst.p.size
         lam, s = cp.Variable(nonneg=True), cp.Variable(n)
         cons, gams = dtransform_blocks(inst, self.dual_norm, self.cost, lam, s)
-        solve(
+        snaps = solve(
             cp.Problem(cp.Minimize(lam * self.radius + inst.p @ s), cons),
             "Wasserstein dual (MEK 2018 Thm 4.2)",
         )
-        lam_v = max(float(lam.value), 0.0)
-        _, need = dtransform_exact(inst, self.dual_norm, self.cost, lam_v, gams)
+        best: tuple[float, dict[str, Any]] | None = None
+        for sn in snaps:
+            gv = multiplier_values(gams, sn)
+            lam_v = max(float(sn[lam.id]), 0.0)
+            _, need = dtransform_exact(inst, self.dual_norm, self.cost, lam_v, gv)
 
-        def h(lam_: float) -> float:
-            zeta = dtransform_exact(inst, self.dual_norm, self.cost, lam_, gams)[0]
-            return lam_ * self.radius + float(inst.p @ zeta)
+            def h(lam_: float, gv: Any = gv) -> float:
+                zeta = dtransform_exact(inst, self.dual_norm, self.cost, lam_, gv)[0]
+                return lam_ * self.radius + float(inst.p @ zeta)
 
-        if self.cost == "squared":
-            lam_v = refine_lambda(h, lam_v, 0.0)
-        lam_v = max(lam_v, need)
-        zeta, _ = dtransform_exact(inst, self.dual_norm, self.cost, lam_v, gams)
-        value = lam_v * self.radius + float(inst.p @ zeta)
-        return value, {"lambda": lam_v, "s": zeta}
+            if self.cost == "squared":
+                lam_v = refine_lambda(h, lam_v, 0.0)
+            lam_v = max(lam_v, need)
+            zeta, _ = dtransform_exact(inst, self.dual_norm, self.cost, lam_v, gv)
+            value = lam_v * self.radius + float(inst.p @ zeta)
+            if best is None or value < best[0]:
+                best = (value, {"lambda": lam_v, "s": zeta})
+        assert best is not None
+        return best
 
 
 def wasserstein(
