@@ -29,8 +29,10 @@ by giving such sub-atoms a small mass ``tau p_i`` (value within ``1e-9 max(1, |v
 program's) and ``attained`` is False. Every returned distribution is exactly feasible: its
 coupling cost is recomputed and, if the solver's point overshoots the radius, the distribution
 is mixed with the nominal (the cost and the gain over the nominal scale by ``1 - t``). The dual
-value is evaluated exactly at a repaired (feasible) dual point, so ``value <= sup <=
-dual_value``.
+value is evaluated exactly at a repaired (feasible) dual point, its ``lam`` refined by a 1-d
+search of the exact dual function, so ``value <= sup <= dual_value``. Every point Clarabel
+reports (inaccurate ones and those of its retries) is repaired this way; the best bound of each
+side is kept.
 """
 
 from __future__ import annotations
