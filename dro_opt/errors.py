@@ -51,3 +51,10 @@ class ParameterError(DroOptError, ValueError):
 class LossError(InvalidModelError):
     """A loss does not have the form an ambiguity set needs (not DCP-convex in the decisions,
     not a maximum of functions affine in the uncertain vector, wrong shape)."""
+
+
+class NumericalError(DroOptError, RuntimeError):
+    """A computation could not be carried out to the accuracy a certificate needs (a solver
+    failing on every retry, a primal value above its own dual bound). Never silently ignored."""
+
+    exit_code: int = 3

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from dro_opt.errors import ParameterError
+from dro_opt.errors import NumericalError, ParameterError
 
 #: Relative tolerance to which ``weights`` must sum to one.
 WEIGHT_SUM_TOL = 1e-8
@@ -153,3 +153,20 @@ def check_weights(weights: Any, n: int) -> np.ndarray:
             f"weights must sum to 1, they sum to {total:.12g}; pass weights / weights.sum()"
         )
     return w / total
+
+
+#: Relative slack by which a primal value may exceed its dual bound (floating-point rounding).
+BRACKET_TOL = 1e-9
+
+
+def check_bracket(value: float, dual_value: float, what: str) -> None:
+    """Raise :class:`NumericalError` unless ``value <= dual_value`` up to :data:`BRACKET_TOL`.
+
+    A feasible distribution's value above a feasible dual point's value is impossible in exact
+    arithmetic: one of the two computations lost accuracy, and no bracket may be reported.
+    """
+    if not (value <= dual_value + BRACKET_TOL * max(1.0, abs(value), abs(dual_value))):
+        raise NumericalError(
+            f"{what}: the worst-case value of a feasible distribution ({value:.17g}) exceeds the "
+            f"dual bound ({dual_value:.17g}); the computation lost accuracy (rescale the losses)"
+        )

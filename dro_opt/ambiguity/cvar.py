@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dro_opt.ambiguity.base import ReweightingSet, WorstCase
+from dro_opt.ambiguity.base import ReweightingSet, WorstCase, check_bracket
 from dro_opt.ambiguity.phi_divergence import augment
 from dro_opt.errors import ParameterError
 
@@ -86,6 +86,7 @@ class CVaRSet(ReweightingSet):
         dual, eta = cvar_dual(self.alpha, l, p)
         if extra:
             P = np.append(P, 0.0)
+        check_bracket(float(P @ la), float(dual), self.describe())
         return WorstCase(
             value=float(P @ la),
             dual_value=dual,

@@ -169,8 +169,19 @@ def _cressie_read(th: float) -> Divergence:
         # sup_t s t - phi(t): t^{th-1} = u := 1 - (1 - th) s; value (u^{th/(th-1)} - 1) / th.
         # th > 1: u <= 0 means the maximiser is t = 0 and phi* = -phi(0) = -1/th ((u)_+ = 0).
         # th < 1: finite only for s < 1/(1 - th) (for th < 0 also at s = 1/(1 - th): -1/th).
+        # written with expm1/log1p: for |s| << 1 (large lam in the dual) the naive form cancels
         u = 1.0 - (1.0 - th) * s
-        val = (np.maximum(u, 0.0) ** (th / (th - 1.0)) - 1.0) / th
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            val = (
+                np.where(
+                    u > 0,
+                    np.expm1(th / (th - 1.0) * np.log1p(np.maximum(-(1.0 - th) * s, -1.0))),
+                    -1.0,
+                )
+                / th
+            )
+            if th < 0:  # at u = 0 exactly: u^{th/(th-1)} = 0
+                val = np.where(u == 0, -1.0 / th, val)
         if th > 1:
             return val
         if th > 0:
@@ -236,7 +247,8 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         INF,
         1.0,
         lambda t: (t - 1.0) ** 2 / t,
-        lambda s: np.where(s <= 1, 2.0 - 2.0 * np.sqrt(np.maximum(1.0 - s, 0.0)), INF),
+        # 2 - 2 sqrt(1 - s) = 2 s / (1 + sqrt(1 - s)): no cancellation for |s| << 1
+        lambda s: np.where(s <= 1, 2.0 * s / (1.0 + np.sqrt(np.maximum(1.0 - s, 0.0))), INF),
         lambda t: 1.0 - 1.0 / t**2,
         lambda s: np.where(s < 1, 1.0 / np.sqrt(1.0 - s), INF),
         lambda w: w - 2.0 + cp.inv_pos(w),
@@ -258,7 +270,7 @@ _FIXED: dict[str, Callable[[], Divergence]] = {
         0.5,
         INF,
         lambda t: 0.5 * (t - 1.0) ** 2,
-        lambda s: -0.5 + 0.5 * np.maximum(s + 1.0, 0.0) ** 2,
+        lambda s: np.where(s >= -1.0, s + 0.5 * s * s, -0.5),  # = -1/2 + (s + 1)_+^2 / 2
         lambda t: t - 1.0,
         lambda s: np.maximum(1.0 + s, 0.0),
         lambda w: 0.5 * cp.square(w - 1.0),

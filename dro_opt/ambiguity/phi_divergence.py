@@ -43,6 +43,7 @@ from scipy.optimize import brentq, minimize_scalar
 from dro_opt.ambiguity.base import (
     ReweightingSet,
     WorstCase,
+    check_bracket,
     check_losses,
     check_radius,
     check_weights,
@@ -58,6 +59,9 @@ CLARABEL_SETTINGS: dict[str, float] = {
     "tol_ktratio": 1e-8,
     "max_iter": 300,
 }
+#: Largest log(lam) searched: any lam >= 0 gives a valid dual bound, so capping the search keeps
+#: every evaluation finite for subnormal radii (lam_max = spread / r overflows there).
+_LOG_LAMBDA_CAP = math.log(1e300)
 _LOG_LAMBDA_RANGE = 28.0  # the dual searches lam in [lam_max e^-28, lam_max] (and lam = 0)
 
 
@@ -137,12 +141,13 @@ def _solve_primal(
         objective = objective + ((la[sing] - top) / scale) @ y
         mass = mass + cp.sum(y)
         cost = cost + div.phi_inf * cp.sum(y)
-    prob = cp.Problem(cp.Maximize(objective), [mass == 1, cost / r <= 1])
+    budget = cost / r <= 1 if r >= 1e-200 else cost <= r  # 1 / r overflows for tiny radii
+    prob = cp.Problem(cp.Maximize(objective), [mass == 1, budget])
     with warnings.catch_warnings():  # "may be inaccurate": the result is repaired and checked
         warnings.simplefilter("ignore", UserWarning)
         try:
             prob.solve(solver=cp.CLARABEL, **CLARABEL_SETTINGS)
-        except cp.SolverError:
+        except (cp.SolverError, ValueError):  # ValueError: cvxpy refused non-finite data
             return None
     if w.value is None:
         return None
@@ -193,7 +198,7 @@ def kkt_primal(div: Divergence, r: float, la: np.ndarray, pa: np.ndarray) -> np.
         return div.divergence_value(p_of(math.exp(u)), pa) - r
 
     try:
-        u_hi = math.log((top - mean) / r)
+        u_hi = _log_lambda_max(top - mean, r)
         u_lo = u_hi - _LOG_LAMBDA_RANGE
         if excess(u_lo) <= 0:
             return p_of(math.exp(u_lo))
@@ -283,7 +288,7 @@ def dual_worst_case(
             best = min(best, (h(eta, lam), eta))
         return best
 
-    u_hi = math.log((top - mean) / r)
+    u_hi = _log_lambda_max(top - mean, r)
     res = minimize_scalar(
         lambda u: inner(math.exp(u))[0],
         bounds=(u_hi - _LOG_LAMBDA_RANGE, u_hi),
@@ -295,6 +300,11 @@ def dual_worst_case(
     if top <= value:  # the lam -> 0 closure: eta = max l
         return float(top), 0.0, float(top)
     return value, lam, float(eta)
+
+
+def _log_lambda_max(spread: float, r: float) -> float:
+    """``log(spread / r)`` capped at :data:`_LOG_LAMBDA_CAP` (finite for subnormal ``r``)."""
+    return min(math.log(spread) - math.log(r), _LOG_LAMBDA_CAP)
 
 
 # --------------------------------------------------------------------------- the set
@@ -341,8 +351,10 @@ class PhiDivergenceSet(ReweightingSet):
         la, pa, _, extra = augment(losses, weights, sup_loss)
         P = primal_worst_case(self.divergence, self.radius, la, pa)
         dual, lam, eta = dual_worst_case(self.divergence, self.radius, la, pa)
+        value = float(P @ la)
+        check_bracket(value, float(dual), self.describe())
         return WorstCase(
-            value=float(P @ la),
+            value=value,
             dual_value=float(dual),
             probabilities=P,
             extra_mass=float(P[-1]) if extra else 0.0,

@@ -47,8 +47,14 @@ import cvxpy as cp
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from dro_opt.ambiguity.base import AmbiguitySet, WorstCase, check_radius, check_weights
-from dro_opt.errors import LossError, ParameterError
+from dro_opt.ambiguity.base import (
+    AmbiguitySet,
+    WorstCase,
+    check_bracket,
+    check_radius,
+    check_weights,
+)
+from dro_opt.errors import LossError, NumericalError, ParameterError
 
 if TYPE_CHECKING:
     from dro_opt.dro.losses import PiecewiseAffineLoss
@@ -220,7 +226,7 @@ def solve(problem: cp.Problem, what: str) -> list[Snapshot]:
 
     Returns the variable values (by variable id) of every attempt that reported an optimum,
     inaccurate ones included (the last is the accurate one when there is one): each is
-    repaired into a valid bound and the best is kept. RuntimeError if none did."""
+    repaired into a valid bound and the best is kept. NumericalError if none did."""
     snaps: list[Snapshot] = []
     error: Exception | None = None
     for scale, extra in ((1.0, {}), *FALLBACKS):
@@ -241,7 +247,7 @@ def solve(problem: cp.Problem, what: str) -> list[Snapshot]:
             break
     if not snaps:
         detail = f": {error}" if error is not None else f" (status {problem.status})"
-        raise RuntimeError(f"Clarabel found no optimum of the {what}{detail}")
+        raise NumericalError(f"Clarabel found no optimum of the {what}{detail}")
     return snaps
 
 
@@ -482,6 +488,7 @@ class TransportSet(AmbiguitySet):
         dual_value, mult = self._dual(inst)
         outs = [self._distribution(inst, loss, M, D) for M, D in self._primal(inst)]
         atoms, origins, probs, nominal, cost, value, attained = max(outs, key=lambda o: o[5])
+        check_bracket(value, float(dual_value), self.describe())
         return TransportWorstCase(
             value=value,
             dual_value=float(dual_value),
