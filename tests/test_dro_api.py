@@ -170,3 +170,34 @@ def test_bad_weights() -> None:
 def test_ambiguity_must_be_a_set() -> None:
     with pytest.raises(ParameterError, match=r"dro_opt\.ambiguity"):
         worst_case(cp.Variable(3), "kl")
+
+
+def test_scale_changes_conditioning_not_the_answer() -> None:
+    rng = np.random.default_rng(5)
+    d = rng.poisson(20, size=40).astype(float)
+    x = cp.Variable(name="x")
+    values = []
+    for scale in (None, 100.0):
+        t, cons = worst_case(3 * x - 5 * cp.minimum(x, d), phi_divergence("kl", 0.1), scale=scale)
+        res = dro_opt.solve(cp.Problem(cp.Minimize(t), [*cons, x >= 0, x <= 40]))
+        assert res.status is Status.OPTIMAL
+        values.append(res.objective)
+    assert _rel(values[0], values[1]) < 1e-6
+    with pytest.raises(ParameterError, match="scale"):
+        worst_case(x - d, cvar(0.5), scale=-1.0)
+
+
+def test_user_exp_cone_constraints_are_checked_without_a_solver_call() -> None:
+    # cvxpy's own ExpCone.violation() projects with a solver (it picked an unlicensed MOSEK);
+    # the certificate measures exp and power cones in closed form.
+    x, y = cp.Variable(name="x"), cp.Variable(name="y")
+    cons = [
+        cp.constraints.ExpCone(x, cp.Constant(1.0), y),  # y >= exp(x)
+        cp.constraints.PowCone3D(y, cp.Constant(1.0), x, 0.5),  # sqrt(y) >= |x|
+        x >= 0.5,
+    ]
+    res = dro_opt.solve(cp.Problem(cp.Minimize(y), cons))
+    assert res.status is Status.OPTIMAL
+    assert _rel(res.objective, float(np.exp(0.5))) < 1e-6
+    line = next(ln for ln in res.certificate.lines if ln.name == "constraint_violation")
+    assert line.value is not None and line.value < 1e-6

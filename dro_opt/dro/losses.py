@@ -133,6 +133,14 @@ class PiecewiseAffineLoss:
         pts = self.samples if points is None else np.asarray(points, dtype=float)
         return (pts @ A.T + b).max(axis=1)
 
+    def scaled(self, factor: float) -> PiecewiseAffineLoss:
+        """The loss times ``factor > 0`` (pieces ``(factor a_k, factor b_k)``, same samples)."""
+        return PiecewiseAffineLoss(
+            self.samples,
+            [(factor * a, factor * b) for a, b in self.pieces],
+            support=self.support,
+        )
+
     def variables(self) -> list[cp.Variable]:
         seen: dict[int, cp.Variable] = {}
         for a, b in self.pieces:

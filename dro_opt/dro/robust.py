@@ -29,6 +29,7 @@ worst-case distribution (:func:`worst_case_distribution`).
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +116,7 @@ def worst_case(
     weights: Any = None,
     *,
     sup_loss: Any = None,
+    scale: float | None = None,
     name: str = "worst_case",
 ) -> tuple[cp.Variable, list[Any]]:
     """``(t, constraints)`` with ``t >= sup_{P in ambiguity} E_P[loss]`` exactly representable.
@@ -129,6 +131,12 @@ def worst_case(
     sup_loss : the loss's supremum over the support, for the generalized phi-divergence ball of
         paper 002 Lemma 3.4 / Prop. 3.6 (an extra atom; only divergences with phi'_inf < inf
         use it); a number or a cvxpy expression (concave-free: affine or convex).
+    scale : a typical magnitude of the loss (positive). The rule is written for ``loss / scale``
+        and ``t`` is ``scale`` times its bound -- the same set and the same optimum (every
+        worst case is positively homogeneous), better conditioned for interior-point solvers:
+        Clarabel stopped with numerical trouble on a KL newsvendor with 10^4 scenarios and
+        losses of about -140 (through cvxpy's own Clarabel interface as well) and solved it
+        with ``scale=100``.
     name : name of the variable ``t``.
 
     Returns
@@ -141,6 +149,14 @@ def worst_case(
             f"ambiguity must be a set from dro_opt.ambiguity (phi_divergence, cvar, "
             f"wasserstein, ot_phi), got {type(ambiguity).__name__}"
         )
+    if scale is None:
+        scale = 1.0
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ParameterError(f"scale must be a positive number, got {scale!r}") from None
+    if not (math.isfinite(scale) and scale > 0):
+        raise ParameterError(f"scale must be a positive finite number, got {scale!r}")
     em = CvxpyEmitter()
     if ambiguity.moves_samples:
         if not isinstance(loss, PiecewiseAffineLoss):
@@ -150,15 +166,17 @@ def worst_case(
                 f"uncertain vector; got {type(loss).__name__}"
             )
         w = check_weights(weights, loss.num_samples)
-        bound = _transport_bound(em, loss, w, ambiguity)
+        scaled = loss if scale == 1.0 else loss.scaled(1.0 / scale)
+        bound = _transport_bound(em, scaled, w, ambiguity)
         loss_obj: Any = loss
     else:
         expr = loss.expression() if isinstance(loss, PiecewiseAffineLoss) else _loss_vector(loss)
         w = check_weights(weights, int(expr.size))
-        bound = _reweighting_bound(em, expr, w, ambiguity, sup_loss)
+        sup = sup_loss if sup_loss is None or scale == 1.0 else sup_loss / scale
+        bound = _reweighting_bound(em, expr / scale if scale != 1.0 else expr, w, ambiguity, sup)
         loss_obj = loss if isinstance(loss, PiecewiseAffineLoss) else expr
     t = cp.Variable(name=name)
-    constraints = [*em.constraints, t >= cp.reshape(bound, (), order="C")]
+    constraints = [*em.constraints, t >= scale * cp.reshape(bound, (), order="C")]
     term = RobustTerm(t, loss_obj, ambiguity, w, constraints, sup_loss)
     _TERMS[t.id] = term
     weakref.finalize(t, _forget, t.id)

@@ -147,16 +147,40 @@ def _max_violation(problem: cp.Problem, skip: set[int]) -> float:
         if id(con) in skip:
             continue
         try:
-            v = con.violation()
+            v = _violation(con)
         except (ValueError, TypeError):  # pragma: no cover - no value
             return math.inf
-        v = float(np.max(np.abs(np.asarray(v, dtype=float)), initial=0.0))
         scale = 1.0
         for arg in con.args:
             if arg.value is not None:
                 scale = max(scale, float(np.max(np.abs(arg.value), initial=0.0)))
         worst = max(worst, v / scale)
     return worst
+
+
+def _violation(con: Any) -> float:
+    """Largest violation of one constraint at the variables' values.
+
+    Exponential and power cones are measured in closed form: cvxpy's own ``violation()`` of
+    those cones projects with a solver call (it picked an unlicensed MOSEK here and crashed).
+    """
+    from cvxpy.constraints import ExpCone, PowCone3D
+
+    if isinstance(con, ExpCone):
+        x, y, z = (np.asarray(a.value, dtype=float).ravel() for a in con.args)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            pos = y > 0
+            lhs = np.where(pos, y * np.exp(np.where(pos, x / np.where(pos, y, 1.0), 0.0)), 0.0)
+            v = np.where(pos, lhs - z, np.maximum(-y, 0) + np.maximum(x, 0) + np.maximum(-z, 0))
+        return float(np.max(np.maximum(v, 0.0), initial=0.0))
+    if isinstance(con, PowCone3D):
+        x, y, z = (np.asarray(a.value, dtype=float).ravel() for a in con.args[:3])
+        a = np.asarray(con.alpha.value, dtype=float).ravel()
+        geo = np.maximum(x, 0) ** a * np.maximum(y, 0) ** (1 - a)
+        v = np.abs(z) - geo + np.maximum(-x, 0) + np.maximum(-y, 0)
+        return float(np.max(np.maximum(v, 0.0), initial=0.0))
+    v = con.violation()
+    return float(np.max(np.abs(np.asarray(v, dtype=float)), initial=0.0))
 
 
 def _settle_status(result: Result, options: SolveOptions) -> None:
