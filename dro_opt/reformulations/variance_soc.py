@@ -75,6 +75,8 @@ def variance_soc(
     """
     N = em.size(y)
     p = check_weights(weights, N)
+    if weights is not None:  # validated; used as given (no renormalisation, not even by an ulp)
+        p = np.asarray(weights, dtype=float).ravel()
     block = {role: (f"{prefix}_{role}" if prefix else role) for role in ROLES}
     extra = set(names or {}) - set(ROLES)
     if extra:
