@@ -5,8 +5,8 @@ Source (one ratio per row ``i``, ``v`` the decision, ``n_v`` entries)::
     y_i = (b_i + sum_j A_ij v_j) / (d_i + sum_j C_ij v_j),     d_i + C_i v > 0 for feasible v,
 
 with data-derived bounds ``ylo_i <= y_i <= yhi_i`` valid for every feasible ``v``. Multiplying by
-the (positive) denominator (paper 003 eqs. (2)-(4): Mai & Lodi's linear-fractional form of the
-multinomial-logit capture probability) gives the bilinear row::
+the (positive) denominator (paper 003 eqs. (2)-(4); the linear-fractional form of the
+multinomial-logit capture probability compared by Haase & Mueller 2014) gives the bilinear row::
 
     d_i y_i + sum_j C_ij y_i v_j  (= | <=)  b_i + sum_j A_ij v_j,
 
@@ -14,16 +14,16 @@ and each product ``w_ij = y_i v_j`` -- one per *stored entry* of ``C`` -- is rep
 McCormick envelope over the box ``[ylo_i, yhi_i] x [vlo_j, vhi_j]`` (McCormick 1976; paper 003
 eqs. (5)-(10) for ``ylo = 0``, ``v`` binary)::
 
-    w_ij <= yhi_i v_j + vlo_j y_i - yhi_i vlo_j          (family ``w_le_yhi_v``)
-    w_ij <= ylo_i v_j + vhi_j y_i - ylo_i vhi_j          (family ``w_le_y``)
-    w_ij >= yhi_i v_j + vhi_j y_i - yhi_i vhi_j          (family ``w_ge``)
-    w_ij >= ylo_i v_j + vlo_j y_i - ylo_i vlo_j          (family ``w_ge_ylo_v``)
+    w_ij <= yhi_i v_j + vlo_j y_i - yhi_i vlo_j          (block ``mccormick_w_le_yhi_v``)
+    w_ij <= ylo_i v_j + vhi_j y_i - ylo_i vhi_j          (block ``mccormick_w_le_y``)
+    w_ij >= yhi_i v_j + vhi_j y_i - yhi_i vhi_j          (block ``mccormick_w_ge``)
+    w_ij >= ylo_i v_j + vlo_j y_i - ylo_i vlo_j          (block ``mccormick_w_ge_ylo_v``)
 
 plus the bounds ``min <= w_ij <= max`` of the four vertex products. A row whose ``y`` and ``v``
 coefficients both vanish reads ``w_ij >= 0`` or ``w_ij <= 0`` and is then implied by those bounds,
-so it is not emitted (for ``ylo = 0``, ``v in {0, 1}`` the fourth family disappears and the three
-rows left are paper 003 eqs. (8)-(10)). Target cones: ``zero`` rows for ``relation="eq"``,
-``nonneg`` rows for ``"le"`` and for the envelopes.
+so it is not emitted (for ``ylo = 0``, ``v in {0, 1}`` the fourth family reduces to the bound
+``w >= 0`` and the rows left are those of paper 003 eqs. (5)-(10)). Target cones: ``zero`` rows
+for ``relation="eq"``, ``nonneg`` rows for ``"le"`` and for the envelopes.
 
 Exactness / error
 -----------------
@@ -50,8 +50,8 @@ References
   Part I -- Convex underestimating problems. Math. Programming 10, 147-175.
 * F. A. Al-Khayyal, J. E. Falk (1983). Jointly constrained biconvex programming. Math. Oper.
   Res. 8(2), 273-286.
-* T. Mai, A. Lodi (2020). A multicut outer-approximation approach for competitive facility
-  location under random utilities. EJOR 284(3), 874-881 (the linear-fractional MILP).
+* K. Haase, S. Mueller (2014). A comparison of linear reformulations for multinomial logit
+  choice probabilities in facility location models. EJOR 232(3), 689-691.
 * Paper 003, Secs. 3.1-3.2, eqs. (2)-(10) (the MISOCP of robust max-capture facility location).
 """
 
