@@ -19,12 +19,7 @@ exponential cone per atom, equality attainable (the conjugate is the one of Ben-
 
 from __future__ import annotations
 
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "burg") -> Expr:
@@ -48,8 +43,8 @@ def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "bur
     """
     n = em.size(s)
     lam_n = em.broadcast(lam, n)
-    w = em.variable(_join(prefix, "w"), n)
-    em.exp(_join(prefix, "exp"), -w, lam_n, lam_n - s)
+    w = em.variable(join_name(prefix, "w"), n)
+    em.exp(join_name(prefix, "exp"), -w, lam_n, lam_n - s)
     return w
 
 

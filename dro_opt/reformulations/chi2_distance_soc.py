@@ -20,12 +20,7 @@ Minimising ``w_i`` maximises ``g_i = sqrt(lam (lam - s_i))``: exact, equality at
 
 from __future__ import annotations
 
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(
@@ -51,8 +46,8 @@ def conjugate_perspective(
     """
     n = em.size(s)
     lam_n = em.broadcast(lam, n)
-    g = em.variable(_join(prefix, "g"), n)
-    em.rsoc(_join(prefix, "rsoc"), lam_n * 0.5, lam_n - s, g)
+    g = em.variable(join_name(prefix, "g"), n)
+    em.rsoc(join_name(prefix, "rsoc"), lam_n * 0.5, lam_n - s, g)
     return lam_n * 2.0 - g * 2.0
 
 

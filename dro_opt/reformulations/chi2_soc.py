@@ -35,12 +35,7 @@ from typing import Any
 import numpy as np
 
 from dro_opt.ambiguity.base import check_radius, check_weights
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def chi2_dual(
@@ -89,11 +84,11 @@ def chi2_dual(
     r = check_radius(radius)
     n = p.size
     lo, hi = eta_bounds if eta_bounds is not None else (None, None)
-    eta = em.variable(_join(prefix, "eta"), 1, lb=lo, ub=hi)
-    u = em.variable(_join(prefix, "u"), n, lb=0.0, ub=u_upper)
-    tau = em.variable(_join(prefix, "tau"), 1, lb=0.0, ub=tau_upper)
-    em.nonneg(_join(prefix, "u_excess"), u - loss + em.broadcast(eta, n))
-    em.soc(_join(prefix, "norm"), tau, em.mul(np.sqrt(p), u))
+    eta = em.variable(join_name(prefix, "eta"), 1, lb=lo, ub=hi)
+    u = em.variable(join_name(prefix, "u"), n, lb=0.0, ub=u_upper)
+    tau = em.variable(join_name(prefix, "tau"), 1, lb=0.0, ub=tau_upper)
+    em.nonneg(join_name(prefix, "u_excess"), u - loss + em.broadcast(eta, n))
+    em.soc(join_name(prefix, "norm"), tau, em.mul(np.sqrt(p), u))
     return eta + tau * math.sqrt(1.0 + 2.0 * r)
 
 

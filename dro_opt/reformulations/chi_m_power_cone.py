@@ -34,12 +34,7 @@ from __future__ import annotations
 import math
 
 from dro_opt.errors import ParameterError
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(
@@ -73,9 +68,9 @@ def conjugate_perspective(
     c = (m - 1.0) * m ** (-mp)
     n = em.size(s)
     lam_n = em.broadcast(lam, n)
-    v = em.variable(_join(prefix, "v"), n, lb=0.0)
-    sigma = em.variable(_join(prefix, "sigma"), n, ub=0.0)
-    em.pow(_join(prefix, "pow"), v, lam_n, s - sigma, 1.0 / mp)
+    v = em.variable(join_name(prefix, "v"), n, lb=0.0)
+    sigma = em.variable(join_name(prefix, "sigma"), n, ub=0.0)
+    em.pow(join_name(prefix, "pow"), v, lam_n, s - sigma, 1.0 / mp)
     return s + v * c - sigma
 
 

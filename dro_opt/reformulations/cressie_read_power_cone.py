@@ -35,12 +35,7 @@ from __future__ import annotations
 import math
 
 from dro_opt.errors import ParameterError
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(
@@ -75,17 +70,17 @@ def conjugate_perspective(
     lam_n = em.broadcast(lam, n)
     b = lam_n - s * (1.0 - th)
     if 0.0 < th < 1.0:
-        v = em.variable(_join(prefix, "v"), n, lb=0.0)
-        em.pow(_join(prefix, "pow"), v, b, lam_n, 1.0 - th)
+        v = em.variable(join_name(prefix, "v"), n, lb=0.0)
+        em.pow(join_name(prefix, "pow"), v, b, lam_n, 1.0 - th)
         return (v - lam_n) * (1.0 / th)
     if th > 1.0:
-        v = em.variable(_join(prefix, "v"), n, lb=0.0)
-        u = em.variable(_join(prefix, "u"), n, lb=0.0)
-        em.nonneg(_join(prefix, "u_ge_b"), u - b)
-        em.pow(_join(prefix, "pow"), v, lam_n, u, 1.0 / e)
+        v = em.variable(join_name(prefix, "v"), n, lb=0.0)
+        u = em.variable(join_name(prefix, "u"), n, lb=0.0)
+        em.nonneg(join_name(prefix, "u_ge_b"), u - b)
+        em.pow(join_name(prefix, "pow"), v, lam_n, u, 1.0 / e)
         return (v - lam_n) * (1.0 / th)
-    g = em.variable(_join(prefix, "g"), n)
-    em.pow(_join(prefix, "pow"), lam_n, b, g, 1.0 - e)
+    g = em.variable(join_name(prefix, "g"), n)
+    em.pow(join_name(prefix, "pow"), lam_n, b, g, 1.0 - e)
     return (lam_n - g) * (1.0 / abs(th))
 
 

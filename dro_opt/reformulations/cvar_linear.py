@@ -23,12 +23,7 @@ import numpy as np
 
 from dro_opt.ambiguity.base import check_weights
 from dro_opt.errors import ParameterError
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def cvar_dual(em: Emitter, loss: Expr, weights: Any, alpha: float, *, prefix: str = "cvar") -> Expr:
@@ -60,9 +55,9 @@ def cvar_dual(em: Emitter, loss: Expr, weights: Any, alpha: float, *, prefix: st
     if pos.size < p.size:
         loss = em.take(loss, pos)
     k = pos.size
-    eta = em.variable(_join(prefix, "eta"), 1)
-    u = em.variable(_join(prefix, "u"), k, lb=0.0)
-    em.nonneg(_join(prefix, "u_excess"), u - loss + em.broadcast(eta, k))
+    eta = em.variable(join_name(prefix, "eta"), 1)
+    u = em.variable(join_name(prefix, "u"), k, lb=0.0)
+    em.nonneg(join_name(prefix, "u_excess"), u - loss + em.broadcast(eta, k))
     return eta + em.dot(p[pos] / a, u)
 
 

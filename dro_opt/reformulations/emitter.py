@@ -39,6 +39,11 @@ from dro_opt.conic.linexpr import LinExpr
 Expr = Any  # a cvxpy Expression or a LinExpr, depending on the emitter
 
 
+def join_name(prefix: str, stem: str) -> str:
+    """Block name ``prefix_stem`` (just ``stem`` for an empty prefix) of a rule's variables."""
+    return f"{prefix}_{stem}" if prefix else stem
+
+
 class Emitter(Protocol):
     """What a rewrite rule may call (see the module docstring)."""
 
@@ -227,4 +232,4 @@ class ConicEmitter:
         )
 
 
-__all__ = ["ConicEmitter", "CvxpyEmitter", "Emitter", "Expr"]
+__all__ = ["ConicEmitter", "CvxpyEmitter", "Emitter", "Expr", "join_name"]

@@ -19,12 +19,7 @@ Perspective: ``lam phi*(s / lam) = lam s / (lam - s) = -lam + lam^2 / (lam - s)`
 
 from __future__ import annotations
 
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "hellinger") -> Expr:
@@ -48,8 +43,8 @@ def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "hel
     """
     n = em.size(s)
     lam_n = em.broadcast(lam, n)
-    w = em.variable(_join(prefix, "w"), n)
-    em.rsoc(_join(prefix, "rsoc"), (lam_n - s) * 0.5, w + lam_n, lam_n)
+    w = em.variable(join_name(prefix, "w"), n)
+    em.rsoc(join_name(prefix, "rsoc"), (lam_n - s) * 0.5, w + lam_n, lam_n)
     return w
 
 

@@ -22,12 +22,7 @@ so with a free ``s1`` and ``s2 = s - s1`` the KL rule (:mod:`kl_exp_cone`,
 from __future__ import annotations
 
 from dro_opt.reformulations import burg_exp_cone, kl_exp_cone
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "j") -> Expr:
@@ -51,9 +46,9 @@ def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "j")
         The ``(N,)`` expression ``w1 + w2``.
     """
     n = em.size(s)
-    s1 = em.variable(_join(prefix, "s1"), n)
-    w1 = kl_exp_cone.conjugate_perspective(em, s1, lam, prefix=_join(prefix, "kl"))
-    w2 = burg_exp_cone.conjugate_perspective(em, s - s1, lam, prefix=_join(prefix, "burg"))
+    s1 = em.variable(join_name(prefix, "s1"), n)
+    w1 = kl_exp_cone.conjugate_perspective(em, s1, lam, prefix=join_name(prefix, "kl"))
+    w2 = burg_exp_cone.conjugate_perspective(em, s - s1, lam, prefix=join_name(prefix, "burg"))
     return w1 + w2
 
 

@@ -17,12 +17,7 @@ correct closure of the perspective. Exact, one exponential cone per atom, equali
 
 from __future__ import annotations
 
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "kl") -> Expr:
@@ -46,8 +41,8 @@ def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "kl"
     """
     n = em.size(s)
     lam_n = em.broadcast(lam, n)
-    w = em.variable(_join(prefix, "w"), n)
-    em.exp(_join(prefix, "exp"), s, lam_n, w + lam_n)
+    w = em.variable(join_name(prefix, "w"), n)
+    em.exp(join_name(prefix, "exp"), s, lam_n, w + lam_n)
     return w
 
 

@@ -66,7 +66,7 @@ from dro_opt.reformulations import (
 )
 from dro_opt.reformulations.chi2_soc import chi2_dual
 from dro_opt.reformulations.cvar_linear import cvar_dual
-from dro_opt.reformulations.emitter import Emitter, Expr
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 #: name -> (conjugate_perspective rule, names of its keyword parameters)
 RULES: dict[str, tuple[Callable[..., Expr], tuple[str, ...]]] = {
@@ -82,11 +82,6 @@ RULES: dict[str, tuple[Callable[..., Expr], tuple[str, ...]]] = {
 
 #: Every name :func:`phi_divergence_dual` accepts.
 NAMES: tuple[str, ...] = (*RULES, "chi2", "modified-chi2", "cvar")
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
 
 
 def phi_inf(name: str, params: dict[str, Any] | None = None) -> float:
@@ -172,20 +167,20 @@ def phi_divergence_dual(
     null = np.flatnonzero(p == 0)
     loss_pos = loss if null.size == 0 else em.take(loss, pos)
     k = pos.size
-    eta = em.variable(_join(prefix, "eta"), 1)
-    lam = em.variable(_join(prefix, "lam"), 1, lb=0.0)
-    s = em.variable(_join(prefix, "s"), k)
-    em.nonneg(_join(prefix, "s_excess"), s - loss_pos + em.broadcast(eta, k))
+    eta = em.variable(join_name(prefix, "eta"), 1)
+    lam = em.variable(join_name(prefix, "lam"), 1, lb=0.0)
+    s = em.variable(join_name(prefix, "s"), k)
+    em.nonneg(join_name(prefix, "s_excess"), s - loss_pos + em.broadcast(eta, k))
     w = rule(em, s, lam, prefix=prefix, **{key: params[key] for key in keys})
     if math.isfinite(slope):
         if null.size:
             cap = lam * slope + eta
             em.nonneg(
-                _join(prefix, "null_atoms"),
+                join_name(prefix, "null_atoms"),
                 em.broadcast(cap, null.size) - em.take(loss, null),
             )
         if sup_loss is not None:
-            em.nonneg(_join(prefix, "sup_loss"), lam * slope + eta - sup_loss)
+            em.nonneg(join_name(prefix, "sup_loss"), lam * slope + eta - sup_loss)
     return eta + lam * r + em.dot(p[pos], w)
 
 

@@ -16,12 +16,7 @@ Exact and linear; at ``lam = 0`` it gives ``s_i <= 0``, ``w_i >= 0`` (the recess
 
 from __future__ import annotations
 
-from dro_opt.reformulations.emitter import Emitter, Expr
-
-
-def _join(prefix: str, stem: str) -> str:
-    """``prefix_stem`` (just ``stem`` for an empty prefix)."""
-    return f"{prefix}_{stem}" if prefix else stem
+from dro_opt.reformulations.emitter import Emitter, Expr, join_name
 
 
 def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "tv") -> Expr:
@@ -46,10 +41,10 @@ def conjugate_perspective(em: Emitter, s: Expr, lam: Expr, *, prefix: str = "tv"
     """
     n = em.size(s)
     lam_n = em.broadcast(lam, n)
-    w = em.variable(_join(prefix, "w"), n)
-    em.nonneg(_join(prefix, "ge_s"), w - s)
-    em.nonneg(_join(prefix, "ge_lam"), w + lam_n)
-    em.nonneg(_join(prefix, "dom"), lam_n - s)
+    w = em.variable(join_name(prefix, "w"), n)
+    em.nonneg(join_name(prefix, "ge_s"), w - s)
+    em.nonneg(join_name(prefix, "ge_lam"), w + lam_n)
+    em.nonneg(join_name(prefix, "dom"), lam_n - s)
     return w
 
 
