@@ -186,7 +186,7 @@ class OTPhiSet(TransportSet):
         count = np.bincount(origins, minlength=n)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(m[origins] > 0, probs / m[origins], 1.0 / count[origins])
-        v = np.bincount(origins, weights=f * loss.values(atoms), minlength=n)
+        v = np.bincount(origins, weights=f * inst.values(atoms, origins), minlength=n)
         dist = distances(atoms - inst.xi[origins], self.norm, self.cost)
         t = np.bincount(origins, weights=f * dist, minlength=n)
         logp = np.log(inst.p)

@@ -4,7 +4,10 @@
 For ``loss(xi) = max_k a_k' xi + b_k`` (a :class:`dro_opt.dro.PiecewiseAffineLoss` at fixed
 decisions), nominal ``P = sum_i p_i delta_{xi_i}``, a box support ``Xi = {lo <= xi <= hi}``
 (``C xi <= d`` in the finite rows) and the cost ``c(xi, xi') = ||xi - xi'||_p`` (or its square),
-the worst case ``sup { E_Q[loss] : W_c(Q, P) <= eps }`` is computed two independent ways:
+the worst case ``sup { E_Q[loss] : W_c(Q, P) <= eps }`` is computed two independent ways
+(with per-sample intercepts ``b_{k,i}`` -- the loss of an atom moved from sample ``i`` is
+``max_k a_k' xi + b_{k,i}`` -- read ``b_k`` as ``b_{k,i}`` in every formula below; the
+programs are separable per sample, so nothing else changes):
 
 * **primal** (Mohajerin Esfahani & Kuhn 2018, Thm 4.4, written with displacements ``+q``):
   ``max sum_ik M_ik (a_k' xi_i + b_k) + a_k' D_ik`` over masses ``M_ik >= 0`` with
@@ -110,15 +113,21 @@ class TransportInstance:
     xi: np.ndarray  # (N, d)
     p: np.ndarray  # (N,) > 0
     A: np.ndarray  # (K, d)
-    b: np.ndarray  # (K,)
+    b: np.ndarray  # (K,) or (K, N): per-sample intercepts b_{k,i}
     lo: np.ndarray  # (d,)
     hi: np.ndarray  # (d,)
     index: np.ndarray  # (N,) positions in the caller's sample order
 
     @property
     def c(self) -> np.ndarray:
-        """(N, K) piece values ``a_k' xi_i + b_k``."""
-        return self.xi @ self.A.T + self.b
+        """(N, K) piece values ``a_k' xi_i + b_k`` (``b_{k,i}`` with per-sample intercepts)."""
+        return self.xi @ self.A.T + (self.b.T if self.b.ndim == 2 else self.b)
+
+    def values(self, atoms: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """Loss ``max_k a_k' z_j + b_k`` at the atoms ``z_j`` moved from the kept samples
+        ``origins[j]`` (their intercepts ``b_{k, origins[j]}`` when they are per sample)."""
+        b = self.b[:, origins].T if self.b.ndim == 2 else self.b
+        return (atoms @ self.A.T + b).max(axis=1)
 
     @property
     def fin_hi(self) -> np.ndarray:
@@ -212,6 +221,7 @@ def make_instance(
                 f"sample {int(np.flatnonzero(outside)[0])} lies outside the support box"
             )
     keep = np.flatnonzero(p > 0)
+    b = b[:, keep] if b.ndim == 2 else b
     return TransportInstance(xi[keep], p[keep], A, b, lo.astype(float), hi.astype(float), keep)
 
 
@@ -473,7 +483,7 @@ class TransportSet(AmbiguitySet):
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """``(value, atoms, probabilities)``: the worst-case expected loss over the set and a
         distribution attaining it (within :data:`APPROX_TOL` when it is not attained);
-        ``value == probabilities @ loss.values(atoms)``."""
+        ``value == probabilities @ loss.values(atoms, origins)``."""
         wc = self.worst_case_distribution(loss, weights)
         assert wc.atoms is not None
         return wc.value, wc.atoms, wc.probabilities
@@ -503,7 +513,7 @@ class TransportSet(AmbiguitySet):
 
     def _nominal(self, inst: TransportInstance, loss: PiecewiseAffineLoss) -> TransportWorstCase:
         """Radius 0: the ball is the nominal; the dual value is its limit ``lambda -> inf``."""
-        v = float(inst.p @ loss.values(inst.xi))
+        v = float(inst.p @ inst.values(inst.xi, np.arange(inst.p.size)))
         return TransportWorstCase(
             value=v,
             dual_value=v,
@@ -569,7 +579,7 @@ class TransportSet(AmbiguitySet):
             probs = np.concatenate([keep * probs, (1 - keep) * inst.p])
             nominal = np.concatenate([keep * nominal, (1 - keep) * inst.p])
             cost = self._coupling_cost(inst, atoms, origins, probs, nominal)
-        value = float(probs @ loss.values(atoms))
+        value = float(probs @ inst.values(atoms, origins))
         return atoms, origins, probs, nominal, float(cost), value
 
     @staticmethod

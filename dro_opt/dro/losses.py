@@ -2,8 +2,15 @@
 
 ``PiecewiseAffineLoss(samples, pieces)`` is ``loss(x, xi) = max_k a_k(x)' xi + b_k(x)`` on the
 samples ``xi_1, ..., xi_N`` (rows of ``samples``), with ``a_k`` affine in the decisions (a cvxpy
-affine expression or a constant of shape ``(d,)``) and ``b_k`` a scalar affine expression. This
-is the loss class of Mohajerin Esfahani & Kuhn (2018, Sec. 4) and of paper 002 Thm 5.8 /
+affine expression or a constant of shape ``(d,)``) and ``b_k`` a scalar affine expression -- or
+an ``(N,)`` one, ``b_{k,i}``: per-sample intercepts, ``loss_i(x, xi) = max_k a_k' xi + b_{k,i}``
+for the atoms moved from sample ``i`` (a classifier's hinge ``max(1 - y_i (w' z + c), 0)`` with
+the label ``y_i`` fixed while the features ``z`` move has the pieces ``(-y_i w, 1 - y_i c)`` and
+``(0, 0)``; with the signed samples ``xi_i = y_i z_i`` -- same transport cost since
+``|y_i| = 1`` -- the slopes are common and only the intercept ``1 - y_i c`` depends on ``i``).
+The transport duals are unchanged: the c-transform of sample ``i`` only ever involves its own
+intercepts (Mohajerin Esfahani & Kuhn 2018, Thm 4.2; paper 002 Thm 5.8, written per sample).
+This is the loss class of Mohajerin Esfahani & Kuhn (2018, Sec. 4) and of paper 002 Thm 5.8 /
 Cor. 5.9, for which the Wasserstein and joint OT-phi worst cases have exact conic duals.
 
 The support of the uncertainty is all of R^d unless a box ``support=(lower, upper)`` is given
@@ -28,7 +35,8 @@ class PiecewiseAffineLoss:
     ----------
     samples : (N, d) array of finite sample points (a 1-d array is read as N samples, d = 1).
     pieces : non-empty list of ``(a_k, b_k)``; ``a_k`` of shape ``(d,)`` (cvxpy affine expression
-        or constant), ``b_k`` scalar (cvxpy affine expression or constant).
+        or constant), ``b_k`` scalar or of shape ``(N,)`` -- one intercept per sample (cvxpy
+        affine expression or constant).
     support : optional box ``(lower, upper)`` (scalars or ``(d,)`` arrays, may be infinite).
 
     Raises
@@ -70,9 +78,17 @@ class PiecewiseAffineLoss:
                     f"pieces[{k}][0] (a_k) must have shape ({d},) to match the samples' "
                     f"dimension, got {a_e.shape}"
                 )
-            if b_e.size != 1:
-                raise LossError(f"pieces[{k}][1] (b_k) must be a scalar, got shape {b_e.shape}")
-            self.pieces.append((a_e, cp.reshape(b_e, (), order="C")))
+            n = xi.shape[0]
+            if b_e.size == 1:
+                b_e = cp.reshape(b_e, (), order="C")
+            elif b_e.size == n and max(b_e.shape) == n:
+                b_e = cp.reshape(b_e, (n,), order="C")
+            else:
+                raise LossError(
+                    f"pieces[{k}][1] (b_k) must be a scalar or have shape ({n},) (one intercept "
+                    f"per sample), got shape {b_e.shape}"
+                )
+            self.pieces.append((a_e, b_e))
         self.support = _box(support, d)
         lo, hi = self.support
         outside = (xi < lo - 1e-12).any(axis=1) | (xi > hi + 1e-12).any(axis=1)
@@ -94,6 +110,11 @@ class PiecewiseAffineLoss:
         return len(self.pieces)
 
     @property
+    def per_sample(self) -> bool:
+        """Whether some piece has per-sample intercepts ``b_{k,i}`` (shape ``(N,)``)."""
+        return any(b.ndim == 1 for _, b in self.pieces)
+
+    @property
     def has_support(self) -> bool:
         """Whether the support box is bounded in some coordinate."""
         lo, hi = self.support
@@ -108,12 +129,14 @@ class PiecewiseAffineLoss:
         return cp.max(cp.vstack(cols), axis=0)
 
     def numeric_pieces(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(A, b)``: (K, d) slopes and (K,) intercepts at the decisions' current values.
+        """``(A, b)``: (K, d) slopes and intercepts at the decisions' current values; ``b`` is
+        (K,) when every intercept is a scalar, else (K, N) (row ``k`` = ``b_{k,i}`` over the
+        samples ``i``; scalar pieces repeated).
 
         Raises LossError if some decision variable has no value yet (solve first).
         """
         A = np.empty((self.num_pieces, self.dim))
-        b = np.empty(self.num_pieces)
+        b = np.empty((self.num_pieces, self.num_samples) if self.per_sample else self.num_pieces)
         for k, (a_k, b_k) in enumerate(self.pieces):
             av, bv = a_k.value, b_k.value
             if av is None or bv is None:
@@ -122,15 +145,28 @@ class PiecewiseAffineLoss:
                     "pieces as constants"
                 )
             A[k] = np.asarray(av, dtype=float).reshape(self.dim)
-            b[k] = float(np.asarray(bv, dtype=float).reshape(()))
+            b[k] = np.asarray(bv, dtype=float).reshape(b_k.shape)
         if not (np.isfinite(A).all() and np.isfinite(b).all()):
             raise LossError("the loss's pieces evaluate to NaN or inf")
         return A, b
 
-    def values(self, points: np.ndarray | None = None) -> np.ndarray:
-        """Loss at ``points`` (default: the samples) for the decisions' current values."""
+    def values(self, points: np.ndarray | None = None, origins: Any = None) -> np.ndarray:
+        """Loss at ``points`` (default: the samples) for the decisions' current values.
+
+        With per-sample intercepts the loss of a point depends on the sample it was moved from:
+        ``origins`` gives that sample's index per point (default: point ``j`` comes from
+        sample ``j``, which needs ``N`` points). Without them ``origins`` is ignored.
+        """
         A, b = self.numeric_pieces()
         pts = self.samples if points is None else np.asarray(points, dtype=float)
+        if b.ndim == 2:
+            org = np.arange(self.num_samples) if origins is None else np.asarray(origins, int)
+            if org.shape != (pts.shape[0],):
+                raise LossError(
+                    "a loss with per-sample intercepts needs the origin (sample index) of every "
+                    f"point: got {pts.shape[0]} points and origins of shape {org.shape}"
+                )
+            return (pts @ A.T + b[:, org].T).max(axis=1)
         return (pts @ A.T + b).max(axis=1)
 
     def scaled(self, factor: float) -> PiecewiseAffineLoss:

@@ -32,6 +32,8 @@ place of ``lam``: ``zeta_i >= a_k' xi_i + b_k + gamma_ik' (d - C xi_i) [+ v_ik]`
 ``v_ik >= ||C' gamma_ik - a_k||_q^2 / (4 lam theta1)`` (squared cost, from
 ``sup_xi w' xi - g ||xi - xi_i||_p^2 = w' xi_i + ||w||_q^2 / (4 g)``). The paper states the
 program for uniform ``p_i = 1/n``; the nominal weights ``p`` enter only the average row.
+Per-sample intercepts ``b_{k,i}`` (see :mod:`dro_opt.dro.losses`) replace ``b_k`` in the rows of
+sample ``i`` (the c-transform ``l_alpha(xi_i)`` is per sample).
 
 Limits (paper 002, Remark 5.7): ``theta1 -> 1`` gives the Wasserstein dual, ``theta1 -> inf``
 the KL-DRO dual of Hu & Hong (2013, Thm 1).

@@ -25,6 +25,10 @@ Thm 4.2 and Cor 5.1): ``lam >= 0`` and, for every sample ``i`` and piece ``k``,
   second-order cone ``w_ik^2 <= 2 (2 lam) v_ik`` on the dual norm's epigraph ``w_ik``; at
   ``lam = 0`` it forces ``C' gamma_ik = a_k`` (the closure of the perspective), as it must.
 
+Per-sample intercepts (``b_k`` of shape ``(N,)``, see :mod:`dro_opt.dro.losses`): the rows of
+sample ``i`` read ``b_{k,i}`` in place of ``b_k`` -- the c-transform is taken sample by sample,
+so the dual is the same with the intercept of the sample it belongs to.
+
 ``q`` is the dual exponent (``1/p + 1/q = 1``). A box support ``lower <= xi <= upper`` is
 ``C = [I; -I]``, ``d = [upper; -lower]`` with its infinite rows dropped. ``lam`` and every
 ``s``, ``gamma`` block are vectors: one ``(N,)`` row block per piece ``k`` (a loop over the
@@ -153,7 +157,8 @@ def c_transform_epigraph(
     Wasserstein, ``lam theta1`` for the joint OT-phi discrepancy). The projection of the rows
     onto ``(s, alpha, decisions)`` is exactly that epigraph (Mohajerin Esfahani & Kuhn 2018,
     Thm 4.2 for the norm cost; the squared cost adds ``||C' gamma - a_k||_q^2 / (4 alpha)``,
-    see the module docstring). One ``(N,)`` block per piece.
+    see the module docstring). One ``(N,)`` block per piece; a per-sample intercept ``b_k`` of
+    shape ``(N,)`` enters its own rows only.
     """
     xi = loss.samples
     n = loss.num_samples
