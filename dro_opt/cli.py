@@ -9,9 +9,15 @@ Subcommands::
     dro-opt compare TARGETS... --solvers S,... [...]  compare solvers' gaps side by side
 
 Exit codes: 0 the solver ran and answered (optimal, feasible, time limit, infeasible, unbounded);
-2 bad input (file, parameters, unknown solver, capability mismatch) -- one line on stderr;
-3 the solver could not answer (licence limit, numerical error, solver error, unknown);
-70 an internal error (a bug: set DRO_OPT_DEBUG=1 for the traceback).
+2 bad input (file, parameters, output path, unknown solver, capability mismatch) -- one line on
+stderr, before any work is done; 3 the solver could not answer (licence limit, numerical error,
+solver error, unknown) or a comparison failed; 130 interrupted; 70 an internal error (a bug: set
+DRO_OPT_DEBUG=1 for the traceback).
+
+Output paths (``--json``, ``--csv``, ``--plot``, ``--export``, ``convert``'s OUT) are checked
+before any work (:func:`dro_opt.io.paths.check_output_path`). When stdout is closed early
+(``dro-opt ... | head -1``) the command still finishes its work and writes its files
+(:class:`dro_opt.io.paths.SafeStdout`).
 """
 
 from __future__ import annotations
@@ -31,10 +37,28 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_SOLVER = 3
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_EPILOG = """exit codes:
+  0    the solver answered (optimal, feasible, time limit, infeasible, unbounded)
+  2    bad input: model/instance file, parameter, output path, unknown solver, capability
+       (one line on stderr, before any work is done)
+  3    the solver could not answer (licence limit, numerical or solver error) /
+       a comparison failed or two runs contradict each other
+  130  interrupted (Ctrl-C)
+  70   internal error (a bug; set DRO_OPT_DEBUG=1 for the traceback)"""
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    """argparse prints usage + error on two lines; the contract is one line on stderr."""
+    """argparse prints usage + error on two lines; the contract is one line on stderr.
+
+    Every parser shows the exit codes at the end of its ``--help``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_EPILOG)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -105,6 +129,8 @@ def _solve_options(args: argparse.Namespace) -> Any:
         raise ParameterError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     if args.gap is not None and not (args.gap >= 0):
         raise ParameterError(f"--gap must be >= 0, got {args.gap}")
+    if args.threads is not None and args.threads < 1:
+        raise ParameterError(f"--threads must be >= 1 (1 = one thread), got {args.threads}")
     return SolveOptions(
         time_limit=args.time_limit, gap=args.gap, threads=args.threads, verbose=args.verbose
     )
@@ -112,10 +138,12 @@ def _solve_options(args: argparse.Namespace) -> Any:
 
 def _cmd_solve_file(args: argparse.Namespace) -> int:
     from dro_opt.io.formats import read_model
+    from dro_opt.io.paths import check_output_path
     from dro_opt.solvers.registry import default_solver, get_backend
     from dro_opt.solvers.result import write_json_atomic
 
     options = _solve_options(args)
+    check_output_path(args.json, inputs=[args.model], option="--json")
     t0 = time.perf_counter()
     problem = read_model(args.model)
     read_seconds = time.perf_counter() - t0
@@ -137,7 +165,9 @@ def _cmd_solve_file(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ convert
 def _cmd_convert(args: argparse.Namespace) -> int:
     from dro_opt.io.formats import convert
+    from dro_opt.io.paths import check_output_path
 
+    check_output_path(args.output, inputs=[args.input])
     problem = convert(args.input, args.output)
     print(
         f"wrote {args.output} ({problem.problem_class()}, {problem.n} variables, {problem.m} rows)"
@@ -165,9 +195,11 @@ def _add_solver_options(p: argparse.ArgumentParser) -> None:
         help="scip, highs, clarabel, gurobi, mosek, cplex or xpress "
         "(default: chosen from the model's needs)",
     )
-    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument(
+        "--time-limit", type=float, default=None, help="seconds, > 0 (default: no limit)"
+    )
     p.add_argument("--gap", type=float, default=1e-6, help="relative gap tolerance (default 1e-6)")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="solver threads, >= 1 (default 1)")
     p.add_argument("--verbose", action="store_true", help="show the solver's log")
 
 
@@ -179,25 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
     from dro_opt import __version__
 
     parser.add_argument("--version", action="version", version=f"dro-opt {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_OneLineParser, metavar="COMMAND"
+    )
 
     p = sub.add_parser("solvers", help="list solver backends, availability, licences, capabilities")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_solvers)
 
     p = sub.add_parser("solve-file", help="solve a .mps/.lp/.cbf model file")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help="the model file (.mps, .lp or .cbf, optionally .gz)")
     _add_solver_options(p)
     p.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     p.set_defaults(func=_cmd_solve_file)
 
     p = sub.add_parser("convert", help="convert a model file; formats by suffix (.mps/.lp/.cbf)")
-    p.add_argument("input", type=Path)
-    p.add_argument("output", type=Path)
+    p.add_argument("input", type=Path, help="the model file to read")
+    p.add_argument(
+        "output", type=Path, help="the file to write (its directory must exist; not the input)"
+    )
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("solve", help="build and solve an application model")
-    models = p.add_subparsers(dest="model", required=True, parser_class=_OneLineParser)
+    models = p.add_subparsers(
+        dest="model", required=True, parser_class=_OneLineParser, metavar="MODEL"
+    )
     m = models.add_parser("mc-flp", help="robust max-capture facility location (paper 003)")
     m.add_argument(
         "instance",
@@ -208,14 +246,35 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--alpha", type=float, help="competitor aversion (HM14 .data files)")
     m.add_argument("--beta", type=float, help="distance aversion (HM14 .data files)")
     m.add_argument("--budget", type=int, required=True, help="number of facilities r")
-    m.add_argument("--objective", choices=("erm", "variance", "chi2"), default="erm")
-    m.add_argument("--rho", type=float, default=0.0, help="robustness radius (default 0)")
-    m.add_argument("--method", choices=("auto", "oa", "misocp"), default="auto")
+    m.add_argument(
+        "--objective",
+        choices=("erm", "variance", "chi2"),
+        default="erm",
+        help="erm: expected capture (sum of weighted capture probabilities); variance: mean "
+        "minus sqrt(2 rho Var / n) (paper 003 VR); chi2: worst case over a chi-square ball "
+        "of radius rho (default erm)",
+    )
+    m.add_argument(
+        "--rho",
+        type=float,
+        default=0.0,
+        help="robustness radius >= 0, for --objective variance or chi2 only (default 0)",
+    )
+    m.add_argument(
+        "--method",
+        choices=("auto", "oa", "misocp"),
+        default="auto",
+        help="oa: exact outer approximation (erm, chi2); misocp: the paper's MISOCP on "
+        "--solver; auto: oa for erm/chi2, for variance the chi-square bound first and the "
+        "MISOCP only if needed (default auto)",
+    )
     red = m.add_mutually_exclusive_group()
     red.add_argument("--clusters", type=int, help="solve on K weighted k-means representatives")
     red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
     m.add_argument("--per-stratum", type=int, help="samples drawn per stratum (with --strata)")
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument(
+        "--seed", type=int, default=0, help="random seed of --clusters/--strata (default 0)"
+    )
     _add_solver_options(m)
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     m.add_argument(
@@ -237,6 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dro_opt.io.paths import SafeStdout
+
+    original = sys.stdout
+    safe = SafeStdout(original)
+    sys.stdout = safe  # type: ignore[assignment]  # `| head -1`: finish the work regardless
+    try:
+        code = _main(argv)
+        safe.flush()
+        return code
+    finally:
+        sys.stdout = original
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -246,11 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("dro-opt: interrupted\n")
-        return 130
-    except BrokenPipeError:  # e.g. `dro-opt ... | head`: the reader left, nothing to report
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: still one line unless debugging
         if os.environ.get("DRO_OPT_DEBUG"):
             raise

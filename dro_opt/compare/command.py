@@ -2,7 +2,9 @@
 
 Exit codes: 0 every run answered (an ``unsupported``/``unavailable``/``license_limit`` row is an
 answer: it says why); 3 some run failed (error, crash, numerical failure, or a hang killed at the
-hard limit) or two runs contradict each other (disjoint proven intervals); 2 bad input.
+hard limit) or two runs contradict each other (disjoint proven intervals); 2 bad input, including
+an output path (``--json``/``--csv``/``--plot``) that cannot be written or names a target file --
+checked before the first run starts.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from dro_opt.compare.table import ProgressDisplay, print_table
     from dro_opt.compare.targets import parse_methods, parse_targets
     from dro_opt.errors import ParameterError
+    from dro_opt.io.paths import OutputPathError, check_output_path
 
     solvers = [s.strip().lower() for s in str(args.solvers).split(",") if s.strip()]
     solvers = list(dict.fromkeys(solvers))
@@ -69,7 +72,21 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--plot writes .png or .html, got {args.plot.name!r}")
     if args.dask is not None and args.jobs != 1:
         raise ParameterError("--jobs and --dask exclude each other: the cluster sets parallelism")
+    if not (args.time_limit > 0):
+        raise ParameterError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     targets = parse_targets(args.targets)
+    # every output before the first run: a typo must not cost a whole comparison
+    inputs = [t.path for t in targets if t.path is not None]
+    outputs = [("--json", args.json), ("--csv", args.csv), ("--plot", args.plot)]
+    for option, path in outputs:
+        check_output_path(path, inputs=inputs, option=option)
+    given = [(o, p) for o, p in outputs if p is not None]
+    for i, (option, path) in enumerate(given):
+        for other_option, other in given[:i]:
+            if path.absolute() == other.absolute():
+                raise OutputPathError(
+                    f"{other_option} and {option} both name {path}; give each its own file"
+                )
     config = CompareConfig(
         solvers=solvers,
         methods=parse_methods(args.methods),

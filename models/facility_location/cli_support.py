@@ -46,16 +46,25 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
     from dro_opt.cli import _solve_options, _status_exit_code
+    from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic
 
     if not (math.isfinite(args.rho) and args.rho >= 0):
         raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
+    if args.objective == "erm" and args.rho != 0:
+        raise ParameterError(
+            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
+            "choose --objective variance or chi2"
+        )
     if args.per_stratum is not None and args.strata is None:
         raise ParameterError("--per-stratum needs --strata")
     if args.strata is not None and args.per_stratum is None:
         raise ParameterError("--strata needs --per-stratum (samples drawn per stratum)")
     options = _solve_options(args)
+    # outputs before any work: a typo in a directory must not cost a solve
+    check_output_path(args.json, inputs=[args.instance, args.export], option="--json")
+    check_output_path(args.export, inputs=[args.instance], option="--export")
     instance = load_instance(args.instance, args.alpha, args.beta)
     if args.export is not None:
         from dro_opt.io.formats import write_model
@@ -87,7 +96,7 @@ def run_mc_flp(args: argparse.Namespace) -> int:
         verbose=options.verbose,
     )
     payload = mc_flp_payload(result, instance, args)
-    _print_summary(payload)
+    _print_summary(payload, verbose=bool(args.verbose))
     if args.json:
         write_json_atomic(args.json, payload)
     return _status_exit_code(result.status)
@@ -96,12 +105,17 @@ def run_mc_flp(args: argparse.Namespace) -> int:
 def mc_flp_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The JSON of issue 5's interface contract (plus the full Result under ``result``)."""
     cert = result.certificate.to_dict() if result.certificate is not None else None
+    alpha, beta = args.alpha, args.beta
+    if args.instance is None:  # the shipped instance: report the values actually used
+        alpha = DEFAULT_ALPHA if alpha is None else alpha
+        beta = DEFAULT_BETA if beta is None else beta
     return {
         "status": result.status.value,
         "objective": result.objective,
         "bound": result.bound,
         "gap": result.gap,
         "open": [int(j) for j in result.extra.get("open", [])],
+        "open_indexing": "1-based",
         "solver": result.solver,
         "method": result.extra.get("method"),
         "build_seconds": result.build_seconds,
@@ -114,8 +128,8 @@ def mc_flp_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict
             "n": instance.n,
         },
         "parameters": {
-            "alpha": args.alpha,
-            "beta": args.beta,
+            "alpha": alpha,
+            "beta": beta,
             "budget": args.budget,
             "objective": args.objective,
             "rho": args.rho,
@@ -129,27 +143,46 @@ def mc_flp_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict
     }
 
 
-def _print_summary(payload: dict[str, Any]) -> None:
+def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
+    """What a user needs: the parameters, the 1-based open locations, ``lower``/``upper``/gap
+    (the certificate, as the README names them); solver internals only with ``--verbose``."""
+
     def fmt(v: Any) -> str:
         return "n/a" if v is None else (f"{v:.10g}" if isinstance(v, float) else str(v))
 
     inst = payload["instance"]
+    par = payload["parameters"]
     print(
         f"instance: {inst['name']} ({inst['customers']} customers, {inst['locations']} locations)"
     )
-    for key in (
-        "status",
-        "objective",
-        "bound",
-        "gap",
-        "open",
-        "method",
-        "solver",
-        "build_seconds",
-        "solve_seconds",
-    ):
-        print(f"{key}: {fmt(payload[key])}")
+    shown = [f"objective {par['objective']}"]
+    if par["objective"] != "erm":
+        shown.append(f"rho {fmt(par['rho'])}")
+    shown.append(f"budget {par['budget']}")
+    for key in ("alpha", "beta", "clusters", "strata", "per_stratum"):
+        if par.get(key) is not None:
+            shown.append(f"{key.replace('_', '-')} {fmt(par[key])}")
+    if par.get("clusters") is not None or par.get("strata") is not None:
+        shown.append(f"seed {par['seed']}")
+    print("parameters: " + ", ".join(shown))
+    print(f"status: {payload['status']}")
+    opened = ", ".join(str(j) for j in payload["open"]) or "none"
+    print(f"open locations (1-based): {opened}")
     cert = payload["certificate"]
+    lower = cert["lower"] if cert else payload["objective"]
+    upper = cert["upper"] if cert else payload["bound"]
+    gap = cert["gap"] if cert else payload["gap"]
+    print(f"lower: {fmt(lower)}  (exact objective of these locations on the full data)")
+    print(f"upper: {fmt(upper)}  (proven upper bound on the optimum)")
+    print(f"gap: {fmt(gap)}  ((upper - lower) / max(1, |lower|))")
+    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
+    print(
+        f"time: build {payload['build_seconds'] or 0:.2f} s, "
+        f"solve {payload['solve_seconds'] or 0:.2f} s"
+    )
+    if not verbose:
+        return
+    print(f"solver objective: {fmt(payload['objective'])}, bound: {fmt(payload['bound'])}")
     if cert:
         for line in cert["lines"]:
             flag = "" if line["rigorous"] else " (not rigorous)"
