@@ -1,7 +1,8 @@
 """Model-building overhead: ``ConicBuilder`` vs cvxpy on a MISOCP with 10^5 SOC entries.
 
 The model is the variance-regularised max-capture facility-location MISOCP of paper 003
-(Section 3.2, eq. (VR); DESIGN.md 3) on a sparse synthetic instance: N samples (customers),
+(Section 3.2, eq. (VR); docs/conventions.md, 'Variance regularisation (VR)') on a sparse synthetic
+instance: N samples (customers),
 D candidate sites, each sample linked to its ``links`` nearest sites (utility V_l = exp(-beta d)),
 competitor utility W_i, weights p_i = 1/N::
 
