@@ -2,7 +2,7 @@
 
 The objective of a set ``S`` is ``F(S) = Phi(f(S))`` with ``f_i(S) = sigmoid(L_i(S))``,
 ``L_i(S) = logsumexp_{j in S} a_ij``, and ``Phi`` either the weighted sum ``q'f`` (ERM) or the
-chi-square worst case ``n min_P P'f`` (paper 003 Sec. 3.2, DESIGN.md section 3).
+chi-square worst case ``n min_P P'f`` (paper 003 Sec. 3.2, docs/conventions.md, 'Chi-square DRO').
 
 Candidate screening (exact, not a heuristic shortcut): for chi-square, every ``P`` in the ball
 gives ``Phi(f) <= n P'f`` for all ``f``, so with ``P`` the worst case at the current set the
