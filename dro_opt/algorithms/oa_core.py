@@ -1,9 +1,10 @@
 """Outer-approximation master layout and cut oracle shared by the SCIP and HiGHS masters.
 
-Problem (paper 003 Sec. 3.2; fl_design.md): ``max F(z)`` over ``z in {0,1}^D``, ``sum z <= r``,
+Problem (paper 003 Sec. 3.2; docs/facility_location.md): ``max F(z)`` over ``z in {0,1}^D``,
+``sum z <= r``,
 with ``F(z) = sum_i q_i f_i(z)`` (ERM) or ``F(z) = n Phi(f(z))``,
 ``Phi(theta) = min_{P in B} P'theta`` over the chi-square ball ``B`` of radius ``rho/n``
-(DESIGN.md section 3).
+(docs/conventions.md, 'Chi-square DRO').
 
 Master columns: ``z`` (D binaries) followed by the hypograph variables of the mode:
 
@@ -18,7 +19,7 @@ Master columns: ``z`` (D binaries) followed by the hypograph variables of the mo
   per-customer cuts, and ``t <= n P^k'theta`` for worst-case distributions ``P^k``: valid since
   ``Phi(theta) <= P'theta`` for every ``P in B`` and ``Phi`` is non-decreasing, so these rows
   relax ``t <= n Phi(theta) <= n Phi(f(z)) = F(z)`` and are exact where ``P^k`` is the worst case
-  (fl_design.md "Chi-square OA facts").
+  (docs/facility_location.md, "Chi-square OA facts").
 * chi-square, ``mode = "aggregate"``: a single ``t`` with ``t <= n sum_i P^k_i cut_i(z)``;
   ``h_k(z) = sum_i P^k_i f_i(z)`` is submodular and ``F(z) <= n h_k(z)`` for every ``P^k``.
 * chi-square, ``mode = "groups"``: one fixed distribution ``P^0`` of the ball (the worst case at
