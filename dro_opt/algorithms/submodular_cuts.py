@@ -36,7 +36,7 @@ every feasible ``T``. In ``z``::
 All coefficients are ``>= 0``. Coefficients below ``fold`` are folded into the constant
 (``c z_j <= c`` because ``z_j <= 1``): this only loosens the cut, never invalidates it.
 Only this one form is ever generated (mixing the two Nemhauser-Wolsey forms is a known source
-of invalid "proofs", fl_design.md).
+of invalid "proofs": docs/facility_location.md, "Submodular cuts").
 
 Gradient (outer-approximation) cuts use concavity of ``f_i`` on ``[0,1]^D``:
 ``theta_i <= f_i(z*) + sum_j g_ij (z_j - z*_j)``, ``g_ij = e^{a_ij} / (1 + s_i(z*))^2``,
