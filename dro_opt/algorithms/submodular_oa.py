@@ -1,6 +1,6 @@
 """Exact outer approximation for robust max-capture facility location (ERM and chi-square DRO).
 
-Problem (paper 003 Sec. 3.2, DESIGN.md section 3, fl_design.md)::
+Problem (paper 003 Sec. 3.2; docs/facility_location.md)::
 
     max F(z)  s.t.  z in {0,1}^D,  sum_j z_j <= r,
 
