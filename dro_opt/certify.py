@@ -1,4 +1,4 @@
-"""Certificates for the ORIGINAL problem (DESIGN.md 2.4).
+"""Certificates for the ORIGINAL problem (docs/conventions.md, 'Result and certificate').
 
 For a maximisation problem with true optimum ``OPT``:
 
