@@ -1,4 +1,4 @@
-"""Canonical conic form (DESIGN.md 2.1) and its bulk builder.
+"""Canonical conic form (docs/conventions.md, 'Canonical conic form') and its bulk builder.
 
 ``from_cvxpy`` / ``assign_solution`` (:mod:`dro_opt.conic.from_cvxpy`) are loaded lazily on first
 access so that ``import dro_opt`` does not import cvxpy.
