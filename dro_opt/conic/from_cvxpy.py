@@ -1,6 +1,7 @@
 """Import a DCP cvxpy problem into the canonical conic form through cvxpy's own canonicalisation.
 
-cvxpy is the front door for users who write their own convex loss (DESIGN.md 2.1): its DCP
+cvxpy is the front door for users who write their own convex loss (docs/conventions.md,
+'Canonical conic form'): its DCP
 rules turn ``cp.exp``, ``cp.log_sum_exp``, ``cp.kl_div``, ``cp.rel_entr``, ``cp.norm``,
 ``cp.geo_mean``, ``cp.power`` ... into cones. This module runs exactly that reduction chain
 (``FlipObjective -> Dcp2Cone -> CvxAttr2Constr -> EliminateZeroSized -> ConeMatrixStuffing``,
