@@ -1,4 +1,6 @@
-"""The single canonical conic form every dro_opt model lowers to (DESIGN.md 2.1).
+"""The single canonical conic form every dro_opt model lowers to.
+
+See docs/conventions.md, 'Canonical conic form'.
 
 ::
 
