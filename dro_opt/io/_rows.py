@@ -1,6 +1,7 @@
 """Row-wise (algebraic) view of a model, shared by the ``.mps`` and ``.lp`` writers and readers.
 
-Writing (:func:`conic_to_rows`): the canonical form ``A x + s = b, s in K`` (DESIGN.md 2.1)
+Writing (:func:`conic_to_rows`): the canonical form ``A x + s = b, s in K`` (docs/conventions.md,
+'Canonical conic form')
 becomes rows an MPS/LP file can hold:
 
 * ``zero`` rows      ->  ``a_i'x = b_i``
