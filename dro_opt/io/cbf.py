@@ -3,7 +3,8 @@
 CBF states a problem as ``min/max c'x + c0  s.t.  x in K_var,  A_cbf x + b_cbf in K_con`` with
 cone kinds ``F`` (free), ``L+``, ``L-``, ``L=``, ``Q`` (x_1 >= ||x_2:||), ``QR``
 (2 x_1 x_2 >= ||x_3:||^2), ``EXP`` (x_1 >= x_2 exp(x_3 / x_2)) and ``@k:POW`` (power cone with
-the ``k``-th entry of ``POWCONES``). dro_opt's canonical form (DESIGN.md 2.1) is
+the ``k``-th entry of ``POWCONES``). dro_opt's canonical form
+(docs/conventions.md, 'Canonical conic form') is
 ``A x + s = b, s in K``, so ``A_cbf = -A``, ``b_cbf = b`` and the cone kinds map one to one;
 the only reordering is the exponential cone, stored here as ``(x, y, z)`` with
 ``y exp(x / y) <= z`` and in CBF as ``(z, y, x)``: the three rows of each exp cone are reversed.
