@@ -1,6 +1,6 @@
 r"""Rigorous, decision-uniform error bounds for replacing weighted samples by representatives.
 
-Setting (fl_design.md "Rigorous reduction error bounds"; paper 003 Sec. 4 for the idea). Full
+Setting (docs/facility_location.md, "Reduction error bounds"; paper 003 Sec. 4 for the idea). Full
 data: samples ``i`` with weights ``q_i`` and rewards ``f_i(z) in [0, 1]``; reduced data:
 representatives ``k`` with weights ``w_k`` and rewards ``g_k(z)``; both weight vectors sum to
 ``n``. A *coupling* ``pi`` (N x K, ``pi_ik >= 0``, rows summing to ``q``, columns to ``w``) pairs
@@ -12,7 +12,7 @@ Write ``L(i|k) = pi_ik / w_k`` (reverse kernel) and ``K(k|i) = pi_ik / q_i`` (fo
     e'_i      = sum_k K(k|i) d_ik,                ||e'||_{2,q} = sqrt(sum_i (q_i / n) e'_i^2).
 
 With ``F`` the full and ``G`` the reduced objective (same ``n`` and ``rho``, all reported on the
-``n * (...)`` scale of DESIGN.md section 3), for EVERY decision ``z``:
+``n * (...)`` scale of docs/conventions.md, 'Data, weights, p and n'), for EVERY decision ``z``:
 
 * ERM: ``|F - G| <= n E_pi[d]``. (``F - G = sum_ik pi_ik (f_i - g_k)``.)
 * Variance-regularised, ``n (E f - sqrt(2 rho Var f / n))``: ``|F - G| <= n (E_pi[d] +
