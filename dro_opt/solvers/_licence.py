@@ -1,6 +1,7 @@
 """Licence-limit helpers shared by the commercial backends (Gurobi, CPLEX, Xpress, MOSEK).
 
-Commercial pip wheels come with size-limited or missing licences (DESIGN.md 2.3, measured on this
+Commercial pip wheels come with size-limited or missing licences (docs/conventions.md,
+'Solver facts'; measured on this
 machine with the wheels' own licences):
 
 * Gurobi 13 pip licence: at most 2000 variables and 2000 constraints (linear + quadratic); once any
@@ -122,7 +123,8 @@ MOSEK_LIMIT = SizeLimit(
 
 
 def open_alternatives(problem: ConicProblem) -> list[str]:
-    """Open solvers that take ``problem`` (DESIGN.md 2.3): SCIP always, HiGHS for LP/MILP,
+    """Open solvers that take ``problem`` (docs/conventions.md, 'Solver facts'): SCIP always, HiGHS
+    for LP/MILP,
     Clarabel for continuous conic models."""
     needs = problem.needs()
     if not needs - {"integer"}:
