@@ -1,6 +1,6 @@
 """Exact exponential cones with a variable ``y`` for SCIP: a cutting-plane constraint handler.
 
-The closed exponential cone (DESIGN.md 2.1, SCS/Clarabel order)::
+The closed exponential cone (docs/conventions.md, 'Canonical conic form'; SCS/Clarabel order)::
 
     K = cl{(x, y, z): y > 0, y exp(x / y) <= z}
       = {y > 0, y exp(x / y) <= z}  U  {(x, 0, z): x <= 0, z >= 0}
