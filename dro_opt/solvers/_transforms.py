@@ -1,7 +1,8 @@
 """Shared, vectorised helpers for the open-source backends (SCIP, HiGHS, Clarabel).
 
 Everything here works on whole arrays of the canonical form ``A x + s = b, s in K`` of
-:mod:`dro_opt.conic.problem` (DESIGN.md 2.1); nothing loops per row or per non-zero.
+:mod:`dro_opt.conic.problem` (docs/conventions.md, 'Canonical conic form'); nothing loops per row or
+per non-zero.
 
 * :func:`min_form` -- ``max c'x`` becomes ``min (-c)'x`` (sign kept to map values back).
 * :func:`rsoc_to_soc` -- the exact orthogonal map of rotated onto standard second-order cones:
