@@ -1,6 +1,7 @@
 """Clarabel backend: continuous LP, SOCP (rotated cones included), exponential and power cones.
 
-Clarabel (interior point, https://clarabel.org) solves exactly the canonical form of DESIGN.md 2.1
+Clarabel (interior point, https://clarabel.org) solves exactly the canonical form of
+docs/conventions.md ('Canonical conic form')
 in its minimisation version::
 
     min  c_min'x   s.t.   A x + s = b,   s in K         (c_min = -c for maximisation)
