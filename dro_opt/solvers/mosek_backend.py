@@ -1,7 +1,8 @@
 """MOSEK backend (Task API): LP, MILP, SOCP, rotated SOCP, exponential and power cones, each also
 with integers.
 
-The canonical rows map one to one onto MOSEK's own conic form (DESIGN.md 2.1):
+The canonical rows map one to one onto MOSEK's own conic form
+(docs/conventions.md, 'Canonical conic form'):
 
 * zero / nonneg rows ``A_i x + s_i = b_i`` become linear constraints ``A_i x = b_i`` /
   ``A_i x <= b_i`` (``putaijlist``, ``putconboundslice``);
