@@ -1,4 +1,7 @@
-"""Solver-neutral :class:`Result` with a versioned JSON round-trip (DESIGN.md 2.4)."""
+"""Solver-neutral :class:`Result` with a versioned JSON round-trip.
+
+See docs/conventions.md, 'Result and certificate'.
+"""
 
 from __future__ import annotations
 
