@@ -1,6 +1,7 @@
 """SCIP backend (pyscipopt): LP, MILP, SOCP/MISOCP, exponential and power cones, also mixed-integer.
 
-Translation of ``A x + s = b, s in K`` (DESIGN.md 2.1) into one SCIP model:
+Translation of ``A x + s = b, s in K`` (docs/conventions.md, 'Canonical conic form') into one SCIP
+model:
 
 * Rotated cones are first mapped onto standard ones (exact orthogonal map,
   :func:`~dro_opt.solvers._transforms.rsoc_to_soc`).
