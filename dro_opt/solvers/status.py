@@ -1,4 +1,7 @@
-"""Solver-neutral status enum (DESIGN.md 2.3). Native codes map here; unknown codes -> UNKNOWN."""
+"""Solver-neutral status enum. Native codes map here; unknown codes -> UNKNOWN.
+
+See docs/conventions.md, 'Result and certificate'.
+"""
 
 from __future__ import annotations
 
