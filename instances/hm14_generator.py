@@ -22,7 +22,8 @@ What was verified, and how (see the module's tests and the report that introduce
   follow the classic files: Euclidean distances, width 30, unit weights, 5 significant digits.
   Random streams differ from the original, so the classic files cannot be regenerated bit for bit.
 
-Utilities follow ``../shared/data/README.md``: ``v = -beta c``, ``w = -alpha beta k``.
+Utilities follow docs/conventions.md, 'MC-FLP and HM14 instances': ``v = -beta c``,
+``w = -alpha beta k``.
 
 Command line::
 
