@@ -1,6 +1,7 @@
 """Certificate helpers for MC-FLP: exact re-evaluation, a greedy witness and solver sanity checks.
 
-The certificate of a solve is the sandwich (DESIGN.md 2.4, maximisation)::
+The certificate of a solve is the sandwich (docs/conventions.md, 'Result and certificate';
+maximisation)::
 
     lower = F_full(z_returned)  <=  OPT_full  <=  upper = bound(solved model) + sum of error lines
 
