@@ -1,7 +1,7 @@
 """Strict reader of the HM14 maximum-capture facility location format.
 
 Format (Haase & Mueller 2014, as distributed with robinlegault/CBCFLP;
-``../shared/data/README.md``), whitespace separated, one block per line:
+docs/conventions.md, 'MC-FLP and HM14 instances'), whitespace separated, one block per line:
 
 * line 1: ``N D E`` (customers, candidate locations, competitors; positive integers);
 * line 2: the ``N`` customer weights ``q_n >= 0``;
@@ -14,7 +14,8 @@ distance aversion ``beta`` and competitor aversion ``alpha``::
     v_{n,d} = -beta * c_{n,d},   w_{n,e} = -alpha * beta * k_{n,e},   W_n = sum_e exp(w_{n,e}),
 
 and the instance stores the log-odds
-``a_{n,d} = log(V_{n,d} / W_n) = v_{n,d} - logsumexp_e w_{n,e}`` (fl_design.md "Data model"),
+``a_{n,d} = log(V_{n,d} / W_n) = v_{n,d} - logsumexp_e w_{n,e}`` (docs/facility_location.md,
+"Data model"),
 computed without ever forming ``exp(v)`` or ``W``: at alpha = 0.2,
 beta = 10 those span more than 70 orders of magnitude between customers.
 """
