@@ -55,7 +55,7 @@ class MCFLPInstance:
 
     @property
     def n(self) -> float:
-        """Sample size ``n = sum q`` (DESIGN.md section 3)."""
+        """Sample size ``n = sum q`` (docs/conventions.md, 'Data, weights, p and n')."""
         return float(self.q.sum())
 
     @property
