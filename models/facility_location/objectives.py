@@ -1,6 +1,7 @@
 """Exact, vectorised objectives of robust max-capture facility location (paper 003 Sec. 3.2).
 
-Choice model (MNL, HM14 conventions, ``../shared/data/README.md``): customer ``i`` picks an open
+Choice model (MNL, HM14 conventions: docs/conventions.md, 'MC-FLP and HM14 instances'): customer
+``i`` picks an open
 location of ours with probability
 
     f_i(z) = V_i'z / (W_i + V_i'z) = s_i / (1 + s_i),     s_i = sum_j exp(a_ij) z_j,
@@ -10,7 +11,8 @@ competitors. Working with ``a`` (never with ``V`` or ``W`` separately) keeps eve
 its own scale, so instances whose utilities span more than 70 orders of magnitude (HM14,
 alpha = 0.2, beta = 10) evaluate without overflow: ``f_i = sigmoid(logsumexp_j(a_ij + log z_j))``.
 
-Objectives (DESIGN.md section 3; weights ``q``, ``n = sum q``, ``p = q / n``), all reported on the
+Objectives (docs/conventions.md, 'Chi-square DRO'; weights ``q``, ``n = sum q``, ``p = q / n``), all
+reported on the
 scale of the HM14 reference values:
 
 * ``erm``:      n * E_p f                           = sum_i q_i f_i(z)
@@ -69,7 +71,7 @@ def variance_value(q: np.ndarray, f: np.ndarray, rho: float) -> np.ndarray:
 def chi2_worst_case(p: np.ndarray, f: np.ndarray, radius: float) -> tuple[float, np.ndarray]:
     """Worst case of ``E_P f`` over the chi-square ball ``{P : sum p_i phi(P_i/p_i) <= radius}``.
 
-    Returns ``(value, P_star)``. Dual (reward form, DESIGN.md 3)::
+    Returns ``(value, P_star)``. Dual (reward form, docs/conventions.md, 'Chi-square DRO')::
 
         value = sup_eta  eta - c * sqrt(sum_i p_i ((eta - f_i)_+)^2),   c = sqrt(1 + 2 radius)
 
