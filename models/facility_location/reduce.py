@@ -2,12 +2,12 @@ r"""Customer reductions for MC-FLP with rigorous, decision-uniform error bounds.
 
 Paper 003 Sec. 4 (clustering, stratified sampling; Thms. 3-4) and App. L (the weighted objective
 keeps the MISOCP form): replace the N customers by K weighted representatives, solve the small
-problem, and account for the error. fl_design.md "Rigorous reduction error bounds" gives the
+problem, and account for the error. docs/facility_location.md, "Reduction error bounds", gives the
 bounds (implemented generically in :mod:`dro_opt.reductions.coupling_bounds`) in terms of a
 per-pair bound ``d_ik >= sup_z |f_i(z) - g_k(z)|``; this module supplies ``d_ik`` for MC-FLP.
 
 Per-pair bound. ``f(z) = sigma(LSE_S(a))``, ``LSE_S(a) = log sum_{j in S} exp(a_j)``, S the open
-set. fl_design.md uses ``min(1, ||a_i - a_k||_inf / 4)`` (LSE is 1-Lipschitz in the sup-norm,
+set. The simple bound is ``min(1, ||a_i - a_k||_inf / 4)`` (LSE is 1-Lipschitz in the sup-norm,
 sigma is 1/4-Lipschitz); available as ``method="lipschitz"``. The default ``"refined"`` bound is
 never larger and is proved as follows. Let ``u = max(a_i, a_k)``, ``l = min(a_i, a_k)``
 coordinatewise, ``delta_j = u_j - l_j``, ``gap_j = e^{u_j} - e^{l_j}``. By monotonicity both
@@ -138,7 +138,7 @@ def pair_bounds(
     """Rigorous ``d`` with ``|f_i(z) - g_k(z)| <= d`` for all z, for pairs ``(rows[t], cols[t])``.
 
     ``method="refined"`` (default): the interval / partition / threshold bound of the module
-    docstring; ``"lipschitz"``: fl_design.md's ``min(1, ||a_i - a_k||_inf / 4)``. Both are
+    docstring; ``"lipschitz"``: the simple ``min(1, ||a_i - a_k||_inf / 4)``. Both are
     computed on log-odds clipped at ``+-CLIP`` and include the clipping slack of both sides.
     Processed in chunks so memory stays at a few million floats.
     """
