@@ -5,7 +5,8 @@ stratified sampling, paper 003 Sec. 4), solves the (reduced) problem by
 
 * ``"oa"``: exact outer approximation (:func:`dro_opt.algorithms.submodular_oa.solve_oa`) -- ERM
   and chi-square DRO only: both are concave and monotone in the capture probabilities, so the
-  problem is a convex MINLP in disguise (DESIGN.md 3). VR is not concave, and OA cuts would not be
+  problem is a convex MINLP in disguise (docs/facility_location.md, 'Structure of the objectives').
+  VR is not concave, and OA cuts would not be
   valid upper bounds for it, hence ``method="oa"`` with ``objective="variance"`` is refused;
 * ``"misocp"``: the paper's MISOCP (:mod:`.misocp`) on any solver of the registry (default: the
   registry's choice, SCIP for the SOC models, HiGHS for the ERM MILP);
@@ -23,7 +24,8 @@ decision on the model it solved, and its bound with the exact value of a greedy 
 (:mod:`.certificate`); a disagreement discards the bound and reports
 ``Status.NUMERICAL_ERROR`` unless an independent bound still certifies the gap.
 
-Variance (VR): since ``VR(z) <= chi2(z)`` for every ``z`` (DESIGN.md 3), ``max VR <= max chi2``, an
+Variance (VR): since ``VR(z) <= chi2(z)`` for every ``z`` (docs/conventions.md, 'Chi-square DRO'),
+``max VR <= max chi2``, an
 exactly computable valid bound. When the MISOCP does not certify the full-data gap by itself
 (reduction, time limit or numerical failure) -- or up front with ``method="auto"``, where it
 gets 25% of ``time_limit`` and often certifies VR alone (the bound is tight whenever the
@@ -221,8 +223,8 @@ def solve_mc_flp(
     z = np.round(out.z).astype(float)
     exact = evaluate(instance.a, instance.q, z, objective, rho)
     bound_note = {
-        "chi2-bound": "max VR <= max chi2 (DESIGN.md 3): OA bound of the chi-square problem on "
-        "the full data",
+        "chi2-bound": "max VR <= max chi2 (docs/conventions.md, 'Chi-square DRO'): OA bound of "
+        "the chi-square problem on the full data",
     }.get(
         chosen,
         "proven bound of the solved model"
@@ -267,8 +269,8 @@ def solve_mc_flp(
                 exact,
                 cb,
                 errors=[],
-                bound_note="max VR <= max chi2 (DESIGN.md 3): OA bound of the chi-square "
-                "problem on the full data",
+                bound_note="max VR <= max chi2 (docs/conventions.md, 'Chi-square DRO'): OA bound "
+                "of the chi-square problem on the full data",
             )
         else:
             cert = Certificate(exact, cert.upper, "max", cert.lines)
