@@ -1,5 +1,5 @@
 """Commercial backends (Gurobi, CPLEX, Xpress, MOSEK) against the shared reference models, their
-licence limits (measured: DESIGN.md 2.3), statuses, duals and common options.
+licence limits (measured: docs/conventions.md, 'Solver facts'), statuses, duals and common options.
 
 Each solver's tests run when its Python package imports (``pytest.importorskip``). MOSEK without a
 licence file cannot optimise at all: its tests then check that every solve comes back as
