@@ -303,7 +303,7 @@ def test_scip_exp_closure_at_y_zero(binary: bool) -> None:
 
 
 def kl_dro(losses: np.ndarray, radius: float, z_choice: bool = False) -> ConicProblem:
-    """Worst-case expected loss over a KL ball (Hu & Hong dual, DESIGN.md 3):
+    """Worst-case expected loss over a KL ball (Hu & Hong dual, docs/conventions.md, 'KL DRO'):
 
         min  r lam + t   s.t.  sum_i p_i u_i <= lam,  (l_i - t, lam, u_i) in K_exp,
 
