@@ -359,7 +359,7 @@ def _kl_dro_problem(
 ) -> cp.Problem:
     """Choose ``k`` items minimising sup_{KL(P||p) <= r} E_P[loss(z)], p uniform.
 
-    KL-DRO dual (Hu & Hong; DESIGN.md 3): inf_{lam >= 0, t} lam r + t  s.t.
+    KL-DRO dual (Hu & Hong; docs/conventions.md, 'KL DRO'): inf_{lam >= 0, t} lam r + t  s.t.
     sum_i p_i lam exp((loss_i - t) / lam) <= lam. With u_i >= lam exp((loss_i - t)/lam), i.e.
     loss_i - t <= lam log(u_i / lam) = -rel_entr(lam, u_i), every sample is one exponential cone.
     """
