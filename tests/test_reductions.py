@@ -70,7 +70,7 @@ def test_pair_bound_dominates_exact_sup_over_all_open_sets() -> None:
     assert np.all(sup <= d + 1e-12)
     assert np.all(d <= lip + 1e-15)
     assert d.mean() < 0.8 * lip.mean()  # the refinement matters
-    # the fl_design form, exactly
+    # the simple Lipschitz form of docs/facility_location.md, exactly
     delta = np.abs(np.clip(A, -40, 40) - np.clip(B, -40, 40)).max(axis=1)
     np.testing.assert_allclose(lip, np.minimum(1, delta / 4 + 2 * clip_slack(D)))
 
