@@ -66,7 +66,7 @@ import cvxpy as cp
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dro_opt
@@ -188,16 +188,18 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         amb, r, th1, a = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "unknown") and np.unique(y).size > 2:
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is {kind}: "
+                f"{type(self).__name__} needs labels of exactly two classes (use e.g. "
+                "sklearn.multiclass.OneVsRestClassifier for more)"
+            )
         classes = np.unique(y)
         if classes.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of two classes; got one class only "
                 f"({classes[0]!r}): a classifier can't train when only one class is present"
-            )
-        if classes.size > 2:
-            raise ValueError(
-                f"{type(self).__name__} is a binary classifier; got {classes.size} classes "
-                "(use e.g. sklearn.multiclass.OneVsRestClassifier for more)"
             )
         self.classes_ = classes
         ypm = np.where(y == classes[1], 1.0, -1.0)
@@ -285,7 +287,8 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """``classes_[1]`` where the decision function is positive, else ``classes_[0]``."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        positive = self.decision_function(X) > 0  # checks the fit first
+        return self.classes_[positive.astype(int)]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
