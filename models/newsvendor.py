@@ -39,14 +39,15 @@ How the loss reaches the ambiguity set
   sets are restricted to ``J <= MAX_TRANSPORT_PRODUCTS`` (an
   :class:`~dro_opt.errors.InstanceError` otherwise). The slopes ``a_S`` do not depend on ``x``.
   The demand support is the box ``D >= 0`` (``nonnegative_demand=True``, the default): with an
-  unbounded support the type-1 Wasserstein worst case is the sample mean plus
-  ``radius * ||s - v||_*`` (Mohajerin Esfahani & Kuhn 2018, Thm 6.3), a constant, and the robust
-  order would be the sample-average one.
+  unbounded support the type-1 Wasserstein worst case is the sample-mean loss plus the constant
+  ``radius * max_S ||a_S||_* = radius * ||s - v||_*`` (the dual of Mohajerin Esfahani & Kuhn
+  2018, Thm 4.2, with the support ``R^J`` forces ``lam >= max_S ||a_S||_*``), so the robust order
+  would be the sample-average one.
 
 References
 ----------
 * Mohajerin Esfahani, P. and Kuhn, D. (2018). Data-driven distributionally robust optimization
-  using the Wasserstein metric. Math. Program. 171, 115-166 (Sec. 4 and 7.2).
+  using the Wasserstein metric. Math. Program. 171, 115-166 (Sec. 4).
 * Ben-Tal, A., den Hertog, D., De Waegenaere, A., Melenberg, B. and Rennen, G. (2013). Robust
   solutions of optimization problems affected by uncertain probabilities. Manag. Sci. 59(2).
 * Paper 002 (phi-divergence and joint OT-phi balls), Def. 3.2, Def. 5.1, Thm 5.5 / 5.8.

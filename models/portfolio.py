@@ -21,8 +21,8 @@ The loss ``l(w, R) = -R' w`` (the portfolio's loss) is affine in the uncertain r
 * sets that move the samples (``wasserstein``, ``ot_phi``) take
   ``PiecewiseAffineLoss(R, [(-w, 0)])`` (one piece). With the unbounded support ``R^J`` the
   type-1 Wasserstein worst case has the closed form ``-mean_p(R)' w + radius * ||w||_*`` (the
-  dual norm of the transport norm; Mohajerin Esfahani & Kuhn 2018, Cor. 6.6 / Thm 6.3): a
-  mean / norm trade-off.
+  dual norm of the transport norm: the dual of Mohajerin Esfahani & Kuhn 2018, Thm 4.2, with the
+  support ``R^J`` has ``lam = ||w||_*``): a mean / norm trade-off.
 
 References
 ----------
