@@ -307,7 +307,7 @@ class DROLinearSVC(_DROLinearClassifier):
     >>> import numpy as np
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.5], [3.0, 2.0]])
     >>> clf = DROLinearSVC("wasserstein", radius=0.05).fit(X, ["a", "a", "b", "b"])
-    >>> clf.predict([[3.0, 3.0]])[0]
+    >>> str(clf.predict([[3.0, 3.0]])[0])
     'b'
     """
 
