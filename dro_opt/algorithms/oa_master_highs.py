@@ -27,6 +27,7 @@ import highspy
 import numpy as np
 
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
+from dro_opt.solvers._quiet import new_highs
 
 __all__ = ["solve_master_highs"]
 
@@ -66,8 +67,7 @@ def solve_master_highs(
     proven master bound, rounds, and the MILP node count. ``report``, if given, is called with
     the best proven master bound after every MILP round that improves it."""
     t_start = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
+    h = new_highs(verbose)  # output_flag/log_to_console first; construction banner dropped
     h.setOptionValue("threads", max(1, int(threads)))
     h.setOptionValue("mip_rel_gap", max(gap * 0.25, 1e-10))
     h.setOptionValue("mip_abs_gap", 1e-12)

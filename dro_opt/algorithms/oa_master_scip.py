@@ -33,6 +33,7 @@ import numpy as np
 from pyscipopt import SCIP_PARAMSETTING, SCIP_RESULT, Conshdlr, Model
 
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
+from dro_opt.solvers._quiet import quiet_fds
 
 __all__ = ["solve_master_scip"]
 
@@ -203,7 +204,8 @@ def solve_master_scip(
     the incumbent is the oracle's (``oracle.best_mask``, updated by the handler)."""
     m = Model("oa_master")
     if not verbose:
-        m.hideOutput()
+        m.hideOutput(quiet=True)
+        m.setParam("display/verblevel", 0)
     m.setParam("parallel/maxnthreads", max(1, int(threads)))
     m.setParam("numerics/feastol", feastol)
     m.setParam("numerics/dualfeastol", 1e-9)
@@ -269,7 +271,8 @@ def solve_master_scip(
 
         attach_scip(m, _DualBoundReport(report))
     t0 = time.perf_counter()
-    m.optimize()
+    with quiet_fds(not verbose):  # SoPlex's GMP tolerance warning bypasses hideOutput
+        m.optimize()
     out = {
         "status": m.getStatus(),
         "dual_bound": m.getDualbound(),

@@ -33,6 +33,7 @@ import numpy as np
 
 from dro_opt.conic.problem import MAX, ConicProblem
 from dro_opt.errors import ParameterError
+from dro_opt.solvers._quiet import new_highs
 from dro_opt.solvers._transforms import (
     duals_by_block,
     error_result,
@@ -88,7 +89,7 @@ class HighsBackend(Backend):
         try:
             import highspy
 
-            h = highspy.Highs()
+            h = new_highs(options.verbose)  # silent from construction on unless verbose
             _set_options(h, options)
             _pass_model(h, problem, highspy)
             recorder = _trajectory_recorder(h, options)
@@ -143,6 +144,7 @@ def _trajectory_recorder(h: Any, options: SolveOptions) -> Any:
 def _set_options(h: Any, options: SolveOptions) -> None:
     """Common options -> HiGHS options; an unknown ``extra`` option raises ParameterError."""
     h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("log_to_console", bool(options.verbose))
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
     if options.gap is not None:

@@ -58,6 +58,7 @@ import numpy as np
 from dro_opt.conic.cones import EXP, NONNEG, POW, SOC, ZERO, ConeRun
 from dro_opt.conic.problem import BINARY, CONTINUOUS, MAX, ConicProblem
 from dro_opt.errors import ParameterError
+from dro_opt.solvers._quiet import quiet_fds
 from dro_opt.solvers._transforms import (
     KIND_CODE,
     cone_slices,
@@ -138,6 +139,8 @@ class ScipBackend(Backend):
 
             model = Model()
             model.hideOutput(quiet=not options.verbose)
+            if not options.verbose:
+                model.setParam("display/verblevel", 0)
             _set_params(model, options)
             recorder = _trajectory_recorder(model, options)
             built = build_model(model, problem)
@@ -152,7 +155,8 @@ class ScipBackend(Backend):
         build = time.perf_counter() - t0
         t1 = time.perf_counter()
         try:
-            model.optimize()
+            with quiet_fds(not options.verbose):  # SoPlex's GMP warning bypasses hideOutput
+                model.optimize()
             message = ""
             left = _time_left(options.time_limit, t1)
             if str(model.getStatus()) == "inforunbd" and left != 0.0:
@@ -162,7 +166,8 @@ class ScipBackend(Backend):
                 model.setPresolve(SCIP_PARAMSETTING.OFF)
                 if left is not None:
                     model.setParam("limits/time", left)
-                model.optimize()
+                with quiet_fds(not options.verbose):
+                    model.optimize()
                 message = "re-solved without presolving to tell infeasible from unbounded"
             solve = time.perf_counter() - t1
             return _with_trajectory(
