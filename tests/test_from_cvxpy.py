@@ -433,3 +433,23 @@ def test_binary_kl_dro_solved_by_scip_matches_brute_force() -> None:
     assert prob.status == cp.OPTIMAL
     assert tuple(np.flatnonzero(z.value == 1)) == best
     assert _rel(float(prob.value), values[best]) <= REL
+
+
+def test_wrongly_inferred_auxiliary_bounds_are_not_imported() -> None:
+    """cvxpy 1.9.3 infers bounds [0, 0] for multiply(sign vector, X @ w) with w free and gives
+    them to the hinge's epigraph variables when the target takes bounds; imported as such, the
+    hinge fit below came out "optimal" at w = 0 with value 1.0 (the true optimum is 0.0)."""
+    import dro_opt
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = np.sign(X @ np.array([1.0, -1.0, 0.5]))
+    w = cp.Variable(3, name="w")
+    problem = cp.Problem(cp.Minimize(cp.sum(cp.pos(1 - cp.multiply(y, X @ w))) / 20))
+    res = dro_opt.solve(problem)
+    assert res.status.value == "optimal"
+    assert res.objective == pytest.approx(0.0, abs=1e-7)
+    assert res.certificate is not None and res.certificate.lower <= 1e-7
+    # a second import with values set must not trip cvxpy's bound validation either
+    res2 = dro_opt.solve(problem)
+    assert res2.objective == pytest.approx(0.0, abs=1e-7)

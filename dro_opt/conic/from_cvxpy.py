@@ -161,6 +161,11 @@ def from_cvxpy(problem: cp.Problem, *, name: str = "cvxpy") -> ConicProblem:
     if not isinstance(problem, cp.Problem):
         raise InvalidModelError(f"from_cvxpy needs a cvxpy.Problem, got {type(problem).__name__}")
     _check_importable(problem)
+    # cvxpy's canonicalisers copy current values into new auxiliary variables and validate them
+    # against the (possibly wrong, see _assemble) inferred bounds: import with no values set.
+    saved = [(v, v.value) for v in problem.variables()]
+    for v, _ in saved:
+        v.value = None
     try:
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             # cvxpy's bound inference takes log(0); its choice of canonicalisation backend is
@@ -173,6 +178,9 @@ def from_cvxpy(problem: cp.Problem, *, name: str = "cvxpy") -> ConicProblem:
         raise InvalidModelError(
             f"cvxpy could not canonicalise the problem to zero/nonneg/SOC/exp/power cones: {exc}"
         ) from exc
+    finally:
+        for v, val in saved:
+            v.value = val
     return _assemble(problem, data, name)
 
 
@@ -294,6 +302,14 @@ def _assemble(problem: cp.Problem, data: dict, name: str) -> ConicProblem:
 
     lb = _bounds(data.get(cps.LOWER_BOUNDS), n, -np.inf)
     ub = _bounds(data.get(cps.UPPER_BOUNDS), n, np.inf)
+    # cvxpy (1.9.3) gives its auxiliary epigraph variables bounds inferred from the expressions
+    # when the target declares bounded variables, and that inference is wrong for e.g.
+    # multiply(sign_vector, X @ w) with w free: it returned [0, 0] (0 * inf -> nan -> 0), which
+    # fixed hinge epigraphs and made a hinge-loss fit "optimal" at w = 0 with value 1.0 (true
+    # optimum 0.0). Auxiliary bounds are implied by the rows by construction, so dropping them
+    # keeps the model exact; only the user's own variable bounds (attributes) are kept.
+    lb[aux] = -np.inf
+    ub[aux] = np.inf
     vtype = np.full(n, CONTINUOUS, dtype=np.int8)
     vtype[data[cps.INT_IDX]] = INTEGER
     bools = data[cps.BOOL_IDX]
