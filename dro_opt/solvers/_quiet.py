@@ -19,6 +19,7 @@ enter redirects, the last to leave restores.
 from __future__ import annotations
 
 import ctypes
+import functools
 import io
 import os
 import sys
@@ -32,11 +33,21 @@ _SAVED: dict[int, int] = {}
 _STREAMS: list[tuple[str, object]] = []
 
 
+@functools.cache
+def _libc() -> object | None:
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):  # no symbol lookup in the running process (Windows)
+        return None
+
+
 def _flush_c() -> None:
     """Flush C stdio buffers (text written through a buffered ``stdout`` goes to the current fd)."""
+    libc = _libc()
     try:
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # no libc symbol lookup on this platform
+        if libc is not None:
+            libc.fflush(None)  # type: ignore[attr-defined]
+    except (OSError, AttributeError):
         pass
 
 
