@@ -25,6 +25,7 @@ predict_proba, pickling, bad input, worst-case weights, and scikit-learn's estim
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 
@@ -209,7 +210,7 @@ def test_bad_data_and_unimplemented() -> None:
         DROLinearSVC().fit(X, np.ones(10))
     with pytest.raises(ValueError, match="Only binary classification is supported"):
         DROLinearSVC().fit(X, np.arange(10) % 3)
-    with pytest.raises(NotImplementedError, match="max_features"):
+    with pytest.raises(ValueError, match="max_features needs a ridge weight alpha > 0"):
         DROLinearSVC(max_features=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         DROLinearSVC().fit(X, y).predict(X[:, :2])
@@ -217,6 +218,69 @@ def test_bad_data_and_unimplemented() -> None:
 
     with pytest.raises(NotFittedError):
         DROLogisticRegression().predict_proba(X)
+
+
+@pytest.mark.parametrize(
+    ("loss", "amb"),
+    [
+        ("hinge", "erm"),
+        ("hinge", "kl"),
+        ("hinge", "chi2"),
+        ("hinge", "wasserstein"),
+        ("logistic", "kl"),
+    ],
+)
+def test_max_features_certified_interval_contains_the_enumerated_optimum(loss, amb) -> None:
+    """Every support of size k (C(5, 2) = 10) fitted densely on its columns; the best of them is
+    the sparse optimum, which the certified interval [lower_bound_, robust_objective_] must
+    contain (the sparse fit's binary support rows use the derived big-M)."""
+    X, y = data(8, n=20, d=5)
+    k, cls = 2, CLASSES[loss]
+    clf = cls(amb, radius=0.1, alpha=ALPHA, max_features=k).fit(X, y)
+    best = min(
+        cls(amb, radius=0.1, alpha=ALPHA).fit(X[:, list(S)], y).robust_objective_
+        for S in itertools.combinations(range(5), k)
+    )
+    tol = 1e-6 * max(1.0, abs(best))
+    assert clf.lower_bound_ - tol <= best <= clf.robust_objective_ + tol
+    assert np.count_nonzero(clf.coef_) <= k and clf.support_.size <= k
+    assert set(np.flatnonzero(clf.coef_[0])) <= set(clf.support_.tolist())
+    assert clf.gap_ == pytest.approx(
+        (clf.robust_objective_ - clf.lower_bound_) / max(1.0, abs(clf.robust_objective_)),
+        abs=1e-12,
+    )
+    assert clf.status_ == "optimal" and clf.gap_ <= 1e-5
+    # the fitted point is the dense fit on its support (exact zeros elsewhere)
+    ref = cls(amb, radius=0.1, alpha=ALPHA).fit(X[:, clf.support_], y)
+    assert clf.robust_objective_ == pytest.approx(ref.robust_objective_, rel=1e-9)
+    np.testing.assert_allclose(clf.coef_[0, clf.support_], ref.coef_[0], atol=1e-9)
+
+
+def test_max_features_equal_to_d_is_the_dense_model() -> None:
+    X, y = data(9, n=20, d=5)
+    dense = DROLinearSVC("kl", radius=0.1, alpha=ALPHA).fit(X, y)
+    full = DROLinearSVC("kl", radius=0.1, alpha=ALPHA, max_features=5).fit(X, y)
+    assert full.robust_objective_ == pytest.approx(dense.robust_objective_, rel=1e-9)
+    assert full.status_ == "optimal" and full.gap_ <= 1e-6
+    assert not hasattr(dense, "support_")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_features": 0}, "max_features must be None or an int >= 1"),
+        ({"max_features": -1}, "max_features must be None or an int >= 1"),
+        ({"max_features": 2.0}, "max_features must be None or an int >= 1"),
+        ({"max_features": "2"}, "max_features must be None or an int >= 1"),
+        ({"max_features": True}, "max_features must be None or an int >= 1"),
+        ({"max_features": 4}, r"max_features must be <= n_features = 3"),
+        ({"max_features": 2, "alpha": 0.0}, "alpha > 0"),
+    ],
+)
+def test_max_features_bad_input(kwargs, match) -> None:
+    X, y = data(6, n=10, d=3)
+    with pytest.raises(ValueError, match=match):
+        DROLinearSVC(**{"alpha": ALPHA, **kwargs}).fit(X, y)
 
 
 #: scikit-learn checks that cannot pass, with the reason (marked xfail, never skipped).
