@@ -31,22 +31,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from dro_opt.cli_common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_solver_options,
+    solve_options,
+    status_exit_code,
+)
 from dro_opt.errors import DroOptError
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_SOLVER = 3
-EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES_EPILOG = """exit codes:
-  0    the solver answered (optimal, feasible, time limit, infeasible, unbounded)
-  2    bad input: model/instance file, parameter, output path, unknown solver, capability
-       (one line on stderr, before any work is done)
-  3    the solver could not answer (licence limit, numerical or solver error) /
-       a comparison failed or two runs contradict each other
-  130  interrupted (Ctrl-C)
-  70   internal error (a bug; set DRO_OPT_DEBUG=1 for the traceback)"""
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -63,22 +58,6 @@ class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_USAGE)
-
-
-def _status_exit_code(status: Any) -> int:
-    from dro_opt.solvers.status import Status
-
-    answered = {
-        Status.OPTIMAL,
-        Status.FEASIBLE,
-        Status.TIME_LIMIT,
-        Status.ITERATION_LIMIT,
-        Status.NODE_LIMIT,
-        Status.INFEASIBLE,
-        Status.UNBOUNDED,
-        Status.INFEASIBLE_OR_UNBOUNDED,
-    }
-    return EXIT_OK if status in answered else EXIT_SOLVER
 
 
 # ------------------------------------------------------------------ solvers
@@ -121,28 +100,13 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------- solve-file
-def _solve_options(args: argparse.Namespace) -> Any:
-    from dro_opt.errors import ParameterError
-    from dro_opt.solvers.base import SolveOptions
-
-    if args.time_limit is not None and not (args.time_limit > 0):
-        raise ParameterError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
-    if args.gap is not None and not (args.gap >= 0):
-        raise ParameterError(f"--gap must be >= 0, got {args.gap}")
-    if args.threads is not None and args.threads < 1:
-        raise ParameterError(f"--threads must be >= 1 (1 = one thread), got {args.threads}")
-    return SolveOptions(
-        time_limit=args.time_limit, gap=args.gap, threads=args.threads, verbose=args.verbose
-    )
-
-
 def _cmd_solve_file(args: argparse.Namespace) -> int:
     from dro_opt.io.formats import read_model
     from dro_opt.io.paths import check_output_path
     from dro_opt.solvers.registry import default_solver, get_backend
     from dro_opt.solvers.result import write_json_atomic
 
-    options = _solve_options(args)
+    options = solve_options(args)
     check_output_path(args.json, inputs=[args.model], option="--json")
     t0 = time.perf_counter()
     problem = read_model(args.model)
@@ -159,7 +123,7 @@ def _cmd_solve_file(args: argparse.Namespace) -> int:
     print(result.summary())
     if args.json:
         write_json_atomic(args.json, result.to_dict())
-    return _status_exit_code(result.status)
+    return status_exit_code(result.status)
 
 
 # ------------------------------------------------------------------ convert
@@ -189,18 +153,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def _add_solver_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--solver",
-        help="scip, highs, clarabel, gurobi, mosek, cplex or xpress "
-        "(default: chosen from the model's needs)",
-    )
-    p.add_argument(
-        "--time-limit", type=float, default=None, help="seconds, > 0 (default: no limit)"
-    )
-    p.add_argument("--gap", type=float, default=1e-6, help="relative gap tolerance (default 1e-6)")
-    p.add_argument("--threads", type=int, default=1, help="solver threads, >= 1 (default 1)")
-    p.add_argument("--verbose", action="store_true", help="show the solver's log")
+#: Model packages that add ``dro-opt solve MODEL`` / ``dro-opt generate MODEL`` subcommands.
+#: Each defines ``register(solve_models, generate_models)``: it adds its parsers to the two
+#: argparse sub-parser collections and sets ``func`` (``args -> exit code``) on each.
+MODEL_CLI_MODULES = (
+    "dro_opt.models.security_game.cli_support",
+    "dro_opt.models.facility_cost.cli_support",
+)
+
+
+def _register_model_commands(solve_models: Any, generate_models: Any) -> None:
+    import importlib
+
+    for name in MODEL_CLI_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # that model package is not part of this build
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        module.register(solve_models, generate_models)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve-file", help="solve a .mps/.lp/.cbf model file")
     p.add_argument("model", type=Path, help="the model file (.mps, .lp or .cbf, optionally .gz)")
-    _add_solver_options(p)
+    add_solver_options(p)
     p.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     p.set_defaults(func=_cmd_solve_file)
 
@@ -275,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--seed", type=int, default=0, help="random seed of --clusters/--strata (default 0)"
     )
-    _add_solver_options(m)
+    add_solver_options(m)
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     m.add_argument(
         "--export",
@@ -284,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the paper's MISOCP as .lp/.mps/.cbf",
     )
     m.set_defaults(func=_cmd_solve_mcflp)
+
+    generate = sub.add_parser("generate", help="write a generated application instance")
+    generators = generate.add_subparsers(
+        dest="model", required=True, parser_class=_OneLineParser, metavar="MODEL"
+    )
+    _register_model_commands(models, generators)
 
     from dro_opt.compare.command import add_arguments as _compare_arguments
 

@@ -45,7 +45,7 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
-    from dro_opt.cli import _solve_options, _status_exit_code
+    from dro_opt.cli_common import solve_options, status_exit_code
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic
@@ -61,7 +61,7 @@ def run_mc_flp(args: argparse.Namespace) -> int:
         raise ParameterError("--per-stratum needs --strata")
     if args.strata is not None and args.per_stratum is None:
         raise ParameterError("--strata needs --per-stratum (samples drawn per stratum)")
-    options = _solve_options(args)
+    options = solve_options(args)
     # outputs before any work: a typo in a directory must not cost a solve
     check_output_path(args.json, inputs=[args.instance, args.export], option="--json")
     check_output_path(args.export, inputs=[args.instance], option="--export")
@@ -99,7 +99,7 @@ def run_mc_flp(args: argparse.Namespace) -> int:
     _print_summary(payload, verbose=bool(args.verbose))
     if args.json:
         write_json_atomic(args.json, payload)
-    return _status_exit_code(result.status)
+    return status_exit_code(result.status)
 
 
 def mc_flp_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict[str, Any]:
