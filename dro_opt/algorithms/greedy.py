@@ -25,7 +25,7 @@ from itertools import combinations
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from dro_opt.models.facility_location.objectives import chi2_worst_case
+from dro_opt.algorithms.capture_objectives import chi2_worst_case
 
 __all__ = ["SetObjective", "greedy", "local_search"]
 

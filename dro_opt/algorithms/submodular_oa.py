@@ -62,10 +62,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dro_opt.algorithms.capture_objectives import capture_probabilities, evaluate
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
-from dro_opt.models.facility_location.objectives import capture_probabilities, evaluate
 from dro_opt.solvers.status import Status
 
 __all__ = ["OAResult", "solve_oa"]
