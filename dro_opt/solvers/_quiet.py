@@ -150,4 +150,9 @@ def new_highs(verbose: bool = False) -> object:
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
     h.setOptionValue("log_to_console", bool(verbose))
+    from dro_opt import interrupt
+
+    if interrupt.installed():  # the dro-opt command: Ctrl-C stops HiGHS (dro_opt.interrupt)
+        for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+            event.subscribe(interrupt.highs_interrupt_callback)
     return h

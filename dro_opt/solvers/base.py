@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dro_opt.conic.problem import ConicProblem
@@ -133,9 +133,23 @@ class Backend(ABC):
 
     # ---------------------------------------------------------------- solve
     def solve(self, problem: ConicProblem, options: SolveOptions | None = None) -> Result:
-        """Check capabilities, then hand over to :meth:`_solve`."""
+        """Check capabilities, then hand over to :meth:`_solve`.
+
+        The time limit is cut to what is left of the command's budget (:func:`dro_opt.deadline.
+        clip`; unchanged in library use), and a solver that stopped on Ctrl-C with its own handler
+        (SCIP) records it for the command (:func:`dro_opt.interrupt.note_solver_interrupt`)."""
+        from dro_opt import deadline, interrupt
+        from dro_opt.solvers.status import Status
+
         self.check(problem)
-        return self._solve(problem, options or SolveOptions())
+        options = options or SolveOptions()
+        limit = deadline.clip(options.time_limit)
+        if limit != options.time_limit:
+            options = replace(options, time_limit=limit)
+        result = self._solve(problem, options)
+        if result.status is Status.INTERRUPTED:
+            interrupt.note_solver_interrupt()
+        return result
 
     @abstractmethod
     def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
