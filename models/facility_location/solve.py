@@ -463,7 +463,8 @@ def _run_oa(
         model_bound=res.bound,
         nodes=res.nodes,
         iterations=res.iterations,
-        solve_seconds=res.seconds,
+        build_seconds=res.build_seconds,
+        solve_seconds=res.seconds - res.build_seconds,
         extra={"cuts": res.cuts},
     )
 
@@ -644,7 +645,8 @@ def _chi2_bound(
         model_bound=res.bound,
         nodes=res.nodes,
         iterations=res.iterations,
-        solve_seconds=res.seconds,
+        build_seconds=res.build_seconds,
+        solve_seconds=res.seconds - res.build_seconds,
         extra={"cuts": res.cuts, "chi2_value": res.value},
     )
     bound_txt = "none" if res.bound is None else f"{res.bound:.10g}"
