@@ -348,20 +348,23 @@ class OAOracle:
         Candidate cuts of each customer: the submodular cuts at the nested sets
         ``S_k = {k largest z_j}`` (``k = 0..r``) and the gradient cut at ``z``; each customer takes
         the candidate with the smallest value at ``z`` (a valid cut of ``f_i`` whichever is
-        chosen), and the group rows are the ``q``-weighted sums.
+        chosen), and the group rows are the weighted sums. The choice and the values at ``z``
+        need only the support of ``z`` (:meth:`SubmodularCuts.nested_choice`); full rows of
+        coefficients are built only for the customers of violated rows.
         """
         z, theta, t = self.split(x)
-        block = self.cuts.nested_best_cut(z, gradient)
-        best_c, best_z = block.const, block.coef
-        order = np.argsort(-z, kind="stable")[: self.budget]
-        last_mask = np.zeros(self.D, dtype=bool)
-        last_mask[order[z[order] > 1e-9]] = True
+        choice = self.cuts.nested_choice(z, gradient)
         parts: list[CutRows] = []
         if self.K:
-            gc, gz = self._group_cuts(best_c, best_z)
-            val = gc + gz @ z
-            idx = np.flatnonzero(theta > val + eps)
-            parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
+            idx = np.flatnonzero(theta > self.G @ choice.value + eps)
+            if idx.size:
+                Gv = self.G[idx]
+                cust = np.unique(Gv.indices)
+                block = self.cuts.nested_coefficients(choice, cust)
+                Gv = Gv[:, cust]
+                gc, gz = Gv @ block.const, np.asarray(Gv @ block.coef)
+                keep = theta[idx] > gc + gz @ z + eps
+                parts.append(self._theta_rows(idx[keep], gc[keep], gz[keep]))
         if self.kind == "chi2":
             if self.mode == "multi":
                 _, w = self.obj.from_probabilities(np.clip(theta, 0.0, None))
@@ -369,11 +372,17 @@ class OAOracle:
                 if t > P @ theta + eps:
                     parts.append(self._t_row(0.0, None, P))
             else:
+                order = np.argsort(-z, kind="stable")[: self.budget]
+                last_mask = np.zeros(self.D, dtype=bool)
+                last_mask[order[z[order] > 1e-9]] = True
                 _, _, w = self.evaluate(last_mask)
                 P = w / self.n
-                const, coef = float(P @ best_c), P @ best_z
-                if t > const + coef @ z + eps:
-                    parts.append(self._t_row(const, coef, None))
+                if t > P @ choice.value + eps:
+                    cust = np.flatnonzero(P > 0)
+                    block = self.cuts.nested_coefficients(choice, cust)
+                    const, coef = float(P[cust] @ block.const), P[cust] @ block.coef
+                    if t > const + coef @ z + eps:
+                        parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)
         self.ncuts += len(rows)
         return rows

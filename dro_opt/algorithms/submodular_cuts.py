@@ -52,6 +52,7 @@ from scipy.special import expit
 
 __all__ = [
     "CutBlock",
+    "NestedChoice",
     "SubmodularCuts",
     "gain_factor",
     "logsumexp_rows",
@@ -131,6 +132,26 @@ def strengthen_with_upper_bound(
     return np.minimum(coef, cap[:, None])
 
 
+@dataclass
+class NestedChoice:
+    """Per-customer choice of :meth:`SubmodularCuts.nested_choice` at one point ``z``.
+
+    ``order``: the nested sets' elements (largest ``z_j`` first); customer ``i`` takes the
+    submodular cut at ``S_k = order[:best_k[i]]`` (log-score ``best_L[i]``) unless
+    ``use_gradient[i]``, then the strengthened tangent at ``z`` (log-score ``Lz[i]``, constant
+    ``g_const[i]``, coefficient cap ``cap[i]``); ``value[i]`` is the chosen cut's value at ``z``.
+    """
+
+    order: np.ndarray
+    best_k: np.ndarray
+    best_L: np.ndarray
+    use_gradient: np.ndarray
+    Lz: np.ndarray
+    g_const: np.ndarray
+    cap: np.ndarray
+    value: np.ndarray
+
+
 class SubmodularCuts:
     """Marginal gains and cuts for the customer functions ``f_i`` of one instance.
 
@@ -192,29 +213,41 @@ class SubmodularCuts:
         self._drop_cache[m] = tables
         return tables
 
-    def drop_columns(self, m: int, cols: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """``c_ij(m)`` for the columns ``cols`` (and rows ``rows``): a lower bound on
-        ``rho_ij(B)`` over all ``B`` not containing ``j`` with ``|B| <= m``; ``M_ij`` = the
-        log-score of the ``m`` best locations of row ``i`` other than ``j``."""
+    def drop_columns(
+        self, m: int, cols: np.ndarray, rows: np.ndarray | slice | None = None
+    ) -> np.ndarray:
+        """``c_ij(m)`` for the columns ``cols`` (and rows ``rows``: indices or a slice): a lower
+        bound on ``rho_ij(B)`` over all ``B`` not containing ``j`` with ``|B| <= m``; ``M_ij``
+        = the log-score of the ``m`` best locations of row ``i`` other than ``j``."""
         m = int(min(max(m, 0), self.D - 1))
         cols = np.asarray(cols, dtype=np.int64)
-        rows = np.arange(self.N) if rows is None else np.asarray(rows, dtype=np.int64)
-        ix = np.ix_(rows, cols)
-        a = self.a[ix]
+        if rows is None:
+            rows = slice(0, self.N)
+        if not isinstance(rows, slice):
+            rows = np.asarray(rows, dtype=np.int64)
+
+        def pick(x: np.ndarray) -> np.ndarray:
+            return x[rows][:, cols] if isinstance(rows, slice) else x[np.ix_(rows, cols)]
+
+        a = pick(self.a)
         if m == 0:
             M = np.full(a.shape, -np.inf)
         else:
             L_top_m, drop_one = self._drop_tables(m)
-            rank = self._rank[ix]
+            rank = pick(self._rank)
             M = np.where(
                 rank < m,
                 np.take_along_axis(drop_one[rows], np.minimum(rank, m), axis=1),
                 L_top_m[rows][:, None],
             )
-        w = a - softplus(M)
+        u = softplus(M)  # log(1 + s); expit(-M) = exp(-u)
+        w = a - u
         np.minimum(w, 700.0, out=w)
         np.exp(w, out=w)
-        return expit(-M) * (w / (1.0 + w))
+        w /= 1.0 + w
+        np.negative(u, out=u)
+        np.exp(u, out=u)
+        return u * w
 
     def drop_coefficients(self, m: int) -> np.ndarray:
         """``c_ij(m)`` for every column (N, D) (see :meth:`drop_columns`)."""
@@ -267,50 +300,117 @@ class SubmodularCuts:
     def nested_best_cut(self, z: np.ndarray, gradient: bool = True, work: float = 1e7) -> CutBlock:
         """For a fractional ``z``: per customer, the tightest at ``z`` among the submodular cuts
         at the nested sets ``S_k = {k largest z_j}`` (``k = 0..r``, only ``z_j > 0``) and the
-        gradient cut at ``z``. Values at ``z`` only need the columns where ``z > 0``. When
-        ``N * |support| * (r + 1)`` exceeds ``work`` only about ``work / (N * |support|)`` of
-        the nested sets (evenly spaced, always ``k = 0`` and ``k = r``) are tried."""
+        gradient cut at ``z`` (:meth:`nested_choice`, then :meth:`nested_coefficients` for
+        every customer)."""
+        return self.nested_coefficients(self.nested_choice(z, gradient, work))
+
+    def nested_choice(
+        self, z: np.ndarray, gradient: bool = True, work: float = 1e7, chunk: int = 4096
+    ) -> NestedChoice:
+        """Which candidate cut of :meth:`nested_best_cut` each customer takes, and its value at
+        ``z`` (before folding, which can only raise it by at most ``D * fold``).
+
+        One pass over the customers in blocks of ``chunk`` rows that reads only the support of
+        ``z`` (a cut's value at ``z`` needs no other column). When ``N * |support| * (r + 1)``
+        exceeds ``work`` only about ``work / (N * |support|)`` of the nested sets (evenly
+        spaced, always ``k = 0`` and ``k = r``) are tried."""
         z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
         order = np.argsort(-z, kind="stable")[: self.budget]
         order = order[z[order] > 1e-9]
         supp = np.flatnonzero(z > 1e-12)
-        a_s, z_s = self.a[:, supp], z[supp]
-        pos = {int(j): t for t, j in enumerate(supp)}
-        N = self.N
-        L = np.full(N, -np.inf)
-        best_v = np.full(N, np.inf)
-        best_k = np.zeros(N, dtype=np.int64)
-        best_L = L.copy()
-        in_s = np.zeros(supp.size, dtype=bool)
-        ncand = int(np.clip(work / max(N * max(supp.size, 1), 1), 2, order.size + 1))
+        ncand = int(np.clip(work / max(self.N * max(supp.size, 1), 1), 2, order.size + 1))
         tried = set(np.round(np.linspace(0, order.size, ncand)).astype(int).tolist())
+        N = self.N
+        ch = NestedChoice(
+            order, np.zeros(N, np.int64), np.empty(N), np.zeros(N, bool), np.empty(N),
+            np.empty(N), np.empty(N), np.empty(N),
+        )  # fmt: skip
+        step = max(int(chunk), 1)
+        for lo in range(0, N, step):
+            self._choose_rows(slice(lo, min(N, lo + step)), z, supp, tried, gradient, ch)
+        return ch
+
+    def _choose_rows(
+        self, rows: slice, z: np.ndarray, supp: np.ndarray, tried: set[int], gradient: bool, ch
+    ) -> None:
+        """:meth:`nested_choice` on the consecutive customers ``rows`` (fills ``ch``)."""
+        a = self.a[rows]
+        n = a.shape[0]
+        a_s, z_s, order = a[:, supp], z[supp], ch.order
+        ord_pos = np.searchsorted(supp, order)
+        L = np.full(n, -np.inf)
+        best_v, best_k, best_L = np.full(n, np.inf), np.zeros(n, dtype=np.int64), L.copy()
+        in_s = np.zeros(supp.size, dtype=bool)
         for k in range(order.size + 1):
             if k:
-                j = int(order[k - 1])
-                L = np.logaddexp(L, self.a[:, j])
-                in_s[pos[j]] = True
+                L = np.logaddexp(L, a[:, order[k - 1]])
+                in_s[ord_pos[k - 1]] = True
             if k not in tried:
                 continue
-            g = gain_factor(a_s, L)
-            val = expit(L) + g[:, ~in_s] @ z_s[~in_s]
+            val = expit(L) + gain_factor(a_s[:, ~in_s], L) @ z_s[~in_s]
             if k:
-                c = self.drop_columns(k + self.budget - 1, supp[in_s])
-                val -= c @ (1.0 - z_s[in_s])
+                val -= self.drop_columns(k + self.budget - 1, supp[in_s], rows) @ (1.0 - z_s[in_s])
             better = val < best_v
             best_v = np.where(better, val, best_v)
             best_k = np.where(better, k, best_k)
             best_L = np.where(better, L, best_L)
-        members = np.zeros((N, self.D), dtype=bool)
-        for k in range(1, order.size + 1):
-            members[best_k >= k, order[k - 1]] = True
-        block = self.cut_from_sets(best_L, members)
-        if gradient:
-            grad = self.gradient_cut(z)
-            use = grad.value(z) < block.value(z)
-            if use.any():
-                block.const = np.where(use, grad.const, block.const)
-                block.coef = np.where(use[:, None], grad.coef, block.coef)
-        return block
+        ch.best_k[rows], ch.best_L[rows], ch.value[rows] = best_k, best_L, best_v
+        ch.use_gradient[rows] = False
+        if gradient and supp.size:  # tangent of the concave f_i at z (see gradient_cut)
+            Lz = logsumexp_rows(a_s + np.log(z_s)[None, :], axis=1)
+            g_s = np.exp(np.minimum(a_s - 2.0 * softplus(Lz)[:, None], 700.0))
+            g_const = expit(Lz) - g_s @ z_s
+            cap = np.maximum(self.upper[rows] - g_const, 0.0)
+            g_val = g_const + np.minimum(g_s, cap[:, None]) @ z_s
+            use = g_val < best_v
+            ch.use_gradient[rows], ch.Lz[rows] = use, Lz
+            ch.g_const[rows], ch.cap[rows] = g_const, cap
+            ch.value[rows] = np.where(use, g_val, best_v)
+
+    def nested_coefficients(
+        self, ch: NestedChoice, rows: np.ndarray | None = None, chunk: int = 4096
+    ) -> CutBlock:
+        """The cuts chosen in ``ch`` for the customers ``rows`` (default all), built in blocks
+        of ``chunk`` rows with the formulas of :meth:`cut_from_sets` (submodular cut at
+        ``S_k``) and :meth:`gradient_cut` (strengthened tangent), then folded: every row is one
+        of those valid cuts."""
+        rows = np.arange(self.N) if rows is None else np.asarray(rows, dtype=np.int64)
+        const = np.empty(rows.size)
+        coef = np.empty((rows.size, self.D))
+        step = max(int(chunk), 1)
+        for lo in range(0, rows.size, step):
+            part = slice(lo, min(rows.size, lo + step))
+            const[part], coef[part] = self._coefficient_rows(ch, rows[part])
+        return CutBlock(rows, const, coef)
+
+    def _coefficient_rows(self, ch: NestedChoice, rows: np.ndarray) -> tuple:
+        a = self.a[rows]
+        use = ch.use_gradient[rows]
+        const = np.empty(rows.size)
+        coef = np.empty((rows.size, self.D))
+        if use.any():
+            g = a[use] - 2.0 * softplus(ch.Lz[rows[use]])[:, None]
+            np.minimum(g, 700.0, out=g)
+            np.exp(g, out=g)
+            coef[use] = np.minimum(g, ch.cap[rows[use], None])
+            const[use] = ch.g_const[rows[use]]
+        sub = ~use
+        if sub.any():
+            best_L, best_k = ch.best_L[rows], ch.best_k[rows]
+            coef[sub] = gain_factor(a[sub], best_L[sub])
+            const[sub] = expit(best_L[sub])
+            for k in np.unique(best_k[sub]):
+                if k == 0:
+                    continue
+                sel = np.flatnonzero(sub & (best_k == k))
+                members = ch.order[:k]
+                ck = self.drop_columns(int(k) + self.budget - 1, members, rows[sel])
+                coef[np.ix_(sel, members)] = ck
+                const[sel] -= ck.sum(axis=1)
+        tiny = coef < self.fold
+        const += np.where(tiny, coef, 0.0).sum(axis=1)
+        coef[tiny] = 0.0
+        return const, coef
 
     def gradient_cut(self, z: np.ndarray, rows: np.ndarray | None = None) -> CutBlock:
         """Tangent cuts of the concave ``f_i`` at the point ``z`` in ``[0,1]^D``."""

@@ -1,0 +1,147 @@
+"""How the exact outer approximation (``solve_oa``) scales with the number of customers N.
+
+Rows: N in ``--sizes`` (default 1e4, 1e5, 1e6), 59 candidate sites, budget r = 6, ERM and
+chi-square DRO (``--rhos``, default 1e3), gap 1e-4, on generated instances of one family:
+
+* ``--family nyc`` (default): the project's city-like generator ``instances/nyc_synthetic.py``
+  (clustered population, site quality; seed 0) with N customers;
+* ``--family uniform``: customers, 59 sites and 5 competitors uniform in a 30 x 30 square,
+  integer weights 1..59, Euclidean distances, HM14 utilities with alpha = 0.5, beta = 0.3
+  (:func:`uniform_instance`; flat utilities, the harder family).
+
+Every row runs in its own process (peak resident memory of that process, ``ru_maxrss``, which
+includes the instance itself: ``N * 59`` doubles of log-odds) and prints: wall seconds of the
+whole solve, its build part (oracle, initial cuts, tightening, master model), status and gap,
+fractional / integer separation rounds, branch-and-bound nodes, peak memory, the time of ONE
+exact evaluation of the objective at the returned decision (``objectives.evaluate``, best of
+3: the physical floor, every certified solve needs a few), and the ratios of time, rounds and
+memory to the smallest-N row of the same objective, measured in the same run.
+
+Run from the repository root (2 shared cores)::
+
+    python benchmarks/facility_location_scaling.py --sizes 10000,100000
+    python benchmarks/facility_location_scaling.py --family uniform --sizes 82341 --rhos 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+from scipy.special import logsumexp
+
+from dro_opt.algorithms.capture_objectives import evaluate
+from dro_opt.algorithms.submodular_oa import solve_oa
+from dro_opt.models.facility_location.instance import MCFLPInstance
+
+SITES, COMPETITORS, BUDGET, GAP = 59, 5, 6, 1e-4
+
+
+def uniform_instance(
+    customers: int, seed: int = 0, *, alpha: float = 0.5, beta: float = 0.3, side: float = 30.0
+) -> MCFLPInstance:
+    """Uniform square instance (module docstring): ``a_nd = -beta c_nd - logsumexp_e(-alpha beta
+    k_ne)`` with ``c``, ``k`` the Euclidean distances to the sites and the competitors
+    (HM14 utilities, docs/facility_location.md)."""
+    rng = np.random.default_rng(seed)
+    clients = rng.uniform(0.0, side, size=(customers, 2))
+    q = rng.integers(1, 60, size=customers).astype(float)
+    sites = rng.uniform(0.0, side, size=(SITES, 2))
+    rivals = rng.uniform(0.0, side, size=(COMPETITORS, 2))
+    c = np.sqrt(((clients[:, None, :] - sites[None, :, :]) ** 2).sum(axis=2))
+    k = np.sqrt(((clients[:, None, :] - rivals[None, :, :]) ** 2).sum(axis=2))
+    a = -beta * c - logsumexp(-alpha * beta * k, axis=1)[:, None]
+    return MCFLPInstance(q=q, a=a, name=f"uniform_{customers}_s{seed}")
+
+
+def make_instance(family: str, customers: int) -> MCFLPInstance:
+    if family == "uniform":
+        return uniform_instance(customers)
+    from dro_opt.instances.nyc_synthetic import generate_nyc_synthetic
+
+    return generate_nyc_synthetic(0, customers=customers)
+
+
+def run_row(family: str, customers: int, rho: float, time_limit: float) -> dict:
+    """One solve (called in a child process); returns the measured figures."""
+    inst = make_instance(family, customers)
+    objective = "erm" if rho == 0 else "chi2"
+    t0 = time.perf_counter()
+    res = solve_oa(inst, BUDGET, objective, rho, gap=GAP, time_limit=time_limit)
+    seconds = time.perf_counter() - t0
+    evals = []
+    for _ in range(3):
+        t1 = time.perf_counter()
+        evaluate(inst.a, inst.q, res.z, objective, rho)
+        evals.append(time.perf_counter() - t1)
+    fields = dict(part.split("=", 1) for part in res.message.split() if "=" in part)
+    return {
+        "N": customers,
+        "rho": rho,
+        "seconds": seconds,
+        "build": res.build_seconds,
+        "status": res.status.value,
+        "gap": res.gap,
+        "frac_rounds": int(fields.get("frac_rounds", "0").rstrip(";")),
+        "rounds": res.iterations,
+        "nodes": res.nodes,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "eval_seconds": min(evals),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--rhos", default="1000", help="chi-square radii (ERM always runs)")
+    ap.add_argument("--family", choices=("nyc", "uniform"), default="nyc")
+    ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument("--row", nargs=2, metavar=("N", "RHO"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.row:  # child process: one row, JSON on stdout
+        row = run_row(args.family, int(args.row[0]), float(args.row[1]), args.time_limit)
+        print(json.dumps(row))
+        return 0
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    rhos = [0.0] + [float(r) for r in args.rhos.split(",") if r]
+    print(f"## scaling in N: family {args.family}, {SITES} sites, r = {BUDGET}, gap {GAP}, "
+          f"time limit {args.time_limit:g} s, 1 thread, each row in its own process")  # fmt: skip
+    head = (
+        f"{'objective':>12} {'N':>8} {'seconds':>8} {'build s':>8} {'status':>10} {'gap':>8} "
+        f"{'frac rnd':>8} {'int rnd':>7} {'nodes':>6} {'peak MiB':>9} {'1 eval s':>9} "
+        f"{'x time':>7} {'x rounds':>8} {'x mem':>6}"
+    )
+    print(head)
+    for rho in rhos:
+        base = None
+        for N in sizes:
+            cmd = [sys.executable, __file__, "--family", args.family, "--row", str(N), str(rho)]
+            cmd += ["--time-limit", str(args.time_limit)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                print(f"{'':>12} {N:>8} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            base = base or row
+            rounds = row["frac_rounds"] + row["rounds"]
+            base_rounds = max(base["frac_rounds"] + base["rounds"], 1)
+            name = "erm" if rho == 0 else f"chi2 {rho:g}"
+            gap = "-" if row["gap"] is None else f"{row['gap']:.1e}"
+            print(
+                f"{name:>12} {N:>8} {row['seconds']:>8.2f} {row['build']:>8.2f} "
+                f"{row['status']:>10} {gap:>8} {row['frac_rounds']:>8} {row['rounds']:>7} "
+                f"{row['nodes'] if row['nodes'] is not None else '-':>6} {row['peak_mib']:>9.0f} "
+                f"{row['eval_seconds']:>9.4f} {row['seconds'] / base['seconds']:>7.1f} "
+                f"{rounds / base_rounds:>8.1f} {row['peak_mib'] / base['peak_mib']:>6.1f}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
