@@ -62,6 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dro_opt import deadline, interrupt
 from dro_opt.algorithms.capture_objectives import capture_probabilities, evaluate
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
@@ -253,6 +254,7 @@ def solve_oa(
     """
     t0 = time.perf_counter()
     r, kind = _check_inputs(instance, budget, objective, rho, gap, master, time_limit)
+    time_limit = deadline.clip(time_limit)  # the command's budget and Ctrl-C (dro_opt.deadline)
     a, q = instance.a, instance.q
     D = a.shape[1]
     master = master or "scip"
@@ -374,7 +376,11 @@ def solve_oa(
     db = out.get("dual_bound")
     if db is not None and np.isfinite(db):
         bound = certified(float(db))
-    status_map = {"timelimit": Status.TIME_LIMIT}
+    status_map = {"timelimit": Status.TIME_LIMIT, "userinterrupt": Status.INTERRUPTED}
+    stopped = status_map.get(str(out["status"]), Status.FEASIBLE)
+    if stopped is Status.INTERRUPTED or interrupt.requested():  # SCIP's handler / HiGHS callback
+        interrupt.note_solver_interrupt()
+        stopped = Status.INTERRUPTED
     msg = (
         f"master={master} mode={oracle.mode} K={oracle.K} status={out['status']} "
         f"rounds={out['rounds']} frac_rounds={out['frac_rounds']}; {msg_fix}"
@@ -383,5 +389,5 @@ def solve_oa(
         msg += "; " + "; ".join(notes)
     return finish(
         best, bound, int(out["rounds"]), oracle.ncuts, int(out["nodes"]), msg,
-        status_map.get(str(out["status"]), Status.FEASIBLE), master,
+        stopped, master,
     )  # fmt: skip

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from dro_opt import deadline
 from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
 from dro_opt.models.facility_location.certificate import (
@@ -244,6 +245,7 @@ def solve_mc_flp(
         and chosen == "misocp"
         and (cert.gap is None or cert.gap > gap)
         and (red_info is not None or out.status is not Status.OPTIMAL or out.numerical_error)
+        and (chi2 is not None or not deadline.expired())  # no time left / Ctrl-C: no new phase
     ):
         if chi2 is None:
             remaining = None
