@@ -32,9 +32,6 @@ from typing import Any
 from dro_opt.compare.plugins import PARENT_ENV, load_plugins
 from dro_opt.compare.records import NOT_RUN_STATUSES
 
-# Backends that fill Result.extra["trajectory"] from a callback when SolveOptions.trajectory is set.
-CALLBACK_BACKENDS = frozenset({"scip", "highs"})
-
 
 # ------------------------------------------------------------------ the run
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -85,14 +82,16 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _solve_model(task: dict[str, Any], backend: Any) -> dict[str, Any]:
-    from dro_opt.compare.trajectory import LOG_SOLVERS, parse_log
+    from dro_opt.compare.trajectory import parse_log
     from dro_opt.io.formats import read_model
     from dro_opt.solvers.base import SolveOptions
 
     t0 = time.perf_counter()
     problem = read_model(task["target"]["path"])
     read_seconds = time.perf_counter() - t0
-    use_log = backend.name in LOG_SOLVERS and backend.name not in CALLBACK_BACKENDS
+    # a backend with a callback fills Result.extra["trajectory"]; one with only a log parser
+    # gets its log captured and read
+    use_log = backend.log_parser is not None and not backend.trajectory_callback
     options = SolveOptions(
         time_limit=task["time_limit"],
         gap=task.get("gap", 1e-6),
@@ -109,7 +108,7 @@ def _solve_model(task: dict[str, Any], backend: Any) -> dict[str, Any]:
     if row["trajectory"]:
         row["trajectory_source"] = "callback"
     elif log_path is not None and log_path.is_file():
-        row["trajectory"] = parse_log(backend.name, log_path.read_text(errors="replace"))
+        row["trajectory"] = parse_log(backend, log_path.read_text(errors="replace"))
         row["trajectory_source"] = "log" if row["trajectory"] else None
     return _close_trajectory(row)
 

@@ -1,8 +1,8 @@
 """Row-wise (algebraic) view of a model, shared by the ``.mps`` and ``.lp`` writers and readers.
 
 Writing (:func:`conic_to_rows`): the canonical form ``A x + s = b, s in K`` (docs/conventions.md,
-'Canonical conic form')
-becomes rows an MPS/LP file can hold:
+'Canonical conic form') becomes rows an MPS/LP file can hold, by the same exact lowering the
+quadratic-constraint backends use (:mod:`dro_opt.reformulations.soc_to_quadratic`):
 
 * ``zero`` rows      ->  ``a_i'x = b_i``
 * ``nonneg`` rows    ->  ``a_i'x <= b_i``
@@ -41,7 +41,8 @@ import scipy.sparse as sp
 
 from dro_opt.conic.cones import NONNEG, RSOC, SOC, ZERO, ConeRun
 from dro_opt.conic.problem import BINARY, CONTINUOUS, ConicProblem, VarBlock
-from dro_opt.errors import UnsupportedFormatError
+from dro_opt.errors import CapabilityError, UnsupportedFormatError
+from dro_opt.reformulations.soc_to_quadratic import SUPPORTED, lower_to_quadratic
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -125,26 +126,16 @@ def conic_to_rows(problem: ConicProblem, fmt: str) -> RowModel:
     UnsupportedFormatError
         If the model holds exponential or power cones, which ``fmt`` cannot express.
     """
-    bad = sorted(problem.cone_kinds() - {ZERO, NONNEG, SOC, RSOC})
-    if bad:
+    try:
+        form = lower_to_quadratic(problem, f"a {fmt} file")
+    except CapabilityError:
+        bad = sorted(problem.cone_kinds() - SUPPORTED)
         raise UnsupportedFormatError(
             f"a {fmt} file cannot hold {', '.join(bad)} cones (model {problem.name!r}); write "
             "it as .cbf instead, which holds exponential and power cones exactly"
-        )
+        ) from None
     n, m = problem.n, problem.m
-    kinds, pos, cone_id, dims = _row_layout(problem.cones, m)
-    is_cone = ((kinds == SOC) & (dims >= 2)) | ((kinds == RSOC) & (dims >= 3))
-    # rows: zero -> '=', nonneg & degenerate cones -> '<=', cone rows -> '=' with a slack
-    eq = (kinds == ZERO) | is_cone
-    row_lo = np.where(eq, problem.b, -np.inf)
-    row_hi = problem.b.copy()
-    cone_rows = np.flatnonzero(is_cone)
-    ns = cone_rows.size
-    slack_of_row = np.full(m, -1, dtype=np.int64)
-    slack_of_row[cone_rows] = n + np.arange(ns)
-    S = sp.csr_matrix((np.ones(ns), (cone_rows, np.arange(ns))), shape=(m, ns))
-    A = sp.hstack([problem.A, S], format="csr")
-
+    ns = form.num_cols - n
     col_names = np.concatenate(
         [
             _block_names(problem.var_blocks, n, "x", "var"),
@@ -156,64 +147,26 @@ def conic_to_rows(problem: ConicProblem, fmt: str) -> RowModel:
             [f"x{j}" for j in range(n)] + [f"slack_{k}" for k in range(ns)], dtype=object
         )
     row_names = _block_names(problem.con_blocks, m, "c", "con")
-
-    # slack bounds: free, except the cone heads (s_0 for SOC, s_0 and s_1 for RSOC) >= 0
-    head = is_cone & ((pos == 0) | ((kinds == RSOC) & (pos == 1)))
-    slb = np.where(head[cone_rows], 0.0, -np.inf)
-    lb = np.concatenate([problem.lb, slb])
-    ub = np.concatenate([problem.ub, np.full(ns, np.inf)])
-    vtype = np.concatenate([problem.vtype, np.zeros(ns, dtype=np.int8)])
-    c = np.concatenate([problem.c, np.zeros(ns)])
-
-    # quadratic rows, one per cone: entries of x'Qx on the slacks
-    cone_ids_present, q_row_of_cone = np.unique(cone_id[cone_rows], return_inverse=True)
-    nq = cone_ids_present.size
-    r_soc_head = cone_rows[(kinds[cone_rows] == SOC) & (pos[cone_rows] == 0)]
-    r_tail = cone_rows[
-        ((kinds[cone_rows] == SOC) & (pos[cone_rows] >= 1))
-        | ((kinds[cone_rows] == RSOC) & (pos[cone_rows] >= 2))
-    ]
-    r_rs0 = cone_rows[(kinds[cone_rows] == RSOC) & (pos[cone_rows] == 0)]
-    qmap = np.full(m, -1, dtype=np.int64)
-    qmap[cone_rows] = q_row_of_cone
-    # rsoc: -s0 s1 - s1 s0 (= -2 s0 s1), written symmetrically; soc: -s0^2; tails +s_i^2
-    qi = np.concatenate(
-        [
-            slack_of_row[r_soc_head],
-            slack_of_row[r_rs0],
-            slack_of_row[r_rs0 + 1],
-            slack_of_row[r_tail],
-        ]
-    )
-    qj = np.concatenate(
-        [
-            slack_of_row[r_soc_head],
-            slack_of_row[r_rs0 + 1],
-            slack_of_row[r_rs0],
-            slack_of_row[r_tail],
-        ]
-    )
-    qr = np.concatenate([qmap[r_soc_head], qmap[r_rs0], qmap[r_rs0], qmap[r_tail]])
-    qv = np.concatenate([-np.ones(r_soc_head.size), -np.ones(2 * r_rs0.size), np.ones(r_tail.size)])
-    order = np.lexsort((qj, qi, qr))
+    nq = form.num_quadratic
+    qr, qi, qj, qv = form.symmetric_entries()
     return RowModel(
         sense=problem.sense,
-        c=c,
+        c=form.c,
         c0=problem.c0,
         col_names=col_names,
-        lb=lb,
-        ub=ub,
-        vtype=vtype,
+        lb=form.lb,
+        ub=form.ub,
+        vtype=form.vtype,
         row_names=row_names,
-        A=A,
-        row_lo=row_lo,
-        row_hi=row_hi,
+        A=form.A,
+        row_lo=np.where(form.row_sense == "E", form.rhs, -np.inf),
+        row_hi=form.rhs.copy(),
         q_names=np.array([f"qc_{k}" for k in range(nq)], dtype=object),
         q_lin=sp.csr_matrix((nq, n + ns)),
-        q_row=qr[order],
-        q_i=qi[order],
-        q_j=qj[order],
-        q_val=qv[order],
+        q_row=qr,
+        q_i=qi,
+        q_j=qj,
+        q_val=qv,
         q_lo=np.full(nq, -np.inf),
         q_hi=np.zeros(nq),
         name=problem.name,

@@ -1,4 +1,4 @@
-"""Shared, vectorised helpers for the open-source backends (SCIP, HiGHS, Clarabel).
+"""Shared, vectorised helpers for the backends.
 
 Everything here works on whole arrays of the canonical form ``A x + s = b, s in K`` of
 :mod:`dro_opt.conic.problem` (docs/conventions.md, 'Canonical conic form'); nothing loops per row or
@@ -10,7 +10,7 @@ per non-zero.
 * :func:`row_kinds` / :func:`cone_slices` -- which cone each row belongs to.
 * :func:`bound_rows` -- finite variable bounds as extra ``nonneg`` rows (for Clarabel).
 * :func:`duals_by_block` -- a dual vector cut into the problem's named constraint blocks.
-* :func:`error_result` -- any solver exception as a one-line ``Status.ERROR`` result.
+* :func:`conic_duals` -- row duals (d objective / d rhs) as conic duals plus the bound they prove.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import scipy.sparse as sp
 
 from dro_opt.conic.cones import CONE_KINDS, NONNEG, RSOC, SOC, ZERO, ConeRun, merge_runs
 from dro_opt.conic.problem import MAX, ConicProblem
-from dro_opt.solvers.result import Result
-from dro_opt.solvers.status import Status
 
 KIND_CODE = {kind: i for i, kind in enumerate(CONE_KINDS)}
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -150,30 +148,34 @@ def duals_by_block(problem: ConicProblem, z: np.ndarray) -> dict[str, np.ndarray
     return {name: np.array(z[blk.slice]) for name, blk in problem.con_blocks.items()}
 
 
-def one_line(exc: BaseException) -> str:
-    """A one-line description of a solver exception (type and first line of its message)."""
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+def conic_duals(
+    problem: ConicProblem, row_duals: np.ndarray
+) -> tuple[dict[str, np.ndarray], float | None]:
+    """Conic duals by block and the dual bound they prove.
 
+    ``row_duals`` are the solver's row duals as ``d objective / d rhs`` in the problem's own sense
+    (the Gurobi, CPLEX and Xpress convention; MOSEK's ``y`` and ``-doty``). They become the conic
+    duals ``y in K*`` of ``A x + s = b`` for the minimisation form ``min c_min'x`` (``y = -pi``
+    for min, ``pi`` for max), split by constraint block, and with the bound multipliers
+    ``r = c_min + A'y`` they give the dual objective (weak duality)::
 
-def error_result(
-    solver: str,
-    version: str | None,
-    problem: ConicProblem,
-    exc: BaseException,
-    stage: str,
-    build_seconds: float = 0.0,
-) -> Result:
-    """A solver exception as ``Result(status=ERROR)`` with a one-line message (no traceback)."""
-    return Result(
-        status=Status.ERROR,
-        solver=solver,
-        solver_version=version,
-        sense=problem.sense,
-        build_seconds=build_seconds,
-        message=f"{solver} failed while {stage}: {one_line(exc)}",
-    )
+        min c_min'x  >=  -b'y + sum_{r_j > 0} r_j l_j + sum_{r_j < 0} r_j u_j
+
+    mapped back to the problem's sense (plus ``c0``): a lower bound for minimisation, an upper
+    bound for maximisation. ``None`` when a non-negligible ``r_j`` meets an infinite bound.
+    """
+    pi = np.asarray(row_duals, dtype=float)
+    c_min, sign = min_form(problem)
+    y = -sign * pi
+    blocks = duals_by_block(problem, y) or {"rows": y}
+    r = c_min + problem.A.T @ y
+    # Interior-point duals are dual feasible to ~1e-8; smaller multipliers count as zero.
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(problem.c), initial=0.0)))
+    up, down = r > tol, r < -tol
+    if (up & ~np.isfinite(problem.lb)).any() or (down & ~np.isfinite(problem.ub)).any():
+        return blocks, None
+    dual = -problem.b @ y + r[up] @ problem.lb[up] + r[down] @ problem.ub[down]
+    return blocks, float(sign * dual + problem.c0)
 
 
 def finite_or_none(value: float | None, infinity: float = 1e20) -> float | None:

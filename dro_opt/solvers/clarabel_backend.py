@@ -37,21 +37,18 @@ import scipy.sparse as sp
 
 from dro_opt.conic.cones import EXP, NONNEG, POW, SOC, ZERO, ConeRun
 from dro_opt.conic.problem import ConicProblem
-from dro_opt.errors import ParameterError
 from dro_opt.solvers._transforms import (
     bound_rows,
     duals_by_block,
-    error_result,
     finite_or_none,
     min_form,
     rsoc_to_soc,
 )
-from dro_opt.solvers.base import DUALS, Backend, SolveOptions
+from dro_opt.solvers.base import DUALS, Backend, Extracted, Run
 from dro_opt.solvers.base import EXP as F_EXP
 from dro_opt.solvers.base import POW as F_POW
 from dro_opt.solvers.base import RSOC as F_RSOC
 from dro_opt.solvers.base import SOC as F_SOC
-from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
 
 # clarabel.SolverStatus name -> (Status, report objective/bound?, message)
@@ -106,81 +103,56 @@ def clarabel_cones(cones: list[ConeRun], clarabel: Any) -> list[Any]:
     return out
 
 
-def _check_extra(options: SolveOptions) -> None:
-    """Raise :class:`ParameterError` for an ``options.extra`` key Clarabel does not know."""
-    if not options.extra:
-        return
-    import clarabel
-
-    known = {k for k in dir(clarabel.DefaultSettings()) if not k.startswith("_")}
-    bad = sorted(set(options.extra) - known)
-    if bad:
-        raise ParameterError(
-            f"unknown Clarabel setting(s) {', '.join(bad)} in options.extra; "
-            f"valid names include {', '.join(sorted(known)[:8])}, ..."
-        )
-
-
 class ClarabelBackend(Backend):
     """Clarabel interior-point solver (continuous conic problems, with duals)."""
 
     name = "clarabel"
     module = "clarabel"
     distribution = "clarabel"
+    display_name = "Clarabel"
     features = frozenset({F_SOC, F_RSOC, F_EXP, F_POW, DUALS})
+    option_names = (("time_limit", "time_limit"), ("threads", "max_threads"))
+    option_reference = "https://clarabel.org/stable/api_settings/"
 
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
-        version = self.version()
-        _check_extra(options)
+    def build(self, run: Run) -> None:
+        import clarabel
+
+        run.state["data"] = self._translate(run.problem, clarabel)
+        run.model = clarabel.DefaultSettings()
+        run.model.verbose = bool(run.options.verbose)
+
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        if name.startswith("_") or not hasattr(run.model, name):
+            raise KeyError(f"no Clarabel setting {name!r}")
+        setattr(run.model, name, value)
+
+    def optimise(self, run: Run) -> None:
+        import clarabel
+
+        P, q, A, b, cones, _, _ = run.state["data"]
         t0 = time.perf_counter()
-        try:
-            import clarabel
+        solver = clarabel.DefaultSolver(P, q, A, b, cones, run.model)
+        run.state["setup_seconds"] = time.perf_counter() - t0
+        run.state["solution"] = solver.solve()
 
-            data = self._translate(problem, clarabel)
-            settings = clarabel.DefaultSettings()
-            settings.verbose = bool(options.verbose)
-            if options.time_limit is not None:
-                settings.time_limit = float(options.time_limit)
-            if options.threads is not None:
-                settings.max_threads = int(options.threads)
-            for key, value in options.extra.items():
-                setattr(settings, key, value)
-        except Exception as exc:  # any failure becomes a Result
-            return error_result(self.name, version, problem, exc, "building the model")
-        build = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        try:
-            P, q, A, b, cones, soc, sign = data
-            solver = clarabel.DefaultSolver(P, q, A, b, cones, settings)
-            setup = time.perf_counter() - t1
-            sol = solver.solve()
-        except Exception as exc:
-            res = error_result(self.name, version, problem, exc, "solving", build)
-            res.solve_seconds = time.perf_counter() - t1
-            return res
-        solve = time.perf_counter() - t1
+    def extract(self, run: Run) -> Extracted:
+        problem = run.problem
+        sol = run.state["solution"]
+        _, _, _, _, _, soc, sign = run.state["data"]
         status, message = map_status(str(sol.status))
-        res = Result(
-            status=status,
-            solver=self.name,
-            solver_version=version,
-            sense=problem.sense,
-            build_seconds=build,
-            solve_seconds=solve,
+        out = Extracted(
+            status,
             message=message,
-            extra={"setup_seconds": setup, "iterations": int(sol.iterations)},
+            extra={"setup_seconds": run.state["setup_seconds"], "iterations": int(sol.iterations)},
         )
         if status.has_solution:
-            x = np.asarray(sol.x, dtype=float)
-            res.x = x
-            res.solution = problem.split_solution(x)
-            res.objective = problem.objective_value(x)
+            out.x = np.asarray(sol.x, dtype=float)
             if status is Status.OPTIMAL:
                 dual = finite_or_none(sol.obj_val_dual)
-                res.bound = None if dual is None else sign * dual + problem.c0
+                out.bound = None if dual is None else sign * dual + problem.c0
                 z = np.asarray(sol.z, dtype=float)[: problem.m]
-                res.duals = duals_by_block(problem, soc.dual_back(z))
-        return res
+                out.duals = duals_by_block(problem, soc.dual_back(z))
+        return out
 
     @staticmethod
     def _translate(problem: ConicProblem, clarabel: Any) -> tuple[Any, ...]:

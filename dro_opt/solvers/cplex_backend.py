@@ -1,6 +1,7 @@
 """CPLEX backend (the ``cplex`` Python API): LP, MILP, SOCP and MISOCP via quadratic constraints.
 
-The conic problem is lowered by :func:`~dro_opt.solvers._licence.lower_to_qcqp` (linear rows kept,
+The conic problem is lowered by
+:func:`~dro_opt.reformulations.soc_to_quadratic.lower_to_quadratic` (linear rows kept,
 one slack per cone row, ``s_1:'s_1: - s_0^2 <= 0`` with ``s_0 >= 0`` for each second-order cone,
 ``s_2:'s_2: - 2 s_0 s_1 <= 0`` with ``s_0, s_1 >= 0`` for each rotated one; CPLEX recognises both
 as cones). Columns go in with one ``variables.add`` call; the rows' ``lin_expr`` lists are sliced
@@ -12,30 +13,24 @@ Exponential and power cones are not declared (CPLEX has neither).
 Licence: the pip wheel is the Community Edition (at most 1000 variables and 1000 constraints,
 linear and quadratic rows together); a larger model fails the solve with CPLEX error 1016
 (CPXERR_RESTRICTED_VERSION), returned as ``Status.LICENSE_LIMIT`` with the limit and an open
-alternative.
+alternative. With ``SolveOptions.trajectory`` a legacy ``MIPInfoCallback`` records the bounds
+over time.
 """
 
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 import numpy as np
 
 from dro_opt.conic.problem import BINARY, ConicProblem
-from dro_opt.errors import ParameterError
-from dro_opt.solvers._licence import (
-    CPLEX_LIMIT,
-    QcqpForm,
-    assemble_result,
-    conic_duals,
-    licence_result,
-    lower_to_qcqp,
-)
-from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, SolveOptions
-from dro_opt.solvers.result import Result
+from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
+from dro_opt.solvers._licence import CPLEX_LIMIT, ModelSize
+from dro_opt.solvers._transforms import conic_duals
+from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
 from dro_opt.solvers.status import Status
+from dro_opt.solvers.trajectory import attach_cplex, cplex_log
 
 # CPXERR_RESTRICTED_VERSION: "Community Edition. Problem size limits exceeded."
 LICENCE_ERRORS = frozenset({1016})
@@ -93,67 +88,106 @@ class CplexBackend(Backend):
     name = "cplex"
     module = "cplex"
     distribution = "cplex"
+    display_name = "CPLEX"
     open_source = False
     features = frozenset({INTEGER, SOC, RSOC, MI_SOC, DUALS, BOUND})
-    license_limit = "<= 1000 variables and <= 1000 constraints (Community Edition)"
+    size_limit = CPLEX_LIMIT
+    native_errors = ("cplex.exceptions.CplexError",)
+    licence_error_codes = LICENCE_ERRORS
+    option_names = (
+        ("time_limit", "timelimit"),
+        ("gap", "mip.tolerances.mipgap"),
+        ("threads", "threads"),
+    )
+    option_reference = "the CPLEX parameter reference (dotted names: 'mip.tolerances.absmipgap')"
+    trajectory_callback = True
+    log_parser = staticmethod(cplex_log)
 
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
+    def build(self, run: Run) -> None:
         import cplex
-        from cplex.exceptions import CplexError
 
-        t0 = time.perf_counter()
-        form = lower_to_qcqp(problem)
-        cpx = cplex.Cplex()
-        version = cpx.get_version()
-        try:
-            if not options.verbose:
-                for setter in (
-                    cpx.set_results_stream,
-                    cpx.set_log_stream,
-                    cpx.set_warning_stream,
-                    cpx.set_error_stream,
-                ):
-                    setter(None)
-            _build(cplex, cpx, problem, form)
-            _set_params(cpx, problem, options, has_quadratic=form.num_quadratic > 0)
-            build = time.perf_counter() - t0
-            t1 = time.perf_counter()
-            cpx.solve()
-            code = cpx.solution.get_status()
-            if map_status(code) is Status.INFEASIBLE_OR_UNBOUNDED:
-                # Presolve's dual reductions could not tell which: re-solve without them.
-                cpx.parameters.preprocessing.reduce.set(1)
-                cpx.solve()
-                code = cpx.solution.get_status()
-            solve = time.perf_counter() - t1
-            return _extract(cpx, problem, form, code, version, build, solve)
-        except CplexError as err:
-            build = time.perf_counter() - t0
-            errno = err.args[2] if len(err.args) > 2 else None
-            if errno in LICENCE_ERRORS:
-                return licence_result(
-                    CPLEX_LIMIT,
-                    form.size(),
-                    problem,
-                    solver=self.name,
-                    version=version,
-                    code=errno,
-                    native=str(err.args[0]),
-                    build_seconds=build,
-                )
-            return Result(
-                status=Status.ERROR,
-                solver=self.name,
-                solver_version=version,
-                sense=problem.sense,
-                build_seconds=build,
-                message=f"CPLEX error {errno}: {err.args[0] if err.args else err}",
-            )
-        finally:
-            cpx.end()
+        form = run.state["form"] = lower_to_quadratic(run.problem, "CPLEX")
+        run.model = cpx = cplex.Cplex()
+        run.version = cpx.get_version()
+        if not run.options.verbose:
+            for setter in (
+                cpx.set_results_stream,
+                cpx.set_log_stream,
+                cpx.set_warning_stream,
+                cpx.set_error_stream,
+            ):
+                setter(None)
+        _build(cplex, cpx, run.problem, form)
+
+    def default_parameters(self, run: Run) -> dict[str, Any]:
+        if not run.state["form"].num_quadratic:
+            return {}
+        params: dict[str, Any] = {"barrier.qcpconvergetol": 1e-9}  # default 1e-7: ~1e-7 error
+        if not run.problem.is_mixed_integer:
+            params["preprocessing.qcpduals"] = 2  # compute QCP duals
+        return params
+
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        node = run.model.parameters
+        for part in name.split("."):
+            node = getattr(node, part)
+        node.set(value)
+
+    def attach_trajectory(self, run: Run) -> None:
+        attach_cplex(run.model, run.recorder)  # incumbent and bound in the model's sense
+
+    def optimise(self, run: Run) -> None:
+        run.model.solve()
+
+    def undecided(self, run: Run) -> bool:
+        """An "infeasible or unbounded" answer, or an unbounded ray without a feasible point
+        (CPLEX's status 2/118 means only that a ray exists: measured on an infeasible LP with a
+        free ray)."""
+        sol = run.model.solution
+        status = map_status(sol.get_status())
+        if status is Status.INFEASIBLE_OR_UNBOUNDED:
+            return True
+        return status is Status.UNBOUNDED and not _primal_feasible(sol)
+
+    def resolve_decided(self, run: Run, time_left: float | None) -> None:
+        """Decide by feasibility alone: the same rows with a zero objective, no presolve. A
+        feasible point plus the ray is unbounded; no feasible point is infeasible."""
+        cpx = run.model
+        prm = cpx.parameters
+        prm.preprocessing.presolve.set(0)
+        if time_left is not None:
+            prm.timelimit.set(time_left)
+        cpx.objective.set_linear([(j, 0.0) for j in range(cpx.variables.get_num())])
+        cpx.solve()
+        status = map_status(cpx.solution.get_status())
+        if status is Status.INFEASIBLE:
+            run.state["decided"] = Status.INFEASIBLE
+        elif _primal_feasible(cpx.solution):
+            run.state["decided"] = Status.UNBOUNDED
+        else:
+            run.state["decided"] = Status.INFEASIBLE_OR_UNBOUNDED
+
+    def extract(self, run: Run) -> Extracted:
+        decided = run.state.get("decided")
+        if decided is not None:
+            code = int(run.model.solution.get_status())
+            return Extracted(decided, message=f"feasibility re-solve: CPLEX status {code}")
+        return _extract(run.model, run.problem, run.state["form"])
+
+    def error_code(self, run: Run, exc: BaseException) -> int | None:
+        args = getattr(exc, "args", ())
+        return int(args[2]) if len(args) > 2 and isinstance(args[2], int) else None
+
+    def model_size(self, run: Run) -> ModelSize:
+        form = run.state.get("form") or lower_to_quadratic(run.problem)
+        return ModelSize.of_quadratic(form)
+
+    def dispose(self, run: Run) -> None:
+        if run.model is not None:
+            run.model.end()
 
 
-def _build(cplex: Any, cpx: Any, problem: ConicProblem, form: QcqpForm) -> None:
+def _build(cplex: Any, cpx: Any, problem: ConicProblem, form: QuadraticForm) -> None:
     """Load ``form`` into ``cpx``: columns in one call, rows sliced from the CSR arrays."""
     inf = cplex.infinity
     types = np.full(form.num_cols, "C")
@@ -183,77 +217,39 @@ def _build(cplex: Any, cpx: Any, problem: ConicProblem, form: QcqpForm) -> None:
         )
 
 
-def _set_params(
-    cpx: Any, problem: ConicProblem, options: SolveOptions, has_quadratic: bool
-) -> None:
-    prm = cpx.parameters
-    if options.time_limit is not None:
-        prm.timelimit.set(float(options.time_limit))
-    if options.gap is not None:
-        prm.mip.tolerances.mipgap.set(float(options.gap))
-    if options.threads is not None:
-        prm.threads.set(int(options.threads))
-    if has_quadratic:
-        prm.barrier.qcpconvergetol.set(1e-9)  # default 1e-7 leaves ~1e-7 relative error
-        if not problem.is_mixed_integer:
-            prm.preprocessing.qcpduals.set(2)  # compute QCP duals
-    for key, value in options.extra.items():
-        try:
-            node = prm
-            for part in str(key).split("."):
-                node = getattr(node, part)
-            node.set(value)
-        except Exception as err:
-            raise ParameterError(
-                f"CPLEX rejected parameter {key}={value!r} ({err}); give a dotted parameter path "
-                "such as 'mip.tolerances.absmipgap'"
-            ) from err
+def _primal_feasible(sol: Any) -> bool:
+    try:
+        return bool(sol.is_primal_feasible())
+    except Exception:  # no solution information at all
+        return False
 
 
-def _extract(
-    cpx: Any,
-    problem: ConicProblem,
-    form: QcqpForm,
-    code: int,
-    version: str,
-    build: float,
-    solve: float,
-) -> Result:
+def _extract(cpx: Any, problem: ConicProblem, form: QuadraticForm) -> Extracted:
     sol = cpx.solution
+    code = int(sol.get_status())
     status = map_status(code)
     has_sol = sol.get_solution_type() != sol.type.none
     if status is Status.FEASIBLE and not has_sol:
         status = Status.UNKNOWN
     is_mip = problem.is_mixed_integer
-    x = np.asarray(sol.get_values(), dtype=float) if has_sol and status.has_solution else None
-    bound = None
-    nodes = None
+    out = Extracted(
+        status,
+        x=np.asarray(sol.get_values(), dtype=float) if has_sol and status.has_solution else None,
+        message=f"CPLEX status {code}: {sol.get_status_string()}",
+        extra={"native_status": code},
+    )
     if is_mip:
-        nodes = int(sol.progress.get_num_nodes_processed())
+        out.nodes = int(sol.progress.get_num_nodes_processed())
         if status.has_solution or status in (Status.TIME_LIMIT, Status.NODE_LIMIT):
             try:
-                bound = float(sol.MIP.get_best_objective())
+                out.bound = float(sol.MIP.get_best_objective())
             except Exception:  # no bound available (e.g. stopped before the root)
-                bound = None
-    duals = {}
-    if status is Status.OPTIMAL and not is_mip:
+                out.bound = None
+    elif status is Status.OPTIMAL:
         # The bound of a continuous solve is the dual objective of the returned duals.
         try:
-            pi = np.asarray(sol.get_dual_values(), dtype=float) if form.A.shape[0] else []
-            duals, bound = conic_duals(problem, np.asarray(pi, dtype=float))
+            pi = sol.get_dual_values() if form.A.shape[0] else []
+            out.duals, out.bound = conic_duals(problem, np.asarray(pi, dtype=float))
         except Exception:  # duals unavailable for this solve: no bound either
-            duals, bound = {}, None
-    return assemble_result(
-        problem,
-        status,
-        solver="cplex",
-        version=version,
-        x=x,
-        bound=bound,
-        build_seconds=build,
-        solve_seconds=solve,
-        nodes=nodes,
-        duals=duals,
-        message=f"CPLEX status {code}: {sol.get_status_string()}",
-        extra={"native_status": int(code)},
-    )
+            out.duals, out.bound = {}, None
+    return out

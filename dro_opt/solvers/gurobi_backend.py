@@ -1,6 +1,7 @@
 """Gurobi backend (gurobipy): LP, MILP, SOCP and MISOCP through quadratic cone constraints.
 
-The conic problem is lowered by :func:`~dro_opt.solvers._licence.lower_to_qcqp` (linear rows kept,
+The conic problem is lowered by
+:func:`~dro_opt.reformulations.soc_to_quadratic.lower_to_quadratic` (linear rows kept,
 one slack per cone row, each second-order cone ``||s_1:|| <= s_0`` as ``s_1:'s_1: - s_0^2 <= 0``
 with ``s_0 >= 0``, each rotated cone as ``s_2:'s_2: - 2 s_0 s_1 <= 0`` with ``s_0, s_1 >= 0``) and
 loaded in bulk with ``addMVar`` / ``addMConstr`` (scipy.sparse) and one matrix-valued quadratic
@@ -13,40 +14,23 @@ at ``y = 0``, so it would not be the closed cone exactly.
 Licence: the pip wheel's size-limited licence (at most 2000 variables and 2000 constraints, 200
 variables once a quadratic term is present) fails the solve with error 10010; a missing licence
 gives 10009. Both come back as ``Status.LICENSE_LIMIT`` with a message naming the limit and an open
-alternative. Nothing here takes a licence before :meth:`GurobiBackend._solve`.
+alternative. Nothing here takes a licence before :meth:`GurobiBackend.build`. With
+``SolveOptions.trajectory`` a ``MIP``/``MIPSOL`` callback records the bounds over time.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
 from dro_opt.conic.problem import BINARY, ConicProblem
-from dro_opt.errors import ParameterError
-from dro_opt.solvers._licence import (
-    GUROBI_LIMIT,
-    QcqpForm,
-    assemble_result,
-    conic_duals,
-    licence_file,
-    licence_result,
-    lower_to_qcqp,
-)
-from dro_opt.solvers.base import (
-    BOUND,
-    DUALS,
-    INTEGER,
-    MI_SOC,
-    RSOC,
-    SOC,
-    Availability,
-    Backend,
-    SolveOptions,
-)
-from dro_opt.solvers.result import Result
+from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
+from dro_opt.solvers._licence import GUROBI_LIMIT, ModelSize
+from dro_opt.solvers._transforms import conic_duals
+from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
 from dro_opt.solvers.status import Status
+from dro_opt.solvers.trajectory import gurobi_callback, gurobi_log
 
 # Gurobi error codes meaning "the licence does not allow this" (GRB.Error.NO_LICENSE,
 # GRB.Error.SIZE_LIMIT_EXCEEDED).
@@ -86,76 +70,70 @@ class GurobiBackend(Backend):
     name = "gurobi"
     module = "gurobipy"
     distribution = "gurobipy"
+    display_name = "Gurobi"
     open_source = False
     features = frozenset({INTEGER, SOC, RSOC, MI_SOC, DUALS, BOUND})
-    license_limit = "<= 2000 variables and 2000 constraints (<= 200 variables with quadratic terms)"
+    size_limit = GUROBI_LIMIT
+    licence_env = ("GRB_LICENSE_FILE",)
+    licence_defaults = ("~/gurobi.lic", "/opt/gurobi/gurobi.lic")
+    native_errors = ("gurobipy.GurobiError",)
+    licence_error_codes = LICENCE_ERRORS
+    option_names = (("time_limit", "TimeLimit"), ("gap", "MIPGap"), ("threads", "Threads"))
+    option_reference = "the Gurobi parameter reference"
+    trajectory_callback = True
+    log_parser = staticmethod(gurobi_log)
 
-    def availability(self) -> Availability:
-        base = super().availability()
-        if not base.installed:
-            return base
-        found = licence_file(("GRB_LICENSE_FILE",), ("~/gurobi.lic", "/opt/gurobi/gurobi.lic"))
-        if found:
-            lic = f"licence file {found} (not checked out; limits depend on it)"
-            return Availability(True, base.version, lic, None)
-        return base
-
-    # ------------------------------------------------------------------ solve
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
+    def build(self, run: Run) -> None:
         import gurobipy as gp
 
-        t0 = time.perf_counter()
-        version = ".".join(map(str, gp.gurobi.version()))
-        form = lower_to_qcqp(problem)
-        env = model = None
-        try:
-            env = gp.Env(empty=True)
-            env.setParam("OutputFlag", 1 if options.verbose else 0)
-            env.start()
-            model = gp.Model(problem.name, env=env)
-            x, rows = _build(gp, model, problem, form)
-            _set_params(model, problem, options, continuous_duals=form.num_quadratic > 0)
-            build = time.perf_counter() - t0
-            t1 = time.perf_counter()
-            model.optimize()
-            code = model.Status
-            if code == gp.GRB.INF_OR_UNBD:
-                # Presolve's dual reductions could not tell which: re-solve without them.
-                model.Params.DualReductions = 0
-                model.reset()
-                model.optimize()
-                code = model.Status
-            solve = time.perf_counter() - t1
-            return _extract(model, x, rows, problem, code, version, build, solve)
-        except gp.GurobiError as err:
-            build = time.perf_counter() - t0
-            if err.errno in LICENCE_ERRORS:
-                return licence_result(
-                    GUROBI_LIMIT,
-                    form.size(),
-                    problem,
-                    solver=self.name,
-                    version=version,
-                    code=err.errno,
-                    native=str(err),
-                    build_seconds=build,
-                )
-            return Result(
-                status=Status.ERROR,
-                solver=self.name,
-                solver_version=version,
-                sense=problem.sense,
-                build_seconds=build,
-                message=f"Gurobi error {err.errno}: {err}",
-            )
-        finally:
-            if model is not None:
-                model.dispose()
-            if env is not None:
-                env.dispose()
+        run.version = ".".join(map(str, gp.gurobi.version()))
+        form = run.state["form"] = lower_to_quadratic(run.problem, "Gurobi")
+        env = run.state["env"] = gp.Env(empty=True)
+        env.setParam("OutputFlag", 1 if run.options.verbose else 0)
+        env.start()
+        run.model = gp.Model(run.problem.name, env=env)
+        run.state["x"], run.state["rows"] = _build(gp, run.model, run.problem, form)
+
+    def default_parameters(self, run: Run) -> dict[str, Any]:
+        if run.state["form"].num_quadratic and not run.problem.is_mixed_integer:
+            # QCP duals; the barrier's default QCP tolerance (1e-6) leaves ~5e-7 relative error
+            return {"QCPDual": 1, "BarQCPConvTol": 1e-9}
+        return {}
+
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        run.model.setParam(name, value)
+
+    def attach_trajectory(self, run: Run) -> None:
+        run.state["callback"] = gurobi_callback(run.recorder)  # MIP / MIPSOL: model's sense
+
+    def optimise(self, run: Run) -> None:
+        run.model.optimize(run.state.get("callback"))
+
+    def undecided(self, run: Run) -> bool:
+        return run.model.Status == 4  # GRB.INF_OR_UNBD
+
+    def resolve_decided(self, run: Run, time_left: float | None) -> None:
+        run.model.Params.DualReductions = 0
+        if time_left is not None:
+            run.model.Params.TimeLimit = time_left
+        run.model.reset()
+        self.optimise(run)
+
+    def extract(self, run: Run) -> Extracted:
+        return _extract(run.model, run.state["x"], run.state["rows"], run.problem)
+
+    def model_size(self, run: Run) -> ModelSize:
+        form = run.state.get("form") or lower_to_quadratic(run.problem)
+        return ModelSize.of_quadratic(form)
+
+    def dispose(self, run: Run) -> None:
+        if run.model is not None:
+            run.model.dispose()
+        if run.state.get("env") is not None:
+            run.state["env"].dispose()
 
 
-def _build(gp: Any, model: Any, problem: ConicProblem, form: QcqpForm) -> tuple[Any, Any]:
+def _build(gp: Any, model: Any, problem: ConicProblem, form: QuadraticForm) -> tuple[Any, Any]:
     """Load ``form`` into ``model`` in bulk; return the column MVar and the linear MConstr."""
     inf = gp.GRB.INFINITY
     vtype = np.full(form.num_cols, gp.GRB.CONTINUOUS)
@@ -182,73 +160,30 @@ def _build(gp: Any, model: Any, problem: ConicProblem, form: QcqpForm) -> tuple[
     return x, rows
 
 
-def _set_params(
-    model: Any, problem: ConicProblem, options: SolveOptions, continuous_duals: bool
-) -> None:
-    params: dict[str, Any] = {}
-    if options.time_limit is not None:
-        params["TimeLimit"] = float(options.time_limit)
-    if options.gap is not None and problem.is_mixed_integer:
-        params["MIPGap"] = float(options.gap)
-    if options.threads is not None:
-        params["Threads"] = int(options.threads)
-    if continuous_duals and not problem.is_mixed_integer:
-        params["QCPDual"] = 1
-        # The barrier's default QCP tolerance (1e-6) leaves ~5e-7 relative error on cones.
-        params["BarQCPConvTol"] = 1e-9
-    params.update(options.extra)
-    for key, value in params.items():
-        try:
-            model.setParam(key, value)
-        except Exception as err:  # gurobipy raises GurobiError for unknown names
-            raise ParameterError(
-                f"Gurobi rejected parameter {key}={value!r} ({err}); see the Gurobi parameter "
-                "reference for valid names and values"
-            ) from err
-
-
-def _extract(
-    model: Any,
-    x: Any,
-    rows: Any,
-    problem: ConicProblem,
-    code: int,
-    version: str,
-    build: float,
-    solve: float,
-) -> Result:
+def _extract(model: Any, x: Any, rows: Any, problem: ConicProblem) -> Extracted:
+    code = int(model.Status)
     has_sol = model.SolCount > 0
     status = map_status(code, has_sol)
-    xv = np.asarray(x.X) if has_sol else None
     is_mip = bool(model.IsMIP)
-    nodes = int(model.NodeCount) if is_mip else None
-    duals: dict[str, np.ndarray] = {}
+    out = Extracted(
+        status,
+        x=np.asarray(x.X) if has_sol else None,
+        nodes=int(model.NodeCount) if is_mip else None,
+        message=f"Gurobi status {code}",
+        extra={"native_status": code},
+    )
     dual_bound = None
     if status is Status.OPTIMAL and not is_mip:
         try:
-            duals, dual_bound = conic_duals(problem, np.asarray(rows.Pi))
+            out.duals, dual_bound = conic_duals(problem, np.asarray(rows.Pi))
         except Exception:  # no duals for this model type
-            duals = {}
+            out.duals = {}
     # ObjBound: the branch-and-bound bound of a MIP, the barrier/simplex dual objective of a
     # continuous model (Gurobi 13 reports it for both). QCP duals from QCPDual are looser
     # (3.6e-5 relative on the reference SOCP), so they only stand in when ObjBound is missing.
-    bound = None
     if status.has_solution or status in (Status.TIME_LIMIT, Status.NODE_LIMIT):
         try:
-            bound = float(model.ObjBound)
+            out.bound = float(model.ObjBound)
         except Exception:  # attribute unavailable (e.g. stopped before the root)
-            bound = dual_bound
-    return assemble_result(
-        problem,
-        status,
-        solver="gurobi",
-        version=version,
-        x=xv,
-        bound=bound,
-        build_seconds=build,
-        solve_seconds=solve,
-        nodes=nodes,
-        duals=duals,
-        message=f"Gurobi status {code}",
-        extra={"native_status": int(code)},
-    )
+            out.bound = dual_bound
+    return out

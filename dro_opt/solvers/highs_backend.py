@@ -26,24 +26,16 @@ Results
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
 from dro_opt.conic.problem import MAX, ConicProblem
-from dro_opt.errors import ParameterError
 from dro_opt.solvers._quiet import new_highs
-from dro_opt.solvers._transforms import (
-    duals_by_block,
-    error_result,
-    finite_or_none,
-    linear_sides,
-    row_kinds,
-)
-from dro_opt.solvers.base import BOUND, DUALS, INTEGER, Backend, SolveOptions
-from dro_opt.solvers.result import Result
+from dro_opt.solvers._transforms import duals_by_block, finite_or_none, linear_sides, row_kinds
+from dro_opt.solvers.base import BOUND, DUALS, INTEGER, Backend, Extracted, Run
 from dro_opt.solvers.status import Status
+from dro_opt.solvers.trajectory import attach_highs, highs_log
 
 # HighsModelStatus name -> Status (HiGHS 1.15 ``HighsModelStatus``).
 STATUS_MAP: dict[str, Status] = {
@@ -81,87 +73,59 @@ class HighsBackend(Backend):
     name = "highs"
     module = "highspy"
     distribution = "highspy"
+    display_name = "HiGHS"
     features = frozenset({INTEGER, DUALS, BOUND})
+    option_names = (
+        ("time_limit", "time_limit"),
+        ("gap", "mip_rel_gap"),
+        ("gap", "mip_abs_gap"),
+        ("threads", "threads"),
+    )
+    option_reference = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
+    trajectory_callback = True
+    log_parser = staticmethod(highs_log)
 
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
-        version = self.version()
-        t0 = time.perf_counter()
-        try:
-            import highspy
+    def build(self, run: Run) -> None:
+        import highspy
 
-            h = new_highs(options.verbose)  # silent from construction on unless verbose
-            _set_options(h, options)
-            _pass_model(h, problem, highspy)
-            recorder = _trajectory_recorder(h, options)
-        except ParameterError:
-            raise
-        except Exception as exc:  # any solver failure becomes a Result
-            return error_result(self.name, version, problem, exc, "building the model")
-        build = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        try:
-            h.run()
-            status_name = h.getModelStatus().name
-            message = ""
-            left = _time_left(options.time_limit, t1)
-            if status_name == "kUnboundedOrInfeasible" and left != 0.0:
-                h.setOptionValue("presolve", "off")
-                if left is not None:
-                    h.setOptionValue("time_limit", left)
-                h.clearSolver()
-                h.run()
-                status_name = h.getModelStatus().name
-                message = "re-solved without presolve to tell infeasible from unbounded"
-            solve = time.perf_counter() - t1
-            res = _extract(h, problem, status_name, message, version, build, solve)
-            if recorder is not None:
-                res.extra["trajectory"] = recorder.as_list()
-            return res
-        except Exception as exc:
-            res = error_result(self.name, version, problem, exc, "solving", build)
-            res.solve_seconds = time.perf_counter() - t1
-            return res
+        run.model = h = new_highs(run.options.verbose)  # silent from construction on
+        h.setOptionValue("output_flag", bool(run.options.verbose))
+        h.setOptionValue("log_to_console", bool(run.options.verbose))
+        pass_model(h, run.problem, highspy)
 
-
-def _time_left(limit: float | None, start: float) -> float | None:
-    """Seconds left of ``limit`` since ``start`` (``None``: no limit; never negative)."""
-    if limit is None:
-        return None
-    return max(0.0, float(limit) - (time.perf_counter() - start))
-
-
-def _trajectory_recorder(h: Any, options: SolveOptions) -> Any:
-    """With ``options.trajectory``: MIP callbacks recording (seconds, primal, dual)."""
-    if not options.trajectory:
-        return None
-    from dro_opt.compare.trajectory import TrajectoryRecorder, attach_highs
-
-    recorder = TrajectoryRecorder()
-    attach_highs(h, recorder)  # mip_primal/dual_bound are in the model's sense, offset included
-    return recorder
-
-
-def _set_options(h: Any, options: SolveOptions) -> None:
-    """Common options -> HiGHS options; an unknown ``extra`` option raises ParameterError."""
-    h.setOptionValue("output_flag", bool(options.verbose))
-    h.setOptionValue("log_to_console", bool(options.verbose))
-    if options.time_limit is not None:
-        h.setOptionValue("time_limit", float(options.time_limit))
-    if options.gap is not None:
-        h.setOptionValue("mip_rel_gap", float(options.gap))
-        h.setOptionValue("mip_abs_gap", float(options.gap))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
-    for key, value in options.extra.items():
-        status = h.setOptionValue(str(key), value)
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        status = run.model.setOptionValue(name, value)
         if status.name != "kOk":
-            raise ParameterError(
-                f"HiGHS rejected option {key}={value!r} from options.extra ({status.name}); "
-                "see https://ergo-code.github.io/HiGHS/stable/options/definitions/"
-            )
+            raise ValueError(f"HiGHS answered {status.name}")
+
+    def attach_trajectory(self, run: Run) -> None:
+        # mip_primal/dual_bound are in the model's sense, objective offset included
+        attach_highs(run.model, run.recorder)
+
+    def optimise(self, run: Run) -> None:
+        import highspy
+
+        # HiGHS keeps one global thread scheduler: a later run asking for another thread count
+        # fails (model status kNotset) unless the scheduler is reset first.
+        highspy.Highs.resetGlobalScheduler(True)
+        run.model.run()
+
+    def undecided(self, run: Run) -> bool:
+        return run.model.getModelStatus().name == "kUnboundedOrInfeasible"
+
+    def resolve_decided(self, run: Run, time_left: float | None) -> None:
+        h = run.model
+        h.setOptionValue("presolve", "off")
+        if time_left is not None:
+            h.setOptionValue("time_limit", time_left)
+        h.clearSolver()
+        h.run()
+
+    def extract(self, run: Run) -> Extracted:
+        return _extract(run.model, run.problem, run.model.getModelStatus().name)
 
 
-def _pass_model(h: Any, problem: ConicProblem, highspy: Any) -> None:
+def pass_model(h: Any, problem: ConicProblem, highspy: Any) -> None:
     """Load the LP/MILP with one bulk ``passModel`` call (CSR arrays)."""
     A = problem.A
     kinds = row_kinds(problem.cones)
@@ -190,45 +154,24 @@ def _pass_model(h: Any, problem: ConicProblem, highspy: Any) -> None:
         raise RuntimeError("HiGHS passModel rejected the model data")
 
 
-def _extract(
-    h: Any,
-    problem: ConicProblem,
-    status_name: str,
-    message: str,
-    version: str | None,
-    build: float,
-    solve: float,
-) -> Result:
+def _extract(h: Any, problem: ConicProblem, status_name: str) -> Extracted:
     info = h.getInfo()
     status = map_status(status_name)
     is_mip = problem.is_mixed_integer
-    has_primal = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
-    if status is Status.UNKNOWN and status_name not in STATUS_MAP:
-        message = f"unrecognised HiGHS model status {status_name}"
-    if status_name == "kModelEmpty":
-        has_primal = True
-    res = Result(
-        status=status,
-        solver="highs",
-        solver_version=version,
-        sense=problem.sense,
-        build_seconds=build,
-        solve_seconds=solve,
-        message=message,
+    has_primal = int(info.primal_solution_status) == 2 or status_name == "kModelEmpty"
+    out = Extracted(
+        status,
         nodes=int(info.mip_node_count) if is_mip else None,
         extra={"native_status": status_name},
     )
-    keep = status.has_solution or (status is Status.UNKNOWN and has_primal)
-    if keep and has_primal:
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value, dtype=float)
-        res.x = x
-        res.solution = problem.split_solution(x)
-        res.objective = problem.objective_value(x)
+    if status is Status.UNKNOWN and status_name not in STATUS_MAP:
+        out.message = f"unrecognised HiGHS model status {status_name}"
+    if has_primal and (status.has_solution or status is Status.UNKNOWN):
+        out.x = np.asarray(h.getSolution().col_value, dtype=float)
         if status is Status.UNKNOWN:
-            res.status = Status.FEASIBLE
-    elif status.has_solution:
-        res.status = Status.UNKNOWN if status is Status.FEASIBLE else status
+            out.status = Status.FEASIBLE
+    elif status is Status.FEASIBLE:
+        out.status = Status.UNKNOWN
     if is_mip:
         if status in (
             Status.OPTIMAL,
@@ -237,15 +180,15 @@ def _extract(
             Status.INTERRUPTED,
             Status.ITERATION_LIMIT,
         ):
-            res.bound = finite_or_none(info.mip_dual_bound, 1e30)
-    elif status is Status.OPTIMAL and res.x is not None:
+            out.bound = finite_or_none(info.mip_dual_bound, 1e30)
+    elif status is Status.OPTIMAL and out.x is not None:
         sol = h.getSolution()
         y = np.asarray(sol.row_dual, dtype=float)
         d = np.asarray(sol.col_dual, dtype=float)
-        res.bound = _lp_dual_objective(h, problem, y, d)
+        out.bound = _lp_dual_objective(h, problem, y, d)
         sign = -1.0 if problem.sense == MAX else 1.0
-        res.duals = duals_by_block(problem, -sign * y)
-    return res
+        out.duals = duals_by_block(problem, -sign * y)
+    return out
 
 
 def _lp_dual_objective(h: Any, problem: ConicProblem, y: np.ndarray, d: np.ndarray) -> float | None:

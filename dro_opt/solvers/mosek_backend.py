@@ -24,7 +24,6 @@ open alternative. Building and writing a task (``.ptf``/``.cbf``/``.mps``) needs
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +31,8 @@ import numpy as np
 
 from dro_opt.conic import cones as K
 from dro_opt.conic.problem import ConicProblem
-from dro_opt.errors import ParameterError
-from dro_opt.solvers._licence import (
-    MOSEK_LIMIT,
-    ModelSize,
-    assemble_result,
-    conic_duals,
-    licence_file,
-    licence_result,
-)
+from dro_opt.solvers._licence import MOSEK_LIMIT
+from dro_opt.solvers._transforms import conic_duals
 from dro_opt.solvers.base import (
     BOUND,
     DUALS,
@@ -51,20 +43,11 @@ from dro_opt.solvers.base import (
     POW,
     RSOC,
     SOC,
-    Availability,
     Backend,
-    SolveOptions,
+    Extracted,
+    Run,
 )
-from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
-
-LICENCE_ENV = ("MOSEKLM_LICENSE_FILE",)
-LICENCE_DEFAULTS = ("~/mosek/mosek.lic",)
-
-
-def is_licence_error(code: Any) -> bool:
-    """True for MOSEK response codes about licences (``rescode.err_*license*``, 1000-1030)."""
-    return "license" in str(code).lower()
 
 
 class MosekBackend(Backend):
@@ -73,23 +56,20 @@ class MosekBackend(Backend):
     name = "mosek"
     module = "mosek"
     distribution = "mosek"
+    display_name = "MOSEK"
     open_source = False
     features = frozenset({INTEGER, SOC, RSOC, EXP, POW, MI_SOC, MI_EXP, DUALS, BOUND})
-    license_limit = "needs a licence file (mosek.lic) for any optimisation; writing files works"
-
-    def availability(self) -> Availability:
-        base = super().availability()
-        if not base.installed:
-            return base
-        found = licence_file(LICENCE_ENV, LICENCE_DEFAULTS)
-        if found:
-            lic = f"licence file {found} (not checked out)"
-        else:
-            lic = (
-                "missing: no licence file (set MOSEKLM_LICENSE_FILE or put ~/mosek/mosek.lic); "
-                "solves return license_limit, file writing works"
-            )
-        return Availability(True, base.version, lic, self.license_limit)
+    size_limit = MOSEK_LIMIT
+    licence_env = ("MOSEKLM_LICENSE_FILE",)
+    licence_defaults = ("~/mosek/mosek.lic",)
+    native_errors = ("mosek.Error",)
+    option_names = (
+        ("time_limit", "MSK_DPAR_OPTIMIZER_MAX_TIME"),
+        ("gap", "MSK_DPAR_MIO_TOL_REL_GAP"),
+        ("threads", "MSK_IPAR_NUM_THREADS"),
+    )
+    option_reference = "the MOSEK parameter reference (generic names such as "
+    option_reference += "'MSK_DPAR_OPTIMIZER_MAX_TIME')"
 
     # ---------------------------------------------------------------- files
     def write_task(self, problem: ConicProblem, path: str | Path) -> Path:
@@ -104,43 +84,38 @@ class MosekBackend(Backend):
             task.writedata(str(path))
         return path
 
-    # ---------------------------------------------------------------- solve
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
+    # ---------------------------------------------------------------- hooks
+    def build(self, run: Run) -> None:
         import mosek
 
-        t0 = time.perf_counter()
-        version = ".".join(map(str, mosek.Env.getversion()))
-        size = ModelSize(problem.n, problem.m, quadratic=False)
-        with mosek.Env() as env, env.Task() as task:
-            try:
-                layout = _build(mosek, task, problem)
-                _set_params(mosek, task, problem, options)
-                build = time.perf_counter() - t0
-                t1 = time.perf_counter()
-                trm = task.optimize()
-                solve = time.perf_counter() - t1
-            except mosek.Error as err:
-                build = time.perf_counter() - t0
-                if is_licence_error(err.errno):
-                    return licence_result(
-                        MOSEK_LIMIT,
-                        size,
-                        problem,
-                        solver=self.name,
-                        version=version,
-                        code=int(err.errno),
-                        native=f"{err.errno}, {err.msg}",
-                        build_seconds=build,
-                    )
-                return Result(
-                    status=Status.ERROR,
-                    solver=self.name,
-                    solver_version=version,
-                    sense=problem.sense,
-                    build_seconds=build,
-                    message=f"MOSEK error {err.errno}: {err.msg}",
-                )
-            return _extract(mosek, task, problem, layout, trm, version, build, solve)
+        run.version = ".".join(map(str, mosek.Env.getversion()))
+        env = run.state["env"] = mosek.Env()
+        run.model = task = env.Task()
+        if run.options.verbose:
+            task.set_Stream(mosek.streamtype.log, lambda text: print(text, end=""))
+        else:
+            task.putintparam(mosek.iparam.log, 0)
+        run.state["layout"] = _build(mosek, task, run.problem)
+
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        run.model.putparam(name, str(value))
+
+    def optimise(self, run: Run) -> None:
+        run.state["trm"] = run.model.optimize()
+
+    def extract(self, run: Run) -> Extracted:
+        import mosek
+
+        return _extract(mosek, run.model, run.problem, run.state["layout"], run.state["trm"])
+
+    def is_licence_error(self, code: int | None) -> bool:
+        """MOSEK's licence response codes (``rescode.err_*license*``, 1000-1030)."""
+        return code is not None and 1000 <= code <= 1030
+
+    def dispose(self, run: Run) -> None:
+        for obj in (run.model, run.state.get("env")):  # task first, then its environment
+            if obj is not None:
+                obj.__exit__(None, None, None)
 
 
 class _Layout:
@@ -234,27 +209,6 @@ def _build(mosek: Any, task: Any, problem: ConicProblem) -> _Layout:
     return _Layout(con_of_row, afe_of_row)
 
 
-def _set_params(mosek: Any, task: Any, problem: ConicProblem, options: SolveOptions) -> None:
-    if options.verbose:
-        task.set_Stream(mosek.streamtype.log, lambda text: print(text, end=""))
-    else:
-        task.putintparam(mosek.iparam.log, 0)
-    if options.time_limit is not None:
-        task.putdouparam(mosek.dparam.optimizer_max_time, float(options.time_limit))
-    if options.gap is not None and problem.is_mixed_integer:
-        task.putdouparam(mosek.dparam.mio_tol_rel_gap, float(options.gap))
-    if options.threads is not None:
-        task.putintparam(mosek.iparam.num_threads, int(options.threads))
-    for key, value in options.extra.items():
-        try:
-            task.putparam(str(key), str(value))
-        except mosek.Error as err:
-            raise ParameterError(
-                f"MOSEK rejected parameter {key}={value!r} ({err.msg}); use a generic name such "
-                "as 'MSK_DPAR_OPTIMIZER_MAX_TIME'"
-            ) from err
-
-
 # Termination codes -> Status when the solution status itself says nothing definite.
 _TRM_STATUS = {
     "trm_max_time": Status.TIME_LIMIT,
@@ -292,16 +246,7 @@ def map_status(solsta: Any, trm: Any, prosta: Any = None) -> Status:
     return Status.UNKNOWN
 
 
-def _extract(
-    mosek: Any,
-    task: Any,
-    problem: ConicProblem,
-    layout: _Layout,
-    trm: Any,
-    version: str,
-    build: float,
-    solve: float,
-) -> Result:
+def _extract(mosek: Any, task: Any, problem: ConicProblem, layout: _Layout, trm: Any) -> Extracted:
     st = mosek.soltype
     if problem.is_mixed_integer:
         sol = st.itg
@@ -310,30 +255,23 @@ def _extract(
     else:
         sol = st.itr
     if not task.solutiondef(sol):
-        return assemble_result(
-            problem,
-            map_status(mosek.solsta.unknown, trm),
-            solver="mosek",
-            version=version,
-            x=None,
-            bound=None,
-            build_seconds=build,
-            solve_seconds=solve,
-            message=f"MOSEK termination {trm}, no solution",
-        )
+        status = map_status(mosek.solsta.unknown, trm)
+        return Extracted(status, message=f"MOSEK termination {trm}, no solution")
     solsta = task.getsolsta(sol)
     status = map_status(solsta, trm, task.getprosta(sol))
     name = str(solsta).rsplit(".", 1)[-1]
     has_x = name in ("optimal", "integer_optimal", "prim_feas", "prim_and_dual_feas")
-    x = np.asarray(task.getxx(sol), dtype=float) if has_x and status.has_solution else None
-    bound = None
-    nodes = None
-    duals: dict[str, np.ndarray] = {}
+    out = Extracted(
+        status,
+        x=np.asarray(task.getxx(sol), dtype=float) if has_x and status.has_solution else None,
+        message=f"MOSEK solution status {solsta}, termination {trm}",
+        extra={"native_status": [str(solsta), str(trm)]},
+    )
     if problem.is_mixed_integer:
-        nodes = int(task.getintinf(mosek.iinfitem.mio_num_relax))
+        out.nodes = int(task.getintinf(mosek.iinfitem.mio_num_relax))
         bound = float(task.getdouinf(mosek.dinfitem.mio_obj_bound))
-        if not np.isfinite(bound) or status in (Status.INFEASIBLE, Status.UNBOUNDED):
-            bound = None
+        if np.isfinite(bound) and status not in (Status.INFEASIBLE, Status.UNBOUNDED):
+            out.bound = bound
     elif status is Status.OPTIMAL:
         # The bound of a continuous solve is the dual objective of the returned duals.
         # Sensitivities d objective / d b in the problem's own sense for every canonical row:
@@ -346,18 +284,5 @@ def _extract(
         if cone.any():
             doty = np.asarray(task.getaccdotys(sol))
             pi[cone] = -doty[layout.afe_of_row[cone]]
-        duals, bound = conic_duals(problem, pi)
-    return assemble_result(
-        problem,
-        status,
-        solver="mosek",
-        version=version,
-        x=x,
-        bound=bound,
-        build_seconds=build,
-        solve_seconds=solve,
-        nodes=nodes,
-        duals=duals,
-        message=f"MOSEK solution status {solsta}, termination {trm}",
-        extra={"native_status": [str(solsta), str(trm)]},
-    )
+        out.duals, out.bound = conic_duals(problem, pi)
+    return out

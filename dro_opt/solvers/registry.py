@@ -7,61 +7,23 @@ refused with :class:`~dro_opt.errors.CapabilityError`, never silently weakened.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from dro_opt.conic.problem import ConicProblem
-from dro_opt.errors import UnknownSolverError
-from dro_opt.solvers.base import Backend, SolveOptions, required_features
+from dro_opt.solvers.base import SolveOptions, required_features
+from dro_opt.solvers.catalogue import (  # noqa: F401  (re-exported)
+    SOLVER_NAMES,
+    all_backends,
+    get_backend,
+    installed_supporting,
+    register_backend,
+)
 from dro_opt.solvers.result import Result
-
-SOLVER_NAMES = ("scip", "highs", "clarabel", "gurobi", "mosek", "cplex", "xpress")
-
-_BACKEND_CLASSES = {
-    "scip": "dro_opt.solvers.scip_backend:ScipBackend",
-    "highs": "dro_opt.solvers.highs_backend:HighsBackend",
-    "clarabel": "dro_opt.solvers.clarabel_backend:ClarabelBackend",
-    "gurobi": "dro_opt.solvers.gurobi_backend:GurobiBackend",
-    "mosek": "dro_opt.solvers.mosek_backend:MosekBackend",
-    "cplex": "dro_opt.solvers.cplex_backend:CplexBackend",
-    "xpress": "dro_opt.solvers.xpress_backend:XpressBackend",
-}
-_CACHE: dict[str, Backend] = {}
-_EXTRA: dict[str, Backend] = {}
-
-
-def register_backend(backend: Backend) -> None:
-    """Register an additional backend (e.g. a test double) under ``backend.name``."""
-    _EXTRA[backend.name] = backend
-
-
-def get_backend(name: str) -> Backend:
-    """The backend object for ``name`` (case-insensitive); raises UnknownSolverError."""
-    key = str(name).strip().lower()
-    if key in _EXTRA:
-        return _EXTRA[key]
-    if key not in _BACKEND_CLASSES:
-        raise UnknownSolverError(
-            f"unknown solver {name!r}; choose one of: {', '.join(SOLVER_NAMES)}"
-        )
-    if key not in _CACHE:
-        mod_name, cls_name = _BACKEND_CLASSES[key].split(":")
-        _CACHE[key] = getattr(importlib.import_module(mod_name), cls_name)()
-    return _CACHE[key]
-
-
-def all_backends() -> list[Backend]:
-    return [get_backend(n) for n in SOLVER_NAMES] + list(_EXTRA.values())
 
 
 def solvers_supporting(problem: ConicProblem) -> list[str]:
     """Installed solvers whose declared features cover the problem's needs (open ones first)."""
-    needs = required_features(problem)
-    return [
-        b.name
-        for b in all_backends()
-        if b.is_installed() and needs <= b.features and b.name in SOLVER_NAMES
-    ]
+    return installed_supporting(problem)
 
 
 def default_solver(problem: ConicProblem) -> str:

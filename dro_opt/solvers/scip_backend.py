@@ -49,7 +49,6 @@ Parameters and semantics (checked against SCIP 10):
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,30 +56,21 @@ import numpy as np
 
 from dro_opt.conic.cones import EXP, NONNEG, POW, SOC, ZERO, ConeRun
 from dro_opt.conic.problem import BINARY, CONTINUOUS, MAX, ConicProblem
-from dro_opt.errors import ParameterError
 from dro_opt.solvers._quiet import quiet_fds
 from dro_opt.solvers._transforms import (
     KIND_CODE,
     cone_slices,
-    error_result,
     finite_or_none,
     row_kinds,
     rsoc_to_soc,
 )
-from dro_opt.solvers.base import (
-    BOUND,
-    INTEGER,
-    MI_EXP,
-    MI_SOC,
-    Backend,
-    SolveOptions,
-)
+from dro_opt.solvers.base import BOUND, INTEGER, MI_EXP, MI_SOC, Backend, Extracted, Run
 from dro_opt.solvers.base import EXP as F_EXP
 from dro_opt.solvers.base import POW as F_POW
 from dro_opt.solvers.base import RSOC as F_RSOC
 from dro_opt.solvers.base import SOC as F_SOC
-from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
+from dro_opt.solvers.trajectory import attach_scip, scip_log
 
 # SCIP status (Model.getStatus()) -> Status.
 STATUS_MAP: dict[str, Status] = {
@@ -128,79 +118,61 @@ class ScipBackend(Backend):
     name = "scip"
     module = "pyscipopt"
     distribution = "pyscipopt"
+    display_name = "SCIP"
     features = frozenset({INTEGER, F_SOC, F_RSOC, F_EXP, F_POW, MI_SOC, MI_EXP, BOUND})
+    option_names = (
+        ("time_limit", "limits/time"),
+        ("gap", "limits/gap"),
+        ("gap", "limits/absgap"),
+        ("threads", "lp/threads"),
+    )
+    option_reference = "https://www.scipopt.org/doc/html/PARAMETERS.php"
+    trajectory_callback = True
+    log_parser = staticmethod(scip_log)
 
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
-        version = self.version()
-        recorder = None
-        t0 = time.perf_counter()
-        try:
-            from pyscipopt import Model
+    def build(self, run: Run) -> None:
+        from pyscipopt import Model
 
-            model = Model()
-            model.hideOutput(quiet=not options.verbose)
-            if not options.verbose:
-                model.setParam("display/verblevel", 0)
-            _set_params(model, options)
-            recorder = _trajectory_recorder(model, options)
-            built = build_model(model, problem)
-            version = (
-                f"SCIP {model.getMajorVersion()}.{model.getMinorVersion()}."
-                f"{model.getTechVersion()} (pyscipopt {version})"
-            )
-        except ParameterError:
-            raise
-        except Exception as exc:  # any solver failure becomes a Result
-            return error_result(self.name, version, problem, exc, "building the model")
-        build = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        try:
-            with quiet_fds(not options.verbose):  # SoPlex's GMP warning bypasses hideOutput
-                model.optimize()
-            message = ""
-            left = _time_left(options.time_limit, t1)
-            if str(model.getStatus()) == "inforunbd" and left != 0.0:
-                from pyscipopt import SCIP_PARAMSETTING
+        model = Model()
+        model.hideOutput(quiet=not run.options.verbose)
+        if not run.options.verbose:
+            model.setParam("display/verblevel", 0)
+        run.model = model
+        run.version = (
+            f"SCIP {model.getMajorVersion()}.{model.getMinorVersion()}."
+            f"{model.getTechVersion()} (pyscipopt {self.version()})"
+        )
+        run.state["built"] = build_model(model, run.problem)
 
-                model.freeTransform()
-                model.setPresolve(SCIP_PARAMSETTING.OFF)
-                if left is not None:
-                    model.setParam("limits/time", left)
-                with quiet_fds(not options.verbose):
-                    model.optimize()
-                message = "re-solved without presolving to tell infeasible from unbounded"
-            solve = time.perf_counter() - t1
-            return _with_trajectory(
-                _extract(built, problem, version, build, solve, message), recorder
-            )
-        except Exception as exc:
-            res = error_result(self.name, version, problem, exc, "solving", build)
-            res.solve_seconds = time.perf_counter() - t1
-            return res
+    def default_parameters(self, run: Run) -> dict[str, Any]:
+        return {"nlpi/ipopt/optfile": _ipopt_options_file()}
 
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        run.model.setParam(name, value)
 
-def _time_left(limit: float | None, start: float) -> float | None:
-    """Seconds left of ``limit`` since ``start`` (``None``: no limit; never negative)."""
-    if limit is None:
-        return None
-    return max(0.0, float(limit) - (time.perf_counter() - start))
+    def attach_trajectory(self, run: Run) -> None:
+        # SCIP's bounds are in the original sense, objective constant included
+        attach_scip(run.model, run.recorder)
 
+    def optimise(self, run: Run) -> None:
+        with quiet_fds(not run.options.verbose):  # SoPlex's GMP warning bypasses hideOutput
+            run.model.optimize()
 
-def _trajectory_recorder(model: Any, options: SolveOptions) -> Any:
-    """With ``options.trajectory``: an event handler recording (seconds, primal, dual)."""
-    if not options.trajectory:
-        return None
-    from dro_opt.compare.trajectory import TrajectoryRecorder, attach_scip
+    def undecided(self, run: Run) -> bool:
+        return str(run.model.getStatus()) == "inforunbd"
 
-    recorder = TrajectoryRecorder()
-    attach_scip(model, recorder)  # SCIP's bounds are in the original sense, constant included
-    return recorder
+    def resolve_decided(self, run: Run, time_left: float | None) -> None:
+        from pyscipopt import SCIP_PARAMSETTING
 
+        model = run.model
+        model.freeTransform()
+        model.setPresolve(SCIP_PARAMSETTING.OFF)
+        if time_left is not None:
+            model.setParam("limits/time", time_left)
+        self.optimise(run)
 
-def _with_trajectory(res: Result, recorder: Any) -> Result:
-    if recorder is not None:
-        res.extra["trajectory"] = recorder.as_list()
-    return res
+    def extract(self, run: Run) -> Extracted:
+        return _extract(run.state["built"], run.problem)
 
 
 IPOPT_OPTIONS = (
@@ -226,26 +198,6 @@ def _ipopt_options_file() -> str:
 
         atomic_write_text(path, IPOPT_OPTIONS)
     return str(path)
-
-
-def _set_params(model: Any, options: SolveOptions) -> None:
-    if "nlpi/ipopt/optfile" not in options.extra:
-        model.setParam("nlpi/ipopt/optfile", _ipopt_options_file())
-    if options.time_limit is not None:
-        model.setParam("limits/time", float(options.time_limit))
-    if options.gap is not None:
-        model.setParam("limits/gap", float(options.gap))
-        model.setParam("limits/absgap", float(options.gap))
-    if options.threads is not None:
-        model.setParam("lp/threads", int(options.threads))
-    for key, value in options.extra.items():
-        try:
-            model.setParam(str(key), value)
-        except (KeyError, ValueError, TypeError, LookupError) as exc:
-            raise ParameterError(
-                f"SCIP rejected parameter {key}={value!r} from options.extra ({exc}); "
-                "see https://www.scipopt.org/doc/html/PARAMETERS.php"
-            ) from None
 
 
 # --------------------------------------------------------------------------- translation
@@ -449,68 +401,41 @@ def _add_exp_handler(model: Any, data: dict[str, list[Any]]) -> Any:
 
 
 # ----------------------------------------------------------------------------- results
-def _extract(
-    built: ScipModel,
-    problem: ConicProblem,
-    version: str,
-    build: float,
-    solve: float,
-    message: str = "",
-) -> Result:
+def _extract(built: ScipModel, problem: ConicProblem) -> Extracted:
     model = built.model
     native = str(model.getStatus())
     status = map_status(native)
+    out = Extracted(status, extra={"native_status": native, **built.counts})
     if status is Status.UNKNOWN and native not in STATUS_MAP:
-        message = f"unrecognised SCIP status {native!r}"
+        out.message = f"unrecognised SCIP status {native!r}"
     elif native == "gaplimit":
-        message = "stopped at the requested gap"
+        out.message = "stopped at the requested gap"
     elif native == "memlimit":
-        message = "SCIP reached its memory limit"
+        out.message = "SCIP reached its memory limit"
     if built.handler is not None and built.handler.errors:
-        return Result(
-            status=Status.ERROR,
-            solver="scip",
-            solver_version=version,
-            sense=problem.sense,
-            build_seconds=build,
-            solve_seconds=solve,
-            message="; ".join(built.handler.errors[:1]),
-        )
-    res = Result(
-        status=status,
-        solver="scip",
-        solver_version=version,
-        sense=problem.sense,
-        build_seconds=build,
-        solve_seconds=solve,
-        nodes=int(model.getNNodes()),
-        message=message,
-        extra={"native_status": native, **built.counts},
-    )
-    nsols = int(model.getNSols())
-    if nsols and (status.has_solution or status is Status.UNKNOWN):
+        return Extracted(Status.ERROR, message="; ".join(built.handler.errors[:1]))
+    out.nodes = int(model.getNNodes())
+    if int(model.getNSols()) and (status.has_solution or status is Status.UNKNOWN):
         sol = model.getBestSol()
         x = np.fromiter((sol[v] for v in built.xvars), dtype=float, count=len(built.xvars))
-        res.x = x
-        res.solution = problem.split_solution(x)
-        res.objective = problem.objective_value(x)
+        out.x = x
         viol = problem.max_violation(x)
-        res.extra["max_violation"] = viol
+        out.extra["max_violation"] = viol
         if viol > VIOLATION_NOTE:
             note = (
                 f"the returned point violates the model by {viol:.1e} in natural units (SCIP "
                 "checks second-order cones in squared units, absolute tolerance 1e-6)"
             )
-            res.message = f"{res.message}; {note}" if res.message else note
+            out.message = f"{out.message}; {note}" if out.message else note
         if status is Status.UNKNOWN:
-            res.status = Status.FEASIBLE
-    if res.status in (
+            out.status = Status.FEASIBLE
+    if out.status in (
         Status.OPTIMAL,
         Status.FEASIBLE,
         Status.TIME_LIMIT,
         Status.NODE_LIMIT,
         Status.INTERRUPTED,
     ):
-        res.bound = finite_or_none(model.getDualbound(), SCIP_INFINITY)
-        res.extra["scip_gap"] = finite_or_none(model.getGap(), SCIP_INFINITY)
-    return res
+        out.bound = finite_or_none(model.getDualbound(), SCIP_INFINITY)
+        out.extra["scip_gap"] = finite_or_none(model.getGap(), SCIP_INFINITY)
+    return out

@@ -1,6 +1,7 @@
 """FICO Xpress backend (the ``xpress`` Python API): LP, MILP, SOCP and MISOCP.
 
-The conic problem is lowered by :func:`~dro_opt.solvers._licence.lower_to_qcqp` (linear rows kept,
+The conic problem is lowered by
+:func:`~dro_opt.reformulations.soc_to_quadratic.lower_to_quadratic` (linear rows kept,
 one slack per cone row, ``s_1:'s_1: - s_0^2 <= 0`` with ``s_0 >= 0`` per second-order cone,
 ``s_2:'s_2: - 2 s_0 s_1 <= 0`` with ``s_0, s_1 >= 0`` per rotated cone) and loaded with one
 ``loadMIQCQP`` call from CSC arrays and quadratic triplets (Xpress reads the triplets as the upper
@@ -13,41 +14,26 @@ Exponential and power cones are not declared: Xpress reaches them only through i
 Licence: without a licence file the wheel runs under the community licence (rows + columns at most
 5000; at most 200 once a quadratic term is present). A larger model fails with Xpress error 120
 ("Problem has too many rows and columns"), returned as ``Status.LICENSE_LIMIT`` with the limit and
-an open alternative.
+an open alternative. With ``SolveOptions.trajectory`` integer-solution and node-LP callbacks
+record the bounds over time.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from dro_opt.conic.problem import BINARY, ConicProblem
-from dro_opt.errors import ParameterError
-from dro_opt.solvers._licence import (
-    XPRESS_LIMIT,
-    QcqpForm,
-    assemble_result,
-    conic_duals,
-    licence_file,
-    licence_result,
-    lower_to_qcqp,
-)
-from dro_opt.solvers.base import (
-    BOUND,
-    DUALS,
-    INTEGER,
-    MI_SOC,
-    RSOC,
-    SOC,
-    Availability,
-    Backend,
-    SolveOptions,
-)
-from dro_opt.solvers.result import Result
+from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
+from dro_opt.solvers._licence import XPRESS_LIMIT, ModelSize
+from dro_opt.solvers._transforms import conic_duals
+from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
 from dro_opt.solvers.status import Status
+from dro_opt.solvers.trajectory import attach_xpress, xpress_log
 
 # Optimizer error 120: "Problem has too many rows and columns. The maximum is N" (community limit).
 LICENCE_ERRORS = frozenset({120})
@@ -100,75 +86,83 @@ class XpressBackend(Backend):
     name = "xpress"
     module = "xpress"
     distribution = "xpress"
+    display_name = "Xpress"
     open_source = False
     features = frozenset({INTEGER, SOC, RSOC, MI_SOC, DUALS, BOUND})
-    license_limit = "<= 5000 rows plus columns (<= 200 with quadratic terms), community licence"
+    size_limit = XPRESS_LIMIT
+    licence_env = ("XPAUTH_PATH",)
+    native_errors = ("xpress.SolverError",)
+    licence_error_codes = LICENCE_ERRORS
+    option_names = (
+        ("time_limit", "timelimit"),
+        ("gap", "miprelstop"),
+        ("threads", "threads"),
+    )
+    option_reference = "the Xpress controls reference"
+    trajectory_callback = True
+    log_parser = staticmethod(xpress_log)
 
-    def availability(self) -> Availability:
-        base = super().availability()
-        if not base.installed:
-            return base
-        found = licence_file(("XPAUTH_PATH",), ())
-        if found:
-            lic = f"licence file {found} (not checked out; limits depend on it)"
-            return Availability(True, base.version, lic, None)
-        return base
-
-    def _solve(self, problem: ConicProblem, options: SolveOptions) -> Result:
+    def build(self, run: Run) -> None:
         import xpress as xp
 
-        t0 = time.perf_counter()
-        form = lower_to_qcqp(problem)
-        version = None
-        with warnings.catch_warnings():
-            # The wheel announces its community licence on first use; the limit is in the
-            # backend's license_limit and in any LICENSE_LIMIT message instead.
-            warnings.simplefilter("ignore", getattr(xp, "LicenseWarning", Warning))
-            version = str(xp.__version__)
-            try:
-                prob = xp.problem()  # initialises the library and its licence on first use
-            except Exception as err:  # e.g. an unreadable licence file named by XPAUTH_PATH
-                return Result(
-                    status=Status.ERROR,
-                    solver=self.name,
-                    solver_version=version,
-                    sense=problem.sense,
-                    message=f"Xpress could not start: {' '.join(str(err).split())}",
-                )
-            prob.setControl("outputlog", 1 if options.verbose else 0)
-            try:
-                _build(xp, prob, problem, form)
-                _set_params(prob, problem, options, form.num_quadratic > 0)
-                build = time.perf_counter() - t0
-                t1 = time.perf_counter()
-                solvestatus, solstatus = prob.optimize()
-                solve = time.perf_counter() - t1
-            except xp.SolverError as err:
-                build = time.perf_counter() - t0
-                code = int(prob.attributes.errorcode)
-                if code in LICENCE_ERRORS:
-                    return licence_result(
-                        XPRESS_LIMIT,
-                        form.size(),
-                        problem,
-                        solver=self.name,
-                        version=version,
-                        code=code,
-                        native=str(err),
-                        build_seconds=build,
-                    )
-                return Result(
-                    status=Status.ERROR,
-                    solver=self.name,
-                    solver_version=version,
-                    sense=problem.sense,
-                    build_seconds=build,
-                    message=f"Xpress error {code}: {err}",
-                )
-            return _extract(prob, problem, form, solvestatus, solstatus, version, build, solve)
+        run.version = str(xp.__version__)
+        form = run.state["form"] = lower_to_quadratic(run.problem, "Xpress")
+        with _no_licence_warning(xp):
+            run.model = xp.problem()  # initialises the library and its licence on first use
+        run.model.setControl("outputlog", 1 if run.options.verbose else 0)
+        _build(xp, run.model, run.problem, form)
+
+    def default_parameters(self, run: Run) -> dict[str, Any]:
+        controls: dict[str, Any] = {}
+        quadratic = run.state["form"].num_quadratic > 0
+        if run.problem.is_mixed_integer:
+            # The default cutoff offset (-1e-5, absolute) makes the reported bound trail the
+            # incumbent by 1e-5 whatever the requested gap.
+            controls["mipaddcutoff"] = 0.0
+            if quadratic:
+                # Outer approximation accepts cone violations up to feastol (default 1e-6),
+                # which showed as 2.4e-6 relative objective error on the reference MISOCP.
+                controls["feastol"] = 1e-8
+        elif quadratic:
+            controls["bargapstop"] = 1e-10  # default 1e-8 relative gap; cones need tighter
+        return controls
+
+    def set_parameter(self, run: Run, name: str, value: Any) -> None:
+        run.model.setControl(name, value)
+
+    def attach_trajectory(self, run: Run) -> None:
+        attach_xpress(run.model, run.recorder)  # mipobjval / bestbound: the model's sense
+
+    def optimise(self, run: Run) -> None:
+        import xpress as xp
+
+        with _no_licence_warning(xp):
+            run.state["answer"] = run.model.optimize()
+
+    def extract(self, run: Run) -> Extracted:
+        solvestatus, solstatus = run.state["answer"]
+        return _extract(run.model, run.problem, run.state["form"], solvestatus, solstatus)
+
+    def error_code(self, run: Run, exc: BaseException) -> int | None:
+        if run.model is None:
+            return None
+        return int(run.model.attributes.errorcode)
+
+    def model_size(self, run: Run) -> ModelSize:
+        form = run.state.get("form") or lower_to_quadratic(run.problem)
+        return ModelSize.of_quadratic(form)
 
 
-def _build(xp: Any, prob: Any, problem: ConicProblem, form: QcqpForm) -> None:
+@contextlib.contextmanager
+def _no_licence_warning(xp: Any) -> Iterator[None]:
+    """The wheel announces its community licence on first use; the limit is in the backend's
+    ``size_limit`` and in any ``LICENSE_LIMIT`` message instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", getattr(xp, "LicenseWarning", Warning))
+        yield
+
+
+def _build(xp: Any, prob: Any, problem: ConicProblem, form: QuadraticForm) -> None:
     """One ``loadMIQCQP`` call: CSC columns, quadratic rows as extra 'L' rows with rhs 0."""
     inf = xp.infinity
     m, nq = form.A.shape[0], form.num_quadratic
@@ -205,79 +199,31 @@ def _build(xp: Any, prob: Any, problem: ConicProblem, form: QcqpForm) -> None:
     prob.chgObjSense(sense)
 
 
-def _set_params(prob: Any, problem: ConicProblem, options: SolveOptions, quadratic: bool) -> None:
-    controls: dict[str, Any] = {"outputlog": 1 if options.verbose else 0}
-    if options.time_limit is not None:
-        controls["timelimit"] = float(options.time_limit)
-    if options.gap is not None:
-        controls["miprelstop"] = float(options.gap)
-    if options.threads is not None:
-        controls["threads"] = int(options.threads)
-    if problem.is_mixed_integer:
-        # The default cutoff offset (-1e-5, absolute) makes the reported bound trail the
-        # incumbent by 1e-5 whatever the requested gap.
-        controls["mipaddcutoff"] = 0.0
-        if quadratic:
-            # Outer approximation accepts cone violations up to feastol (default 1e-6), which
-            # showed as 2.4e-6 relative objective error on the reference MISOCP; 1e-8: 1.5e-7.
-            controls["feastol"] = 1e-8
-    elif quadratic:
-        controls["bargapstop"] = 1e-10  # default 1e-8 relative gap; cones need tighter
-    controls.update(options.extra)
-    for key, value in controls.items():
-        try:
-            prob.setControl(key, value)
-        except Exception as err:
-            raise ParameterError(
-                f"Xpress rejected control {key}={value!r} ({err}); see the Xpress controls "
-                "reference for valid names and values"
-            ) from err
-
-
 def _extract(
-    prob: Any,
-    problem: ConicProblem,
-    form: QcqpForm,
-    solvestatus: Any,
-    solstatus: Any,
-    version: str,
-    build: float,
-    solve: float,
-) -> Result:
+    prob: Any, problem: ConicProblem, form: QuadraticForm, solvestatus: Any, solstatus: Any
+) -> Extracted:
     attrs = prob.attributes
     stop = int(attrs.stopstatus)
     status = map_status(int(solvestatus), int(solstatus), stop)
-    is_mip = problem.is_mixed_integer
     has_sol = int(solstatus) in (1, 2)
     if status is Status.FEASIBLE and not has_sol:
         status = Status.UNKNOWN
-    x = np.asarray(prob.getSolution(), dtype=float) if has_sol and status.has_solution else None
-    bound = None
-    nodes = None
-    if is_mip:
-        nodes = int(attrs.nodes)
-        if status.has_solution or status in (Status.TIME_LIMIT, Status.NODE_LIMIT):
-            bound = float(attrs.bestbound)
-    duals = {}
-    m = form.A.shape[0]
-    if status is Status.OPTIMAL and not is_mip:
-        # The bound of a continuous solve is the dual objective of the returned duals.
-        try:
-            pi = np.asarray(prob.getDuals(), dtype=float)[:m] if m else np.zeros(0)
-            duals, bound = conic_duals(problem, pi)
-        except Exception:  # duals unavailable for this solve: no bound either
-            duals, bound = {}, None
-    return assemble_result(
-        problem,
+    out = Extracted(
         status,
-        solver="xpress",
-        version=version,
-        x=x,
-        bound=bound,
-        build_seconds=build,
-        solve_seconds=solve,
-        nodes=nodes,
-        duals=duals,
+        x=np.asarray(prob.getSolution(), dtype=float) if has_sol and status.has_solution else None,
         message=f"Xpress solvestatus {int(solvestatus)}, solstatus {int(solstatus)}, stop {stop}",
         extra={"native_status": [int(solvestatus), int(solstatus), stop]},
     )
+    m = form.A.shape[0]
+    if problem.is_mixed_integer:
+        out.nodes = int(attrs.nodes)
+        if status.has_solution or status in (Status.TIME_LIMIT, Status.NODE_LIMIT):
+            out.bound = float(attrs.bestbound)
+    elif status is Status.OPTIMAL:
+        # The bound of a continuous solve is the dual objective of the returned duals.
+        try:
+            pi = np.asarray(prob.getDuals(), dtype=float)[:m] if m else np.zeros(0)
+            out.duals, out.bound = conic_duals(problem, pi)
+        except Exception:  # duals unavailable for this solve: no bound either
+            out.duals, out.bound = {}, None
+    return out
