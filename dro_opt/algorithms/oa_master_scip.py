@@ -171,7 +171,7 @@ class _Hypograph(Conshdlr):
 
 
 class _DualBoundReport:
-    """Sink for :func:`dro_opt.compare.trajectory.attach_scip`: passes SCIP's dual bound (master
+    """Sink for :func:`dro_opt.solvers.trajectory.attach_scip`: passes SCIP's dual bound (master
     objective units) to ``report`` whenever it changes; SCIP's "no bound yet" (1e20) is skipped."""
 
     def __init__(self, report: Callable[[float], None]) -> None:
@@ -272,7 +272,7 @@ def solve_master_scip(
             m.setSolVal(sol, cols[k], float(x0[k]))
         m.addSol(sol)
     if report is not None:
-        from dro_opt.compare.trajectory import attach_scip
+        from dro_opt.solvers.trajectory import attach_scip
 
         attach_scip(m, _DualBoundReport(report))
     t0 = time.perf_counter()
