@@ -18,6 +18,11 @@ Output paths (``--json``, ``--csv``, ``--plot``, ``--export``, ``convert``'s OUT
 before any work (:func:`dro_opt.io.paths.check_output_path`). When stdout is closed early
 (``dro-opt ... | head -1``) the command still finishes its work and writes its files
 (:class:`dro_opt.io.paths.SafeStdout`).
+
+Every subcommand runs under :func:`dro_opt.interrupt.handle_sigint` (Ctrl-C: status
+``interrupted``, the best certified result so far written, exit 130) and, when its parser has the
+solver options, under :func:`dro_opt.deadline.command_deadline` (``--time-limit`` is the budget
+of the whole command, counted from :func:`main`'s start).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from dro_opt.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     add_solver_options,
+    command_status,
     solve_options,
     status_exit_code,
 )
@@ -101,6 +107,7 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------- solve-file
 def _cmd_solve_file(args: argparse.Namespace) -> int:
+    from dro_opt.deadline import clip
     from dro_opt.io.formats import read_model
     from dro_opt.io.paths import check_output_path
     from dro_opt.solvers.registry import default_solver, get_backend
@@ -112,7 +119,9 @@ def _cmd_solve_file(args: argparse.Namespace) -> int:
     problem = read_model(args.model)
     read_seconds = time.perf_counter() - t0
     backend = get_backend(args.solver or default_solver(problem))
+    options.time_limit = clip(options.time_limit)  # reading the file used part of the budget
     result = backend.solve(problem, options)
+    result.status = command_status(result.status)
     result.extra.setdefault("read_seconds", read_seconds)
     result.extra.setdefault("model", str(args.model))
     result.extra.setdefault("problem_class", problem.problem_class())
@@ -276,22 +285,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from dro_opt.io.paths import SafeStdout
 
+    start = time.perf_counter()  # --time-limit counts from here (imports of the command included)
     original = sys.stdout
     safe = SafeStdout(original)
     sys.stdout = safe  # type: ignore[assignment]  # `| head -1`: finish the work regardless
     try:
-        code = _main(argv)
+        code = _main(argv, start)
         safe.flush()
         return code
     finally:
         sys.stdout = original
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, start: float) -> int:
+    from dro_opt.deadline import command_deadline
+    from dro_opt.interrupt import handle_sigint
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    budget = getattr(args, "time_limit", None) if getattr(args, "time_budget", False) else None
     try:
-        return int(args.func(args))
+        with handle_sigint(), command_deadline(_positive_or_none(budget), start):
+            return int(args.func(args))
     except DroOptError as exc:
         sys.stderr.write(f"dro-opt: error: {_one_line(str(exc))}\n")
         return exc.exit_code
@@ -306,6 +321,11 @@ def _main(argv: Sequence[str] | None) -> int:
             "(set DRO_OPT_DEBUG=1 for the traceback)\n"
         )
         return EXIT_INTERNAL
+
+
+def _positive_or_none(seconds: Any) -> float | None:
+    """The budget to open (a bad ``--time-limit`` is refused later, with its own message)."""
+    return float(seconds) if isinstance(seconds, int | float) and seconds > 0 else None
 
 
 def _one_line(text: str) -> str:

@@ -4,7 +4,10 @@ Exit codes: 0 every run answered (an ``unsupported``/``unavailable``/``license_l
 answer: it says why); 3 some run failed (error, crash, numerical failure, or a hang killed at the
 hard limit) or two runs contradict each other (disjoint proven intervals); 2 bad input, including
 an output path (``--json``/``--csv``/``--plot``) that cannot be written or names a target file --
-checked before the first run starts.
+checked before the first run starts; 130 interrupted (Ctrl-C): the workers are killed, the rows
+already finished stay in the ``--json``/``--csv`` files (each rewritten atomically after every
+row, so ``--resume`` continues the sweep) and their table is printed (:mod:`dro_opt.interrupt`:
+the stop callback unwinds the wait for the next row).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+
+from dro_opt import interrupt
 
 EXIT_OK = 0
 EXIT_FAILED = 3
@@ -95,20 +100,28 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     display = ProgressDisplay()
+    finished: list[dict[str, Any]] = []
+
+    def on_row(row: dict[str, Any]) -> None:
+        finished.append(row)
+        display.update(row)
+
     try:
-        outcome = run_compare(
-            targets,
-            config,
-            json_path=args.json,
-            csv_path=args.csv,
-            resume=args.resume,
-            dask_address=args.dask,
-            on_start=display.start,
-            on_row=display.update,
-        )
+        with interrupt.stopping(interrupt.raise_keyboard_interrupt):
+            outcome = run_compare(
+                targets,
+                config,
+                json_path=args.json,
+                csv_path=args.csv,
+                resume=args.resume,
+                dask_address=args.dask,
+                on_start=display.start,
+                on_row=on_row,
+            )
     except KeyboardInterrupt:
         kill_all_workers()
-        raise
+        display.stop()
+        return _interrupted(finished, args)
     finally:
         display.stop()
     print_table(outcome.rows, outcome.conflicts)
@@ -121,6 +134,19 @@ def run(args: argparse.Namespace) -> int:
         write_plot(outcome.rows, args.plot)
         print(f"wrote {args.plot}")
     return _exit_code(outcome)
+
+
+def _interrupted(finished: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    """Ctrl-C: the finished rows' table, one line on stderr, exit 130."""
+    from dro_opt.cli_common import EXIT_INTERRUPTED
+    from dro_opt.compare.table import print_table
+
+    if finished:
+        print_table(finished, [])
+    files = " and ".join(str(p) for p in (args.json, args.csv) if p is not None)
+    where = f"; {files} hold(s) them (--resume continues)" if files else ""
+    sys.stderr.write(f"dro-opt compare: interrupted after {len(finished)} finished run(s){where}\n")
+    return EXIT_INTERRUPTED
 
 
 def _exit_code(outcome: Any) -> int:

@@ -45,7 +45,8 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
-    from dro_opt.cli_common import solve_options, status_exit_code
+    from dro_opt.cli_common import command_status, progress_line, solve_options, status_exit_code
+    from dro_opt.deadline import clip
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic
@@ -79,22 +80,27 @@ def run_mc_flp(args: argparse.Namespace) -> int:
             build_mc_flp_misocp(instance, args.budget, args.objective, args.rho), args.export
         )
         print(f"wrote the paper's MISOCP to {args.export}")
-    result = solve_mc_flp(
-        instance,
-        args.budget,
-        args.objective,
-        args.rho,
-        method=args.method,
-        solver=args.solver,
-        time_limit=options.time_limit,
-        gap=options.gap if options.gap is not None else 1e-6,
-        clusters=args.clusters,
-        strata=args.strata,
-        per_stratum=args.per_stratum,
-        seed=args.seed,
-        threads=options.threads or 1,
-        verbose=options.verbose,
-    )
+    with progress_line(args) as line:
+        result = solve_mc_flp(
+            instance,
+            args.budget,
+            args.objective,
+            args.rho,
+            method=args.method,
+            solver=args.solver,
+            time_limit=clip(options.time_limit),  # what is left of the command's budget
+            gap=options.gap if options.gap is not None else 1e-6,
+            clusters=args.clusters,
+            strata=args.strata,
+            per_stratum=args.per_stratum,
+            seed=args.seed,
+            threads=options.threads or 1,
+            verbose=options.verbose,
+            trajectory=line is not None,  # its certified points feed the progress line
+        )
+    for key in ("trajectory", "trajectory_kind"):  # the same JSON with and without the line
+        result.extra.pop(key, None)
+    result.status = command_status(result.status)  # interrupted after Ctrl-C
     payload = mc_flp_payload(result, instance, args)
     _print_summary(payload, verbose=bool(args.verbose))
     if args.json:

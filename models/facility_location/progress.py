@@ -10,10 +10,12 @@ Every point is a statement about the ORIGINAL (full-data) problem at that time:
   ``upper`` had the solve stopped then.
 
 Both are monotone (primal non-decreasing, dual non-increasing) and a point is kept only when one
-of them changes. The final point equals the returned Result's ``(objective, bound)``; on the
-MISOCP route, whose earlier points are the solver's own model values (:meth:`add_solver_points`),
-that last point may therefore step back (the exact value of the decision is below the solver's
-claim, or its bound was found false and dropped).
+of them changes. Every kept point is also published to the live progress line of ``dro-opt``
+(:func:`dro_opt.progress_line.publish`; a no-op when none is shown). The final point equals
+the returned Result's ``(objective, bound)``; on the MISOCP route, whose earlier points are the
+solver's own model values (:meth:`add_solver_points`), that last point may therefore step back
+(the exact value of the decision is below the solver's claim, or its bound was found false and
+dropped).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from dro_opt.certify import CertificateLine, total_error
 from dro_opt.models.facility_location.instance import MCFLPInstance
 from dro_opt.models.facility_location.objectives import evaluate
+from dro_opt.progress_line import publish
 
 Point = tuple[float, float | None, float | None]
 
@@ -112,6 +115,7 @@ class CertifiedTrajectory:
         if primal is None and dual is None and not force:
             return
         self.points.append((t, primal, dual))
+        publish(primal, dual)
 
     def as_list(self) -> list[list[float | None]]:
         return [[t, p, d] for t, p, d in self.points]
