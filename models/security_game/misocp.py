@@ -1,0 +1,222 @@
+"""The PWLA MISOCP of the quantal-response security game (paper 003 Sec. 3.2, App. A, eq. (11)).
+
+Built from the rewrite rules of :mod:`dro_opt.reformulations` through a ConicEmitter (bulk
+blocks, no loop per type or per pair):
+
+* :func:`~dro_opt.reformulations.pwla_fractional.pwla_fractional` -- coverage ``z_j`` on the
+  ``K``-cell grid with incremental binaries ``v_j1 >= ... >= v_jK``, the budget row
+  ``sum_j z_j <= R`` (down-closed, as the PWLA bound needs) and the linear-fractional McCormick
+  rows of paper 003 eqs. (2)-(10) for every type::
+
+      f_n(z) + C = sum_j h_nj(z_j) u_nj(z_j) / sum_j h_nj(z_j),
+      h_nj(t) = exp(lam Ua_nj(t) - s_n),   u_nj(t) = Ud_nj(t) + C >= 0.
+
+  ``C = -min(payoffs of the defender)`` (>= 0) is the internal shift that makes the numerators
+  non-negative (paper 003 Sec. 3.2). It is global, so every objective moves by exactly ``C``
+  (means shift, variance is unchanged, the chi-square worst case is translation-equivariant) and
+  the results are reported in the original units. ``s_n = max lam Ua_n`` scales each type's row
+  (the ratio is unchanged) so that every denominator coefficient is at most 1.
+* Oscillation bounds for the PWLA line (module docstring of the rule): ``h`` is ``exp`` of an
+  affine function, hence monotone on every cell (``Oh = |h(t_k) - h(t_k-1)|``, lower bound
+  ``min`` of the end values); ``(g - r h)' = h [lam (AP - AR) (u - r) + (DR - DP)]`` with
+  ``r_n`` the middle of the type's utility range, bounded on each cell by the end-point maxima of
+  ``h`` and of the affine factor's absolute value. The utility range ``[lo_n, hi_n]`` holds on
+  the whole box, so ``eps_n <= hi_n - lo_n`` too.
+* :mod:`~dro_opt.reformulations.variance_soc` (``variance``) or
+  :mod:`~dro_opt.reformulations.chi2_soc` (``chi2``), in mean units:
+
+  - ``erm``:      max  p'y                      (``y <= f`` rows: objective increasing in y)
+  - ``variance``: max  m - sqrt(2 rho / n) s,  m = p'y,  s >= ||diag(sqrt p)(y - m)||  (eq. (11))
+  - ``chi2``:     max  -t,  t = sup_P E_P[-y] over the ball of radius ``rho / n`` (one SOC).
+
+The model is the original problem restricted to the grid, exact there (the rule's docstring
+proves it); the certificate adds :meth:`SSGMisocp.pwla_line` to the solver's bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dro_opt.certify import CertificateLine
+from dro_opt.conic import ConicBuilder, ConicProblem
+from dro_opt.errors import ParameterError
+from dro_opt.models.security_game.instance import SSGInstance
+from dro_opt.models.security_game.objective import OBJECTIVES, utility_range
+from dro_opt.reformulations.chi2_soc import chi2_dual
+from dro_opt.reformulations.emitter import ConicEmitter
+from dro_opt.reformulations.pwla_fractional import (
+    PWLAGrid,
+    PWLAModel,
+    monotone_oscillation,
+    pwla_error_bound,
+    pwla_error_line,
+    pwla_fractional,
+    pwla_grid,
+)
+from dro_opt.reformulations.variance_soc import variance_soc
+
+
+@dataclass(frozen=True)
+class SSGPieces:
+    """Grid data of the PWLA (shifted, row-scaled units; module docstring)."""
+
+    grid: PWLAGrid
+    G: np.ndarray  # (N, M, K + 1) numerator terms h u
+    H: np.ndarray  # (N, M, K + 1) denominator terms h
+    Og: np.ndarray  # (N, M, K) oscillation of g - r h
+    Oh: np.ndarray  # (N, M, K)
+    H_low: np.ndarray  # (N, M, K) min of h on each cell
+    lo: np.ndarray  # (N,) shifted utility range
+    hi: np.ndarray
+    reference: np.ndarray  # (N,)
+    shift: float
+
+    def error(self) -> np.ndarray:
+        """``eps_n`` of the PWLA rule (per type, in payoff units)."""
+        return pwla_error_bound(
+            self.grid,
+            self.H,
+            0.0,
+            self.Og,
+            self.Oh,
+            (self.lo, self.hi),
+            reference=self.reference,
+            denominator_lower=self.H_low,
+            bounds_hold_on_box=True,
+        )
+
+
+def ssg_pieces(instance: SSGInstance, pieces: int) -> SSGPieces:
+    """The PWLA data of ``instance`` with ``pieces`` cells per target (vectorised)."""
+    M = instance.num_targets
+    grid = pwla_grid(np.zeros(M), np.ones(M), pieces)
+    t = grid.points[None]  # (1, M, K + 1)
+    lam = instance.lam
+    AR, AP = instance.attacker_reward[:, :, None], instance.attacker_penalty[:, :, None]
+    DR, DP = instance.defender_reward[:, :, None], instance.defender_penalty[:, :, None]
+    lo, hi = utility_range(instance)
+    shift = max(0.0, -float(lo.min()))
+    lo, hi = lo + shift, hi + shift
+    ref = 0.5 * (lo + hi)
+    logit = lam * (AR + t * (AP - AR))  # (N, M, K + 1)
+    s = logit.max(axis=(1, 2), keepdims=True)
+    H = np.exp(logit - s)
+    U = DP + shift + t * (DR - DP)
+    G = H * U
+    Oh = monotone_oscillation(H)
+    H_low = np.minimum(H[:, :, :-1], H[:, :, 1:])
+    H_max = np.maximum(H[:, :, :-1], H[:, :, 1:])
+    slope = lam * (AP - AR) * (U - ref[:, None, None]) + (DR - DP)  # affine in t
+    slope_max = np.maximum(np.abs(slope[:, :, :-1]), np.abs(slope[:, :, 1:]))
+    Og = H_max * slope_max * grid.delta[None, :, None]
+    return SSGPieces(grid, G, H, Og, Oh, H_low, lo, hi, ref, shift)
+
+
+@dataclass
+class SSGMisocp:
+    """The built MISOCP and what certificates need.
+
+    ``problem`` (sense max, mean units, SHIFTED by ``shift``: original = model - shift),
+    ``pwla`` (the rule's output: ``z``, ``v``, ``y`` blocks, per-type error), ``pieces``.
+    """
+
+    problem: ConicProblem
+    objective: str
+    rho: float
+    pieces: int
+    shift: float
+    pwla: PWLAModel
+    weights: np.ndarray
+
+    def pwla_line(self) -> CertificateLine:
+        """Rigorous bound on (continuous optimum) - (grid optimum), mean units."""
+        return pwla_error_line(
+            self.pwla.per_sample_error,
+            self.weights,
+            self.objective,
+            self.rho,
+            pieces=self.pieces,
+        )
+
+    def decision(self, solution: dict[str, np.ndarray]) -> np.ndarray:
+        """The grid coverage of a solver solution (from the binaries)."""
+        return self.pwla.decision(solution["v"])
+
+
+def pwla_line_for(
+    instance: SSGInstance, pieces: int, objective: str, rho: float
+) -> CertificateLine:
+    """The PWLA certificate line for ``pieces`` without building the model (for ``auto``)."""
+    p = ssg_pieces(instance, pieces)
+    effective = "erm" if rho == 0 else objective
+    return pwla_error_line(p.error(), instance.weights, effective, rho, pieces=pieces)
+
+
+def build_ssg_misocp(
+    instance: SSGInstance, objective: str = "erm", rho: float = 0.0, pieces: int = 10
+) -> SSGMisocp:
+    """Build the PWLA MISOCP (module docstring); ``rho = 0`` builds the ERM model."""
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if not (isinstance(rho, int | float) and math.isfinite(rho) and rho >= 0):
+        raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}")
+    rho = float(rho)
+    objective = "erm" if rho == 0.0 else objective
+    data = ssg_pieces(instance, pieces)
+    M = instance.num_targets
+    q = instance.weights
+    n = float(q.sum())
+    p = q / n
+    bld = ConicBuilder(sense="max", name=f"ssg_pwla_misocp_{objective}")
+    em = ConicEmitter(bld)
+    model = pwla_fractional(
+        em,
+        data.grid,
+        data.G,
+        data.H,
+        0.0,
+        0.0,
+        data.Og,
+        data.Oh,
+        (data.lo, data.hi),
+        reference=data.reference,
+        relation="eq" if objective == "variance" else "le",
+        packing=(np.ones((1, M)), instance.budget),
+        denominator_lower=data.H_low,
+        bounds_hold_on_box=True,
+    )
+    y = model.y
+    ylo, yhi = float(data.lo.min()), float(data.hi.max())
+    if objective == "erm":
+        em.set_objective(em.dot(p, y))
+    elif objective == "variance":
+        m, s = variance_soc(
+            em,
+            y,
+            p,
+            m_bounds=(float(p @ data.lo), float(p @ data.hi)),
+            s_bounds=(0.0, 0.5 * (yhi - ylo)),
+        )
+        em.set_objective(m - s * math.sqrt(2.0 * rho / n))
+    else:
+        # reward-form maximiser eta* in [min y, max y + (spread / 2) / sqrt(c^2 - 1)] (the dual
+        # is concave in eta and decreasing beyond mu + sigma / sqrt(c^2 - 1), sigma <= spread/2);
+        # the rule's eta (for the loss -y) is -eta*.
+        eta_max = yhi + 0.5 * (yhi - ylo) / math.sqrt(2.0 * rho / n)
+        t_rule = chi2_dual(
+            em,
+            -y,
+            p,
+            rho / n,
+            prefix="chi2",
+            eta_bounds=(-eta_max, -ylo),
+            u_upper=eta_max - ylo,
+            tau_upper=eta_max - ylo,
+        )
+        t = em.variable("t", 1)
+        em.zero("chi2_value", t - t_rule)
+        em.set_objective(t * -1.0)
+    return SSGMisocp(bld.build(), objective, rho, int(pieces), data.shift, model, q.copy())
