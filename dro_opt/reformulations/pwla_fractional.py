@@ -191,6 +191,7 @@ def pwla_error_bound(
     reference: Any = 0.0,
     nonnegative_denominator: bool = True,
     denominator_lower: Any = None,
+    bounds_hold_on_box: bool = False,
 ) -> np.ndarray:
     """``eps_n >= sup_z |f_n(z) - f_n(round_down(z))|`` (module docstring, Theorem).
 
@@ -208,6 +209,8 @@ def pwla_error_bound(
     denominator_lower : optional ``(N, M, K)`` caller-proven lower bounds ``Hlow`` of ``h`` on
         each cell (e.g. ``min(h(t_k-1), h(t_k))`` for ``h`` monotone on the cell); the bound
         uses the larger of it and ``h(t_k-1) - Oh``.
+    bounds_hold_on_box : the caller declares ``ratio_bounds`` valid on the whole box (not only
+        at grid points); then ``eps_n <= hi_n - lo_n`` as well (both values lie in the range).
 
     Returns
     -------
@@ -253,7 +256,10 @@ def pwla_error_bound(
         hi_t = np.where(ok, mid, hi_t)
         lo_t = np.where(ok, lo_t, mid)
     # hi_t always satisfies phi(hi_t) <= 0 (initially by construction); round up a hair
-    return hi_t * (1 + 1e-12)
+    eps = hi_t * (1 + 1e-12)
+    if bounds_hold_on_box:
+        eps = np.minimum(eps, hi - lo)
+    return eps
 
 
 def pwla_error_line(
@@ -353,6 +359,7 @@ def pwla_fractional(
     prefix: str = "",
     nonnegative_denominator: bool = True,
     denominator_lower: Any = None,
+    bounds_hold_on_box: bool = False,
 ) -> PWLAModel:
     """Emit the incremental-binary PWLA of ``f_n`` with McCormick rows (module docstring).
 
@@ -372,7 +379,8 @@ def pwla_fractional(
         ``{prefix}packing``). Any other constraint the caller adds on ``z`` must keep the
         feasible set closed under rounding down (``A >= 0`` rows do), or the bound is void.
     prefix : block names ``{prefix}z``, ``{prefix}v``, ... and McCormick blocks with this prefix.
-    nonnegative_denominator, denominator_lower : see :func:`pwla_error_bound`.
+    nonnegative_denominator, denominator_lower, bounds_hold_on_box : see
+        :func:`pwla_error_bound`.
     """
     M, K = grid.size, grid.pieces
     G = _values(numerator_values, M, K, "numerator_values")
@@ -394,6 +402,7 @@ def pwla_fractional(
         reference=reference,
         nonnegative_denominator=nonnegative_denominator,
         denominator_lower=denominator_lower,
+        bounds_hold_on_box=bounds_hold_on_box,
     )
     # grid-feasible denominator minimum (every staircase reaches only grid points)
     den_min = d0 + H.min(axis=2).sum(axis=1)
