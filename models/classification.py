@@ -26,6 +26,25 @@ chosen by ``ambiguity`` (radii used as written, see ``docs/modelling.md``):
   :math:`d = \|x - x'\|_2` on the features, labels not moved, weights ``theta1 > 1`` and
   :math:`\theta_2 = \theta_1 / (\theta_1 - 1)`.
 
+The feature cost of the last two is chosen by ``transport_norm`` (:math:`p \in \{1, 2,
+\infty\}`) and ``transport_cost`` (``"norm"``: :math:`\|x - x'\|_p`, ``"squared"``:
+:math:`\|x - x'\|_p^2`); paper 002 Sec. 6 uses :math:`\|x - x'\|_\infty^2`, the authors'
+public code :math:`\|x - x'\|_\infty`. The c-transform of an affine piece
+:math:`a'\xi + c` at step :math:`g > 0` (the inner sup of paper 002 eq. (28)) is, with
+:math:`q` the dual exponent (:math:`1/p + 1/q = 1`; :math:`q = 1` for :math:`p = \infty`),
+
+* norm cost: :math:`a'\xi_i + c` when :math:`\|a\|_q \le g`, else :math:`+\infty`
+  (Thm 5.8; Mohajerin Esfahani & Kuhn 2018, Thm 4.2);
+* squared cost: :math:`\sup_u a'(\xi_i + u) + c - g\|u\|_p^2 = a'\xi_i + c +
+  \|a\|_q^2 / (4 g)` (maximise :math:`s \|a\|_q - g s^2` over :math:`s = \|u\|_p \ge 0`;
+  Cor. 5.9 for :math:`p = 2`, the same argument for any norm).
+
+For the hinge (pieces :math:`(-w, 1 - y_i b)` and :math:`(0, 0)` on the signed samples) the
+squared sup-norm cost gives :math:`\max(1 - y_i(w'x_i + b) + \|w\|_1^2 / (4 g), 0)`, a rotated
+second-order cone; :math:`g = \lambda` (Wasserstein) or :math:`\lambda \theta_1` (OT-KL). The
+logistic loss has no closed-form c-transform under a squared cost (``NotImplementedError``);
+under a norm cost it is :math:`\|w\|_q`-Lipschitz, below.
+
 How each is modelled (one bulk cvxpy model, no Python loop over the samples, solved and
 certified by :func:`dro_opt.solve` on the registry's choice of solver or ``solver``):
 
@@ -38,9 +57,9 @@ certified by :func:`dro_opt.solve` on the registry's choice of solver or ``solve
   (:class:`~dro_opt.dro.losses.PiecewiseAffineLoss`), through the rules of Mohajerin Esfahani &
   Kuhn (2018, Thm 4.2) and paper 002 Thm 5.8;
 * logistic with ``"wasserstein"``: the loss is not max-affine; it is convex and
-  :math:`\|w\|_2`-Lipschitz in :math:`x` with asymptotic slope :math:`\|w\|_2`, so on the
+  :math:`\|w\|_q`-Lipschitz in :math:`x` with asymptotic slope :math:`\|w\|_q`, so on the
   unbounded feature space with labels fixed
-  :math:`\sup = E_{\hat P}[\ell] + r \|w\|_2` (Shafieezadeh-Abadeh, Mohajerin Esfahani & Kuhn,
+  :math:`\sup = E_{\hat P}[\ell] + r \|w\|_q` (Shafieezadeh-Abadeh, Mohajerin Esfahani & Kuhn,
   "Distributionally robust logistic regression", NIPS 2015, Thm 1 with :math:`\kappa = \infty`),
   written directly;
 * logistic with ``"ot-kl"``: paper 002 Cor. 5.6 (eq. (27)),
@@ -58,7 +77,8 @@ Sparse classifiers (``max_features=k``): the same objective over the :math:`w` w
 :math:`s_j`, :math:`\sum_j s_j \le k`, :math:`|w_j| \le M s_j` (mixed-integer with exponential
 cones for KL, OT-KL and the logistic loss, with second-order cones for chi-square and
 Wasserstein; the registry picks SCIP), solved by :func:`dro_opt.solve` with a proven bound.
-The big-M is derived, not guessed, and needs ``alpha > 0`` (``ValueError`` otherwise): the
+The big-M is derived, not guessed, and needs ``alpha > 0`` or ``norm_penalty = c > 0``
+(``ValueError`` otherwise): the
 worst-case expected loss :math:`R(w, b)` is :math:`\ge 0` (a non-negative loss under probability
 measures), so :math:`F(w, b) \ge \frac{\alpha}{2} \|w\|_2^2`; and :math:`(w, b) = (0, 0)` is
 feasible for every :math:`k` with a constant loss :math:`\ell(0)` at every point, whose worst
@@ -66,20 +86,24 @@ case over any ball of probability measures is :math:`\ell(0)` (1 for the hinge, 
 for the logistic loss). Every optimum :math:`w^*` therefore has
 :math:`\frac{\alpha}{2}\|w^*\|_2^2 \le F(w^*, b^*) \le F(0, 0) = \ell(0)`, i.e.
 :math:`|w^*_j| \le \|w^*\|_2 \le M = \sqrt{2 \ell(0) / \alpha}`; the rows
-:math:`|w_j| \le M s_j` and :math:`\|w\|_2 \le M` cut off no optimum. (With ``alpha = 0`` no
+:math:`|w_j| \le M s_j` and :math:`\|w\|_2 \le M` cut off no optimum. With the term
+:math:`c\|w\|_2` the same argument gives :math:`c\|w^*\|_2 \le \ell(0)`, and :math:`M`
+is the smaller of :math:`\sqrt{2\ell(0)/\alpha}` and :math:`\ell(0)/c`. (With both zero no
 finite valid M exists in general: on separable data the hinge / logistic optimum is approached
 only as :math:`\|w\| \to \infty`.) The support found is then re-fitted by the continuous model
 restricted to it (exact zeros off the support, certified value at that point): ``robust_objective_``
 is that certified value, ``lower_bound_`` the mixed-integer solve's proven bound on the sparse
 optimum (widened by the epigraph's slack), ``gap_`` their relative gap
 ``(upper - lower) / max(1, |upper|)`` and ``status_`` ``"optimal"`` only when the re-fit is
-certified optimal and that gap is within ``1e-5`` (else ``"feasible"``).
+certified optimal and that gap is within ``1e-5`` (else ``"feasible"``, or ``"time_limit"``
+when ``time_limit`` stopped the search; the interval stays certified: see ``time_limit``).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import cvxpy as cp
@@ -117,6 +141,25 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
     solver : backend name for :func:`dro_opt.solve` (``None``: the registry's choice).
     divergence_params : parameters of the phi-divergence family (``{"m": 2}`` for ``"chi-m"``,
         ``{"theta": 0.5}`` for ``"cressie-read"``), else ``None``.
+    transport_norm : ``p`` in {1, 2, ``np.inf``} of the feature cost ``||x - x'||_p`` of
+        ``"wasserstein"`` / ``"ot-kl"`` (default 2; paper 002 Sec. 6 uses ``np.inf``).
+    transport_cost : ``"norm"`` (``||x - x'||_p``, default) or ``"squared"``
+        (``||x - x'||_p^2``, paper 002 Sec. 6's cost; hinge loss only). Module docstring for
+        the c-transforms.
+    norm_penalty : weight ``c >= 0`` of the extra non-squared term ``c ||w||_2`` (paper 002
+        Sec. 6 adds ``1e-3 ||beta||_2``; default 0).
+    time_limit : ``None`` or seconds for the solver: the mixed-integer solve with
+        ``max_features``, the dense fit otherwise. A sparse fit stopped by it still returns a
+        certified point (the incumbent's support, or without one the dense fit's ``k``
+        largest coefficients, re-fitted without limit) and a certified lower bound (the
+        mixed-integer bound, or without one the dense relaxation's), ``status_ ==
+        "time_limit"`` and the honest ``gap_``.
+    certify : ``True`` (default): solved and certified by :func:`dro_opt.solve`. ``False``
+        (dense fits only): the same model solved by cvxpy's own Clarabel, no exact
+        re-evaluation of the worst case; ``robust_objective_`` is then the solver's claim,
+        ``lower_bound_`` / ``gap_`` are ``None`` and ``status_`` is ``"uncertified"`` (for
+        large experiment grids, where the exact re-evaluation of a transport worst case costs
+        about ten times the fit).
 
     Attributes
     ----------
@@ -150,6 +193,11 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         max_features: int | None = None,
         solver: str | None = None,
         divergence_params: dict[str, Any] | None = None,
+        transport_norm: float = 2,
+        transport_cost: str = "norm",
+        norm_penalty: float = 0.0,
+        time_limit: float | None = None,
+        certify: bool = True,
     ) -> None:
         self.ambiguity = ambiguity
         self.radius = radius
@@ -159,6 +207,11 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         self.max_features = max_features
         self.solver = solver
         self.divergence_params = divergence_params
+        self.transport_norm = transport_norm
+        self.transport_cost = transport_cost
+        self.norm_penalty = norm_penalty
+        self.time_limit = time_limit
+        self.certify = certify
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[str, float, float, float]:
@@ -182,17 +235,65 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         a = _number(self.alpha, "alpha")
         if a < 0:
             raise ValueError(f"alpha (ridge weight) must be >= 0, got {self.alpha!r}")
+        self._transport()
+        c = self._norm_penalty()
+        self._time_limit()
+        if not isinstance(getattr(self, "certify", True), bool):
+            raise ValueError(f"certify must be True or False, got {self.certify!r}")
         k = self.max_features
         if k is not None:
             if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
                 raise ValueError(f"max_features must be None or an int >= 1, got {k!r}")
-            if not a > 0:
+            if not getattr(self, "certify", True):
                 raise ValueError(
-                    "max_features needs a ridge weight alpha > 0: the big-M of the binary "
-                    "support rows is sqrt(2 loss(0) / alpha), and with alpha = 0 no finite valid "
-                    f"bound exists (got alpha={self.alpha!r}); set e.g. alpha=0.1"
+                    "certify=False is for dense fits only: max_features needs the certified "
+                    "mixed-integer solve (its bound is the point); set certify=True"
+                )
+            if not (a > 0 or c > 0):
+                raise ValueError(
+                    "max_features needs a ridge weight alpha > 0 (or norm_penalty > 0): the "
+                    "big-M of the binary support rows is sqrt(2 loss(0) / alpha) (or "
+                    "loss(0) / norm_penalty), and with both 0 no finite valid bound exists (got "
+                    f"alpha={self.alpha!r}); set e.g. alpha=0.1"
                 )
         return amb, r, th1, a
+
+    def _transport(self) -> tuple[float, str]:
+        """``(p, cost)`` of the feature transport cost ``||x - x'||_p`` (``cost="squared"``:
+        its square) of ``"wasserstein"`` / ``"ot-kl"``; ``p`` in {1, 2, inf}."""
+        p_raw = getattr(self, "transport_norm", 2)
+        p = math.nan
+        if not isinstance(p_raw, bool):
+            if isinstance(p_raw, str) and p_raw.strip().lower() in ("inf", "infinity"):
+                p = math.inf
+            elif isinstance(p_raw, numbers.Real):
+                p = float(p_raw)
+        if p not in (1.0, 2.0, math.inf):
+            raise ValueError(f"transport_norm must be 1, 2 or np.inf, got {p_raw!r}")
+        cost = getattr(self, "transport_cost", "norm")
+        if cost not in ("norm", "squared"):
+            raise ValueError(
+                "transport_cost must be 'norm' (||x - x'||_p) or 'squared' (||x - x'||_p^2), "
+                f"got {cost!r}"
+            )
+        return p, str(cost)
+
+    def _norm_penalty(self) -> float:
+        """The weight ``c >= 0`` of the non-squared term ``c ||w||_2``."""
+        c = _number(getattr(self, "norm_penalty", 0.0), "norm_penalty")
+        if c < 0:
+            raise ValueError(f"norm_penalty must be >= 0, got {c!r}")
+        return c
+
+    def _time_limit(self) -> float | None:
+        """``None`` or a finite time limit ``> 0`` in seconds for each solver call."""
+        tl = getattr(self, "time_limit", None)
+        if tl is None:
+            return None
+        v = _number(tl, "time_limit")
+        if not v > 0:
+            raise ValueError(f"time_limit must be None or > 0 seconds, got {tl!r}")
+        return v
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> _DROLinearClassifier:
@@ -267,9 +368,13 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         X: np.ndarray,
         ypm: np.ndarray,
         k: int | None,
+        require_solution: bool = True,
+        limited: bool = True,
     ) -> tuple[Any, cp.Variable, Any, cp.Variable | None]:
         """Build and solve the model (with the support rows when ``k`` is given):
-        ``(result, w, b, t)``."""
+        ``(result, w, b, t)``; ``RuntimeError`` when no solution comes back, unless
+        ``require_solution`` is False (then ``w.value`` may be None); ``time_limit`` applies
+        when ``limited``."""
         d = X.shape[1]
         w = cp.Variable(d, name="w")
         b: Any = cp.Variable(name="b") if self.fit_intercept else cp.Constant(0.0)
@@ -281,9 +386,12 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         obj, cons, t = self._robust_term(amb, r, th1, Xs, ypm, w, b, margin)
         if a > 0:
             obj = obj + 0.5 * a * cp.sum_squares(w)
+        c = self._norm_penalty()
+        if c > 0:
+            obj = obj + c * cp.norm(w, 2)
         if k is not None:
-            # big-M derived in the module docstring: alpha/2 ||w*||^2 <= F(0, 0) = loss(0)
-            big_m = math.sqrt(2.0 * (1.0 if self._loss == "hinge" else math.log(2.0)) / a)
+            # big-M derived in the module docstring: alpha/2 ||w*||^2 + c ||w*|| <= F(0, 0)
+            big_m = _big_m(1.0 if self._loss == "hinge" else math.log(2.0), a, c)
             s = cp.Variable(d, boolean=True, name="support")
             cons = [*cons, cp.sum(s) <= k, w <= big_m * s, -w <= big_m * s]
             cons.append(cp.norm(w, 2) <= big_m)
@@ -295,16 +403,42 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
             self._sparse_terms = (obj, z)
             obj = z
         problem = cp.Problem(cp.Minimize(obj), cons)
+        if k is None and not getattr(self, "certify", True):
+            return self._solve_uncertified(problem, w), w, b, t
+        tl = self._time_limit() if limited else None
         try:
-            res = dro_opt.solve(problem, solver=self.solver)
+            res = dro_opt.solve(problem, solver=self.solver, time_limit=tl)
         except DroOptError as exc:
             raise RuntimeError(f"{type(self).__name__}: the solve failed: {exc}") from exc
-        if w.value is None or res.objective is None:
+        if require_solution and (w.value is None or res.objective is None):
             raise RuntimeError(
                 f"{type(self).__name__}: the solver returned no solution (status "
                 f"{res.status.value}: {res.message})"
             )
         return res, w, b, t
+
+    def _solve_uncertified(self, problem: cp.Problem, w: cp.Variable) -> _SolverClaim:
+        """``certify=False``: the same model solved by cvxpy's own interface (Clarabel unless
+        ``solver`` names another cvxpy solver), no exact re-evaluation of the worst case: the
+        value is the solver's claim and the status says so (``"uncertified"``)."""
+        kwargs: dict[str, Any] = {}
+        tl = self._time_limit()
+        if tl is not None:
+            kwargs["time_limit"] = tl
+        name = self.solver.upper() if isinstance(self.solver, str) else cp.CLARABEL
+        try:
+            with warnings.catch_warnings():  # "inaccurate" is reported by status_ instead
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=name, **kwargs)
+        except cp.error.SolverError as exc:
+            raise RuntimeError(f"{type(self).__name__}: the solve failed: {exc}") from exc
+        if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w.value is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: the solver returned no solution (cvxpy status "
+                f"{problem.status})"
+            )
+        status = "uncertified" if problem.status == cp.OPTIMAL else "uncertified_inaccurate"
+        return _SolverClaim(float(problem.value), _StatusText(status))
 
     def _fit_sparse(
         self, amb: str, r: float, th1: float, a: float, X: np.ndarray, ypm: np.ndarray, k: int
@@ -312,18 +446,32 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         """Mixed-integer solve for the support and its bound, then the continuous re-fit on the
         support (module docstring); sets the fitted attributes, returns the re-fit's ``t``."""
         d = X.shape[1]
-        mi, w_mi, _, _ = self._solve(amb, r, th1, a, X, ypm, k)
-        cert = mi.certificate
+        mi, w_mi, _, _ = self._solve(amb, r, th1, a, X, ypm, k, require_solution=False)
+        cert = mi.certificate if w_mi.value is not None else None
         lower = None if cert is None else cert.lower
         if lower is not None:  # widened by the epigraph's slack |F - z| at the solver's point
             f_expr, z = self._sparse_terms
             lower -= abs(float(f_expr.value) - float(z.value))
         del self._sparse_terms
+        if w_mi.value is None and mi.status.value != "time_limit":
+            raise RuntimeError(
+                f"{type(self).__name__}: the mixed-integer solver returned no solution "
+                f"(status {mi.status.value}: {mi.message})"
+            )
+        w_val = None if w_mi.value is None else np.asarray(w_mi.value, dtype=float)
+        if w_val is None or lower is None:
+            # stopped (time limit) without an incumbent or without a bound: the dense fit, a
+            # relaxation of the sparse problem, gives a certified lower bound (and, without an
+            # incumbent, its k largest |w_j| a support)
+            dense, w_dense, _, _ = self._solve(amb, r, th1, a, X, ypm, None, limited=False)
+            if dense.certificate is not None and dense.certificate.lower is not None:
+                lower = dense.certificate.lower
+            if w_val is None:
+                w_val = np.asarray(w_dense.value, dtype=float)
         # the k largest |w_j| of the incumbent hold its whole support (|w_j| <= M s_j)
-        w_val = np.asarray(w_mi.value, dtype=float)
         support = np.sort(np.argsort(-np.abs(w_val), kind="stable")[:k])
         coef = np.zeros(d)
-        res, w, b, t = self._solve(amb, r, th1, a, X[:, support], ypm, None)
+        res, w, b, t = self._solve(amb, r, th1, a, X[:, support], ypm, None, limited=False)
         coef[support] = np.asarray(w.value, dtype=float)
         fine = res.status.value == "optimal"
         self.coef_ = coef.reshape(1, d)
@@ -336,7 +484,8 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         # the mixed-integer solve's own status is not used: its certificate may lack an upper
         # side (measured for the logistic OT-KL), the re-fit supplies the certified upper
         proven = fine and self.gap_ is not None and self.gap_ <= 1e-5
-        self.status_ = "optimal" if proven else "feasible"
+        stopped = mi.status.value == "time_limit" or res.status.value == "time_limit"
+        self.status_ = "optimal" if proven else ("time_limit" if stopped else "feasible")
         return t
 
     def _sample_losses(self, margin: cp.Expression) -> cp.Expression:
@@ -360,16 +509,27 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         n, d = Xs.shape
         if amb == "erm":
             return cp.sum(self._sample_losses(margin)) / n, [], None
+        p, cost = self._transport()
         if amb in ("wasserstein", "ot-kl") and self._loss == "hinge":
             # signed samples y_i x_i; pieces (-w, 1 - y_i b) and (0, 0) (module docstring)
             loss = PiecewiseAffineLoss(Xs, [(-w, 1 - ypm * b), (np.zeros(d), 0.0)])
-            S = wasserstein(r, 2) if amb == "wasserstein" else ot_phi(r, th1, "kl", 2)
+            if amb == "wasserstein":
+                S = wasserstein(r, p, cost=cost)
+            else:
+                S = ot_phi(r, th1, "kl", p, cost=cost)
             t, cons = worst_case(loss, S)
             return t, cons, t
-        if amb == "wasserstein":  # logistic: E_hat[loss] + r ||w||_2 (module docstring)
-            return cp.sum(self._sample_losses(margin)) / n + r * cp.norm(w, 2), [], None
-        if amb == "ot-kl":  # logistic: paper 002 Cor. 5.6 with l_a = l for a >= ||w||_2
-            return _ot_kl_lipschitz(self._sample_losses(margin), w, r, th1)
+        if amb in ("wasserstein", "ot-kl") and cost == "squared":
+            raise NotImplementedError(
+                f"{type(self).__name__}: the squared transport cost is implemented for the hinge "
+                "loss (DROLinearSVC) only; the logistic loss's c-transform under ||x - x'||^2 has "
+                "no closed form here. Use transport_cost='norm'"
+            )
+        q = _dual_exponent(p)
+        if amb == "wasserstein":  # logistic: E_hat[loss] + r ||w||_q (module docstring)
+            return cp.sum(self._sample_losses(margin)) / n + r * cp.norm(w, q), [], None
+        if amb == "ot-kl":  # logistic: paper 002 Cor. 5.6 with l_a = l for a >= ||w||_q
+            return _ot_kl_lipschitz(self._sample_losses(margin), w, r, th1, q)
         if amb == "cvar":
             S: Any = cvar(r)
         else:
@@ -435,7 +595,7 @@ class DROLogisticRegression(_DROLinearClassifier):
 
 
 def _ot_kl_lipschitz(
-    losses: cp.Expression, w: cp.Variable, r: float, theta1: float
+    losses: cp.Expression, w: cp.Variable, r: float, theta1: float, q: float = 2.0
 ) -> tuple[cp.Expression, list[Any], None]:
     r"""Paper 002 Cor. 5.6 for a loss whose c-transform is itself when
     :math:`\lambda \theta_1 \ge \|w\|_2` and :math:`+\infty` otherwise (module docstring):
@@ -455,9 +615,44 @@ def _ot_kl_lipschitz(
         cp.ExpCone(sc * (zeta - t), y * np.ones(n), eta),
         cp.sum(eta) / n <= y,
         zeta >= losses,
-        cp.norm(w, 2) <= theta1 * lam,
+        cp.norm(w, q) <= theta1 * lam,
     ]
     return r * lam + t, cons, None
+
+
+class _StatusText:
+    """A status with ``.value`` like :class:`dro_opt.Status` (for uncertified solves)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _SolverClaim:
+    """What an uncertified solve returns in place of a :class:`dro_opt.Result`."""
+
+    certificate = None
+
+    def __init__(self, objective: float, status: _StatusText) -> None:
+        self.objective = objective
+        self.status = status
+
+
+def _dual_exponent(p: float) -> float:
+    """``q`` with ``1/p + 1/q = 1`` for ``p`` in {1, 2, inf}."""
+    return {1.0: math.inf, 2.0: 2.0, math.inf: 1.0}[p]
+
+
+def _big_m(loss0: float, alpha: float, c: float) -> float:
+    r"""Bound on :math:`\|w^*\|_2` of every optimum (module docstring): from
+    :math:`\frac{\alpha}{2}\|w^*\|^2 + c \|w^*\| \le F(0, 0) = \ell(0)`, the smaller of
+    :math:`\sqrt{2 \ell(0) / \alpha}` and :math:`\ell(0) / c` (each term alone is below
+    :math:`\ell(0)`, the other being non-negative)."""
+    bounds = []
+    if alpha > 0:
+        bounds.append(math.sqrt(2.0 * loss0 / alpha))
+    if c > 0:
+        bounds.append(loss0 / c)
+    return min(bounds)
 
 
 def _number(value: Any, what: str) -> float:

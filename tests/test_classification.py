@@ -298,3 +298,211 @@ EXPECTED_FAILED: dict[str, str] = {}
 )
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
+
+
+# ---------------------------------------------------------------- sup-norm transport costs
+def reference_sup_norm(amb: str, cost: str, r: float, X, y, theta1: float, penalty: float):
+    """Independent cvxpy model of the hinge DRO SVM with the feature cost ``||x - x'||_inf``
+    (``cost="norm"``, the authors' code for paper 002 Sec. 6) or ``||x - x'||_inf^2``
+    (``"squared"``, the paper's text), labels fixed, plus ``alpha/2 ||w||^2 + penalty ||w||_2``.
+
+    The c-transform of the hinge pieces ``(-y w, 1 - y b)`` and ``(0, 0)`` at step ``g``:
+    norm cost -- the hinge itself when ``||w||_1 <= g`` (dual norm of inf is l1), else +inf;
+    squared cost -- ``max(1 - y (w'x + b) + ||w||_1^2 / (4 g), 0)`` (``sup_u a'u - g ||u||^2 =
+    ||a||_*^2 / (4 g)``). Wasserstein: ``lam r + mean`` of it with ``g = lam``; OT-KL (paper 002
+    Thm 5.8 / Cor. 5.9 in the paper's scaling): ``lam r + t`` with ``g = lam theta1`` and the
+    exponential cones ``ExpCone(zeta_i - t, lam theta2, eta_i)``, ``mean eta <= lam theta2``."""
+    n, d = X.shape
+    w, b = cp.Variable(d), cp.Variable()
+    m = cp.multiply(y, X @ w + b)
+    lam = cp.Variable(nonneg=True)
+    g = lam if amb == "wasserstein" else theta1 * lam
+    cons: list = []
+    if cost == "norm":
+        cons.append(cp.norm(w, 1) <= g)
+        pieces = cp.pos(1 - m)
+    else:
+        u, s = cp.Variable(), cp.Variable()
+        cons += [cp.norm(w, 1) <= u, s >= cp.quad_over_lin(u, 4 * g)]
+        pieces = cp.pos(1 - m + s)
+    if amb == "wasserstein":
+        obj = lam * r + cp.sum(pieces) / n
+    else:
+        th2 = theta1 / (theta1 - 1)
+        t, eta, zeta = cp.Variable(), cp.Variable(n), cp.Variable(n)
+        cons += [
+            cp.ExpCone(zeta - t, lam * th2 * np.ones(n), eta),
+            cp.sum(eta) / n <= lam * th2,
+            zeta >= pieces,
+        ]
+        obj = lam * r + t
+    obj = obj + ALPHA / 2 * cp.sum_squares(w) + penalty * cp.norm(w, 2)
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob.solve(solver=cp.CLARABEL)
+    assert prob.status == cp.OPTIMAL
+    return prob.value, w.value, b.value
+
+
+SUP_NORM_CASES = [
+    (amb, cost, r)
+    for amb in ("wasserstein", "ot-kl")
+    for cost in ("norm", "squared")
+    for r in (0.01, 0.2)
+]
+
+
+@pytest.mark.parametrize(("amb", "cost", "r"), SUP_NORM_CASES)
+def test_sup_norm_costs_match_an_independent_cvxpy_model(amb, cost, r) -> None:
+    X, y = data(11)
+    kw = {"theta1": 3.0, "alpha": ALPHA, "norm_penalty": 1e-3, "transport_norm": np.inf}
+    clf = DROLinearSVC(amb, radius=r, transport_cost=cost, **kw).fit(X, y)
+    ref, w, b = reference_sup_norm(amb, cost, r, X, y, 3.0, 1e-3)
+    assert clf.status_ == "optimal" and clf.gap_ <= 1e-6
+    assert clf.robust_objective_ == pytest.approx(ref, rel=1e-6, abs=1e-7)
+    np.testing.assert_allclose(clf.coef_[0], w, atol=5e-4)
+    assert clf.intercept_[0] == pytest.approx(b, abs=5e-4)
+    # certify=False: the same model through cvxpy's own Clarabel, value only claimed
+    fast = DROLinearSVC(amb, radius=r, transport_cost=cost, certify=False, **kw).fit(X, y)
+    assert fast.status_ == "uncertified" and fast.gap_ is None and fast.lower_bound_ is None
+    assert fast.robust_objective_ == pytest.approx(ref, rel=1e-6, abs=1e-7)
+
+
+def _closed_form_worst_case(amb: str, cost: str, r: float, theta1: float, m, w1: float) -> float:
+    """The 1-d duals in numpy (no cvxpy, no dro_opt): Wasserstein ``min_lam lam r + mean
+    l_lam``, OT-KL (paper 002 Cor. 5.6, eq. (27)) ``min_lam lam r + lam theta2 log mean
+    exp(l_{lam theta1} / (lam theta2))`` with the sup-norm c-transform ``l_g`` of the hinge at
+    margins ``m`` (see :func:`reference_sup_norm`), minimised over a fine log grid of ``lam``
+    and refined by bounded scalar minimisation."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import logsumexp
+
+    th2 = theta1 / (theta1 - 1)
+
+    def h(log_lam: float) -> float:
+        lam = math.exp(log_lam)
+        g = lam if amb == "wasserstein" else lam * theta1
+        if cost == "norm":
+            if w1 > g * (1 + 1e-12):
+                return math.inf
+            ell = np.maximum(1 - m, 0)
+        else:
+            ell = np.maximum(1 - m + w1**2 / (4 * g), 0)
+        if amb == "wasserstein":
+            return lam * r + float(ell.mean())
+        s = lam * th2
+        return lam * r + s * float(logsumexp(ell / s) - math.log(ell.size))
+
+    grid = np.linspace(-12, 8, 2001)
+    vals = np.array([h(v) for v in grid])
+    j = int(np.argmin(vals))
+    lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
+    return float(minimize_scalar(h, bounds=(lo, hi), method="bounded").fun)
+
+
+@pytest.mark.parametrize(("amb", "cost"), [("wasserstein", "squared"), ("ot-kl", "squared")])
+def test_sup_norm_squared_cost_value_equals_the_primal_worst_case(amb, cost) -> None:
+    """At the fitted (w, b): the modelling layer's PRIMAL worst case (a feasible distribution of
+    the lifted paper 002 Thm 5.4 program, resp. Mohajerin Esfahani & Kuhn 2018 Thm 4.4, moving
+    the signed samples) equals the closed-form 1-d dual evaluated in numpy, and both equal the
+    fitted robust objective minus the regularisers."""
+    from dro_opt.ambiguity import ot_phi, wasserstein
+    from dro_opt.dro.losses import PiecewiseAffineLoss
+
+    X, y = data(12, n=30, d=6)
+    r, th1 = 0.05, 3.0
+    clf = DROLinearSVC(
+        amb, radius=r, theta1=th1, alpha=ALPHA, transport_norm=np.inf, transport_cost=cost
+    ).fit(X, y)
+    w, b = clf.coef_[0], clf.intercept_[0]
+    m = y * (X @ w + b)
+    closed = _closed_form_worst_case(amb, cost, r, th1, m, float(np.abs(w).sum()))
+    signed = y[:, None] * X
+    loss = PiecewiseAffineLoss(signed, [(-w, 1 - y * b), (np.zeros(6), 0.0)])
+    S = (
+        wasserstein(r, np.inf, cost=cost)
+        if amb == "wasserstein"
+        else ot_phi(r, th1, "kl", np.inf, cost=cost)
+    )
+    wc = S.worst_case_distribution(loss)
+    assert wc.value == pytest.approx(closed, rel=1e-6, abs=1e-8)
+    # the moved atoms: labels fixed, so the worst case moves only the features
+    assert wc.value > float(np.maximum(1 - m, 0).mean()) + 1e-6  # it does move them
+    reg = ALPHA / 2 * float(w @ w)
+    assert clf.robust_objective_ - reg == pytest.approx(closed, rel=1e-6, abs=1e-8)
+
+
+def test_sup_norm_logistic_and_transport_parameters() -> None:
+    X, y = data(13)
+    r = 0.1
+    clf = DROLogisticRegression("wasserstein", radius=r, alpha=ALPHA, transport_norm=np.inf).fit(
+        X, y
+    )
+    w, b = cp.Variable(X.shape[1]), cp.Variable()
+    ell = cp.logistic(-cp.multiply(y, X @ w + b))
+    prob = cp.Problem(
+        cp.Minimize(cp.sum(ell) / N + r * cp.norm(w, 1) + ALPHA / 2 * cp.sum_squares(w))
+    )
+    prob.solve(solver=cp.CLARABEL)
+    assert clf.robust_objective_ == pytest.approx(prob.value, rel=1e-6)
+    with pytest.raises(NotImplementedError, match="squared transport cost"):
+        DROLogisticRegression("ot-kl", radius=r, transport_cost="squared").fit(X, y)
+    for kwargs, match in [
+        ({"transport_norm": 3}, "transport_norm must be 1, 2 or np.inf"),
+        ({"transport_cost": "cubic"}, "transport_cost must be"),
+        ({"norm_penalty": -1.0}, "norm_penalty must be >= 0"),
+        ({"time_limit": 0.0}, "time_limit must be None or > 0"),
+        ({"time_limit": "soon"}, "time_limit must be a real number"),
+        ({"certify": "yes"}, "certify must be True or False"),
+        ({"certify": False, "max_features": 2, "alpha": ALPHA}, "certify=False is for dense"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            DROLinearSVC("wasserstein", **kwargs).fit(X, y)
+    # the default transport cost is unchanged: ||x - x'||_2
+    default = DROLinearSVC("wasserstein", radius=r, alpha=ALPHA).fit(X, y)
+    explicit = DROLinearSVC(
+        "wasserstein", radius=r, alpha=ALPHA, transport_norm=2, transport_cost="norm"
+    ).fit(X, y)
+    assert default.robust_objective_ == pytest.approx(explicit.robust_objective_, rel=1e-12)
+
+
+def test_max_features_with_norm_penalty_only_contains_the_enumerated_optimum() -> None:
+    """alpha = 0 with the paper 002 Sec. 6 term c ||w||_2 (c > 0): big-M = loss(0) / c."""
+    X, y = data(14, n=20, d=5)
+    kw = {"alpha": 0.0, "norm_penalty": 0.05, "transport_norm": np.inf}
+    clf = DROLinearSVC("wasserstein", radius=0.1, max_features=2, **kw).fit(X, y)
+    best = min(
+        DROLinearSVC("wasserstein", radius=0.1, **kw).fit(X[:, list(S)], y).robust_objective_
+        for S in itertools.combinations(range(5), 2)
+    )
+    tol = 1e-6 * max(1.0, abs(best))
+    assert clf.lower_bound_ - tol <= best <= clf.robust_objective_ + tol
+    assert clf.status_ == "optimal" and np.count_nonzero(clf.coef_) <= 2
+
+
+def test_time_limit_stops_a_sparse_fit_with_a_certified_interval() -> None:
+    """A time limit far too short for SCIP (1 ms): the fit still returns a point re-fitted and
+    certified on a support of size k, a certified lower bound (here the dense relaxation's),
+    status "time_limit", and the interval contains the optimum found by enumeration."""
+    X, y = data(15, n=30, d=8)
+    k = 3
+    clf = DROLinearSVC("kl", radius=0.1, alpha=ALPHA, max_features=k, time_limit=1e-3).fit(X, y)
+    best = min(
+        DROLinearSVC("kl", radius=0.1, alpha=ALPHA).fit(X[:, list(S)], y).robust_objective_
+        for S in itertools.combinations(range(8), k)
+    )
+    assert clf.status_ == "time_limit"
+    tol = 1e-6 * max(1.0, abs(best))
+    assert clf.lower_bound_ is not None and clf.lower_bound_ - tol <= best
+    assert best <= clf.robust_objective_ + tol
+    assert clf.gap_ == pytest.approx(
+        (clf.robust_objective_ - clf.lower_bound_) / max(1.0, abs(clf.robust_objective_)),
+        abs=1e-12,
+    )
+    ref = DROLinearSVC("kl", radius=0.1, alpha=ALPHA).fit(X[:, clf.support_], y)
+    assert clf.robust_objective_ == pytest.approx(ref.robust_objective_, rel=1e-9)
+    assert clf.support_.size == k and np.count_nonzero(clf.coef_) <= k
+    # a generous limit changes nothing
+    free = DROLinearSVC("kl", radius=0.1, alpha=ALPHA, max_features=k).fit(X, y)
+    roomy = DROLinearSVC("kl", radius=0.1, alpha=ALPHA, max_features=k, time_limit=600).fit(X, y)
+    assert roomy.status_ == free.status_ == "optimal"
+    assert roomy.robust_objective_ == pytest.approx(free.robust_objective_, rel=1e-7)
