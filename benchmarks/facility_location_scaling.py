@@ -17,16 +17,22 @@ exact evaluation of the objective at the returned decision (``objectives.evaluat
 3: the physical floor, every certified solve needs a few), and the ratios of time, rounds and
 memory to the smallest-N row of the same objective, measured in the same run.
 
+``--compare-with DIR`` also runs every row with ``DIR`` first on ``PYTHONPATH`` (an older
+checkout, e.g. ``git archive <commit> | tar -x -C DIR``: its ``dro_opt.algorithms``), right after
+the current code's row, and prints the time ratio old / new side by side.
+
 Run from the repository root (2 shared cores)::
 
     python benchmarks/facility_location_scaling.py --sizes 10000,100000
     python benchmarks/facility_location_scaling.py --family uniform --sizes 82341 --rhos 1000
+    python benchmarks/facility_location_scaling.py --sizes 10000,100000 --compare-with /tmp/old
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -95,12 +101,24 @@ def run_row(family: str, customers: int, rho: float, time_limit: float) -> dict:
     }
 
 
+def _old_columns(old: dict | None, row: dict) -> str:
+    """Side-by-side columns of the older checkout's run of the same row ('' if none)."""
+    if old is None:
+        return ""
+    rounds = old["frac_rounds"] + old["rounds"]
+    return (
+        f" | {old['seconds']:>8.2f} {old['status']:>10} {rounds:>7} {old['peak_mib']:>8.0f} "
+        f"{old['seconds'] / row['seconds']:>7.1f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--rhos", default="1000", help="chi-square radii (ERM always runs)")
     ap.add_argument("--family", choices=("nyc", "uniform"), default="nyc")
     ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument("--compare-with", metavar="DIR", help="older checkout to time side by side")
     ap.add_argument("--row", nargs=2, metavar=("N", "RHO"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.row:  # child process: one row, JSON on stdout
@@ -116,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'frac rnd':>8} {'int rnd':>7} {'nodes':>6} {'peak MiB':>9} {'1 eval s':>9} "
         f"{'x time':>7} {'x rounds':>8} {'x mem':>6}"
     )
+    if args.compare_with:
+        head += f" | {'old s':>8} {'old status':>10} {'old rnd':>7} {'old MiB':>8} {'old/new':>7}"
     print(head)
     for rho in rhos:
         base = None
@@ -126,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
             if out.returncode != 0:
                 print(f"{'':>12} {N:>8} failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
+            old = None
+            if args.compare_with:
+                env = dict(os.environ, PYTHONPATH=args.compare_with)
+                prev = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+                if prev.returncode == 0:
+                    old = json.loads(prev.stdout.strip().splitlines()[-1])
             row = json.loads(out.stdout.strip().splitlines()[-1])
             base = base or row
             rounds = row["frac_rounds"] + row["rounds"]
@@ -137,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['status']:>10} {gap:>8} {row['frac_rounds']:>8} {row['rounds']:>7} "
                 f"{row['nodes'] if row['nodes'] is not None else '-':>6} {row['peak_mib']:>9.0f} "
                 f"{row['eval_seconds']:>9.4f} {row['seconds'] / base['seconds']:>7.1f} "
-                f"{rounds / base_rounds:>8.1f} {row['peak_mib'] / base['peak_mib']:>6.1f}",
+                f"{rounds / base_rounds:>8.1f} {row['peak_mib'] / base['peak_mib']:>6.1f}"
+                + _old_columns(old, row),
                 flush=True,
             )
     return 0

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
 from dro_opt.algorithms.capture_objectives import chi2_worst_case
+from dro_opt.algorithms.capture_objectives import logsumexp_rows as logsumexp
 
 __all__ = ["SetObjective", "greedy", "local_search"]
 
