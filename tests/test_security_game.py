@@ -1,0 +1,201 @@
+"""Security game (dro_opt.models.security_game) against independent oracles.
+
+* exact objective and Jacobian against direct formulas / finite differences / cvxpy (chi2);
+* the MISOCP optimum against enumeration of every feasible PWLA grid point;
+* the certificate ``[lower, upper]`` against a fine grid of the continuous problem polished by a
+  local optimiser (M = 3 targets), for erm, variance and chi2, with and without a reduction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from dro_opt.errors import InstanceError, ParameterError
+from dro_opt.models.security_game import (
+    SSGInstance,
+    defender_values,
+    evaluate,
+    generate_ssg,
+    read_instance,
+    values_and_jacobian,
+    write_instance,
+)
+from dro_opt.models.security_game.misocp import build_ssg_misocp, pwla_line_for
+from dro_opt.models.security_game.reduce import pair_bounds
+from dro_opt.models.security_game.solve import solve_ssg
+
+
+@pytest.fixture(scope="module")
+def game() -> SSGInstance:
+    return generate_ssg(3, 5, seed=3)
+
+
+def _direct_f(inst: SSGInstance, z: np.ndarray) -> np.ndarray:
+    """f_n(z) straight from the contract's formula (no max-shift)."""
+    Ua = z * inst.attacker_penalty + (1 - z) * inst.attacker_reward
+    Ud = z * inst.defender_reward + (1 - z) * inst.defender_penalty
+    e = np.exp(inst.lam * Ua)
+    return (e * Ud).sum(axis=1) / e.sum(axis=1)
+
+
+def _chi2_cvxpy(f: np.ndarray, q: np.ndarray, rho: float) -> float:
+    import cvxpy as cp
+
+    n = q.sum()
+    p = q / n
+    P = cp.Variable(f.size, nonneg=True)
+    cons = [cp.sum(P) == 1, cp.sum(cp.multiply(p, cp.square(P / p - 1))) / 2 <= rho / n]
+    prob = cp.Problem(cp.Minimize(P @ f), cons)
+    prob.solve(solver="CLARABEL")
+    return float(prob.value)
+
+
+def test_generator_reproducible_and_json_roundtrip(tmp_path) -> None:
+    a, b, c = generate_ssg(4, 6, seed=5), generate_ssg(4, 6, seed=5), generate_ssg(4, 6, seed=6)
+    np.testing.assert_array_equal(a.defender_reward, b.defender_reward)
+    np.testing.assert_array_equal(a.attacker_penalty, b.attacker_penalty)
+    assert not np.array_equal(a.defender_reward, c.defender_reward)
+    assert (a.defender_reward > 0).all() and (a.defender_penalty < 0).all()
+    assert (a.attacker_reward > 0).all() and (a.attacker_penalty < 0).all()
+    assert a.meta["low"] == 5.0 and a.meta["high"] == 8.0 and a.budget == 1.0
+    path = tmp_path / "g.json"
+    write_instance(a, path)
+    r = read_instance(path)
+    for key in ("defender_reward", "defender_penalty", "attacker_reward", "attacker_penalty"):
+        np.testing.assert_array_equal(getattr(r, key), getattr(a, key))
+    assert (r.budget, r.lam) == (a.budget, a.lam)
+
+
+def test_values_jacobian_and_objectives(game: SSGInstance) -> None:
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0, 1, 3)
+    np.testing.assert_allclose(defender_values(game, z), _direct_f(game, z), rtol=1e-12)
+    f, J = values_and_jacobian(game, z)
+    h = 1e-6
+    fd = np.column_stack(
+        [(_direct_f(game, z + h * e) - _direct_f(game, z - h * e)) / (2 * h) for e in np.eye(3)]
+    )
+    np.testing.assert_allclose(J, fd, rtol=1e-5, atol=1e-7)
+    n = game.n
+    assert evaluate(game, z, "erm") == pytest.approx(f.mean())
+    vr = f.mean() - math.sqrt(2 * 3.0 * f.var() / n)
+    assert evaluate(game, z, "variance", 3.0) == pytest.approx(vr)
+    assert evaluate(game, z, "chi2", 3.0) == pytest.approx(
+        _chi2_cvxpy(f, game.weights, 3.0), abs=1e-6
+    )
+
+
+def _fine_oracle(inst: SSGInstance, objective: str, rho: float, steps: int = 40) -> float:
+    """Max over a fine grid of {z in [0,1]^3, sum z <= R}, polished by SLSQP from the 3 best."""
+    t = np.linspace(0.0, 1.0, steps + 1)
+    Z = np.array([z for z in itertools.product(t, t, t) if sum(z) <= inst.budget + 1e-12])
+    vals = np.array([evaluate(inst, z, objective, rho) for z in Z])
+    best = float(vals.max())
+    cons = [{"type": "ineq", "fun": lambda z: inst.budget - z.sum()}]
+    for i in np.argsort(vals)[-3:]:
+        res = minimize(
+            lambda z: -evaluate(inst, np.clip(z, 0, 1), objective, rho),
+            Z[i],
+            method="SLSQP",
+            bounds=[(0, 1)] * 3,
+            constraints=cons,
+        )
+        z = np.clip(res.x, 0, 1)
+        if z.sum() <= inst.budget + 1e-9:
+            best = max(best, evaluate(inst, z, objective, rho))
+    return best
+
+
+@pytest.mark.parametrize("objective", ["erm", "variance", "chi2"])
+def test_certificate_contains_the_continuous_optimum(game: SSGInstance, objective: str) -> None:
+    rho, K = 2.0, 4
+    res = solve_ssg(game, objective, rho, pieces=K, gap=1e-6)
+    cert = res.certificate
+    assert res.bound is not None and cert.upper == res.bound
+    z = res.solution["z"]
+    assert z.sum() <= game.budget + 1e-9 and (z >= 0).all() and (z <= 1).all()
+    assert res.objective == pytest.approx(evaluate(game, z, objective, rho), abs=1e-12)
+    oracle = _fine_oracle(game, objective, rho)
+    assert cert.lower <= oracle + 1e-9 <= cert.upper + 1e-9
+    names = [ln.name for ln in cert.lines]
+    assert names == ["solver_bound", "pwla"] and all(ln.rigorous for ln in cert.lines)
+    # the MISOCP is exactly the problem restricted to the K-grid: compare with enumeration
+    pts = np.arange(K + 1) / K
+    grid = [np.array(z) for z in itertools.product(pts, pts, pts) if sum(z) <= game.budget + 1e-12]
+    grid_opt = max(evaluate(game, g, objective, rho) for g in grid)
+    assert res.objective == pytest.approx(grid_opt, abs=1e-6)
+    assert cert.lines[0].value >= grid_opt - 1e-6
+
+
+def test_pwla_line_shrinks_with_pieces(game: SSGInstance) -> None:
+    lines = [pwla_line_for(game, K, "variance", 2.0).value for K in (4, 8, 16, 32, 64)]
+    assert all(b < a for a, b in itertools.pairwise(lines)), lines
+    assert lines[-1] < 0.25 * lines[1]
+
+
+def test_model_is_shifted_internally_only(game: SSGInstance) -> None:
+    model = build_ssg_misocp(game, "erm", 0.0, 2)
+    assert model.shift == pytest.approx(
+        -min(game.defender_penalty.min(), game.defender_reward.min())
+    )
+    assert model.pwla.ratio_bounds[0].min() >= -1e-12  # shifted utilities are non-negative
+
+
+def test_reduction_pair_bounds_and_certificate() -> None:
+    inst = generate_ssg(3, 12, seed=4)
+    red = solve_ssg(inst, "erm", 0.0, pieces=4, clusters=3, gap=1e-6)
+    assert [ln.name for ln in red.certificate.lines] == ["solver_bound", "pwla", "reduction"]
+    assert red.extra["reduction"]["representatives"] == 3
+    oracle = _fine_oracle(inst, "erm", 0.0, steps=30)
+    assert red.certificate.lower <= oracle + 1e-9 <= red.certificate.upper + 1e-9
+    # per-pair bounds against random coverages (sup over z sampled)
+    from dro_opt.models.security_game.reduce import payoff_features  # noqa: F401
+
+    other = generate_ssg(3, 12, seed=9)
+    rows = np.arange(12)
+    d = pair_bounds(inst, other, rows, rows)
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        z = rng.uniform(0, 1, 3)
+        assert (np.abs(defender_values(inst, z) - defender_values(other, z)) <= d + 1e-12).all()
+
+
+def test_baselines_report_exact_value_and_no_bound(game: SSGInstance) -> None:
+    for method in ("pga", "tt-gad"):
+        res = solve_ssg(game, "variance", 2.0, method=method, restarts=3)
+        assert res.bound is None and res.certificate.upper is None
+        assert res.objective == pytest.approx(evaluate(game, res.solution["z"], "variance", 2.0))
+
+
+def test_bad_input() -> None:
+    g = generate_ssg(3, 4, seed=0)
+    base = {
+        k: getattr(g, k)
+        for k in ("defender_reward", "defender_penalty", "attacker_reward", "attacker_penalty")
+    }
+    with pytest.raises(InstanceError, match="budget"):
+        SSGInstance(-0.5, 0.2, **base)
+    with pytest.raises(InstanceError, match="budget"):
+        SSGInstance(3.5, 0.2, **base)
+    with pytest.raises(InstanceError, match="lambda"):
+        SSGInstance(1, -0.1, **base)
+    bad = dict(base, defender_reward=base["defender_reward"][:, :2])
+    with pytest.raises(InstanceError, match="same N x M shape"):
+        SSGInstance(1, 0.2, **bad)
+    nan = dict(base, attacker_reward=np.where(np.eye(4, 3) > 0, np.nan, base["attacker_reward"]))
+    with pytest.raises(InstanceError, match="NaN"):
+        SSGInstance(1, 0.2, **nan)
+    with pytest.raises(InstanceError, match="weights"):
+        SSGInstance(1, 0.2, **base, weights=[1, 2])
+    for pieces in (0, -2, 1.5, "many"):
+        with pytest.raises(ParameterError, match="pieces"):
+            solve_ssg(g, "erm", 0.0, pieces=pieces)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="rho"):
+        solve_ssg(g, "variance", -1.0)
+    with pytest.raises(ParameterError, match="objective"):
+        solve_ssg(g, "kl", 1.0)
