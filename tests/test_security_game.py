@@ -199,3 +199,39 @@ def test_bad_input() -> None:
         solve_ssg(g, "variance", -1.0)
     with pytest.raises(ParameterError, match="objective"):
         solve_ssg(g, "kl", 1.0)
+
+
+def test_hessian_bound_and_second_order_line(game: SSGInstance) -> None:
+    from dro_opt.models.security_game.curvature import erm_curvature_line, hessian_bounds
+
+    H = hessian_bounds(game)
+    rng = np.random.default_rng(2)
+    h = 1e-4
+    worst = np.zeros(game.num_types)
+    for _ in range(40):
+        z = rng.uniform(0, 1, 3)
+        cols = [
+            (values_and_jacobian(game, z + h * e)[1] - values_and_jacobian(game, z - h * e)[1])
+            / (2 * h)
+            for e in np.eye(3)
+        ]
+        hess = np.stack(cols, axis=2)  # (N, M, M)
+        worst = np.maximum(
+            worst, np.abs(np.linalg.eigvalsh(0.5 * (hess + hess.transpose(0, 2, 1)))).max(axis=1)
+        )
+    assert (worst <= H).all() and (worst > 0.02 * H).all()
+    assert erm_curvature_line(game, 16) is not None
+    odd = SSGInstance(0.5, game.lam, game.defender_reward, game.defender_penalty,
+                      game.attacker_reward, game.attacker_penalty)  # fmt: skip
+    assert erm_curvature_line(odd, 3) is None  # R K = 1.5 is not an integer
+
+
+def test_erm_second_order_certificate_contains_the_optimum(game: SSGInstance) -> None:
+    res = solve_ssg(game, "erm", 0.0, pieces=16, gap=1e-6)
+    line = res.certificate.lines[1]
+    assert "second order" in line.note
+    oracle = _fine_oracle(game, "erm", 0.0)
+    assert res.certificate.lower <= oracle + 1e-9 <= res.certificate.upper + 1e-9
+    assert (
+        res.certificate.gap < 0.5 * solve_ssg(game, "erm", 0.0, pieces=4, gap=1e-6).certificate.gap
+    )

@@ -30,7 +30,8 @@ blocks, no loop per type or per pair):
   - ``chi2``:     max  -t,  t = sup_P E_P[-y] over the ball of radius ``rho / n`` (one SOC).
 
 The model is the original problem restricted to the grid, exact there (the rule's docstring
-proves it); the certificate adds :meth:`SSGMisocp.pwla_line` to the solver's bound.
+proves it); the certificate adds :meth:`SSGMisocp.pwla_line` to the solver's bound (for ERM the
+second-order line of :mod:`.curvature` when it is smaller).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import numpy as np
 from dro_opt.certify import CertificateLine
 from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.errors import ParameterError
+from dro_opt.models.security_game.curvature import erm_curvature_line
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.objective import OBJECTIVES, utility_range
 from dro_opt.reformulations.chi2_soc import chi2_dual
@@ -131,15 +133,19 @@ class SSGMisocp:
     pwla: PWLAModel
     weights: np.ndarray
 
+    instance: SSGInstance | None = None
+
     def pwla_line(self) -> CertificateLine:
-        """Rigorous bound on (continuous optimum) - (grid optimum), mean units."""
-        return pwla_error_line(
+        """Rigorous bound on (continuous optimum) - (grid optimum), mean units: the rule's
+        first-order line, or for ERM the second-order line of :mod:`.curvature` when smaller."""
+        line = pwla_error_line(
             self.pwla.per_sample_error,
             self.weights,
             self.objective,
             self.rho,
             pieces=self.pieces,
         )
+        return _smaller(line, self.instance, self.pieces, self.objective)
 
     def decision(self, solution: dict[str, np.ndarray]) -> np.ndarray:
         """The grid coverage of a solver solution (from the binaries)."""
@@ -152,7 +158,20 @@ def pwla_line_for(
     """The PWLA certificate line for ``pieces`` without building the model (for ``auto``)."""
     p = ssg_pieces(instance, pieces)
     effective = "erm" if rho == 0 else objective
-    return pwla_error_line(p.error(), instance.weights, effective, rho, pieces=pieces)
+    line = pwla_error_line(p.error(), instance.weights, effective, rho, pieces=pieces)
+    return _smaller(line, instance, pieces, effective)
+
+
+def _smaller(
+    line: CertificateLine, instance: SSGInstance | None, pieces: int, objective: str
+) -> CertificateLine:
+    """The smaller of two rigorous lines (both bound the same difference)."""
+    if objective != "erm" or instance is None:
+        return line
+    second = erm_curvature_line(instance, pieces)
+    if second is None or second.value >= line.value:  # type: ignore[operator]
+        return line
+    return second
 
 
 def build_ssg_misocp(
@@ -219,4 +238,6 @@ def build_ssg_misocp(
         t = em.variable("t", 1)
         em.zero("chi2_value", t - t_rule)
         em.set_objective(t * -1.0)
-    return SSGMisocp(bld.build(), objective, rho, int(pieces), data.shift, model, q.copy())
+    return SSGMisocp(
+        bld.build(), objective, rho, int(pieces), data.shift, model, q.copy(), instance
+    )
