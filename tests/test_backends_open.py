@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from conftest import reference_model
+from test_backend_conformance import random_socp
 
 from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.conic.cones import ConeRun
@@ -319,32 +320,3 @@ def test_unknown_native_statuses_map_to_unknown() -> None:
     assert highs_backend.map_status("kSomethingNew") is Status.UNKNOWN
     assert clarabel_backend.map_status("Weird")[0] is Status.UNKNOWN
     assert clarabel_backend.map_status("AlmostSolved")[0] is Status.FEASIBLE
-
-
-# ------------------------------------------------------------ randomised cross-check
-
-
-def random_socp(n: int, k: int, seed: int, d: int = 4) -> ConicProblem:
-    """``min c'x`` with ``||F_j x + g_j|| <= e_j'x + h_j`` (strictly feasible at ``x0``), box
-    bounds, one rotated cone; bounded by the box."""
-    rng = np.random.default_rng(seed)
-    x0 = rng.uniform(-1, 1, n)
-    bld = ConicBuilder("min", name="random_socp")
-    x = bld.add_variables("x", n, lb=-3, ub=3)
-    F = rng.standard_normal((k, d, n)) * (rng.uniform(size=(k, d, n)) < min(1.0, 5.0 / n))
-    g = rng.standard_normal((k, d))
-    F[:, 0, :] = rng.standard_normal((k, n)) * 0.1
-    body = np.einsum("kdn,n->kd", F[:, 1:, :], x0) + g[:, 1:]
-    g[:, 0] = np.linalg.norm(body, axis=1) - F[:, 0, :] @ x0 + rng.exponential(size=k)
-    bld.add_constraints("cones", "soc", [(x, F.reshape(k * d, n))], const=g.ravel(), dims=d)
-    w = bld.add_variables("w", 1, lb=0)
-    # rotated: 2 * w * 1 >= (x_0 - x0_0)^2  (w penalises distance of x_0 to x0_0)
-    bld.add_constraints(
-        "rot",
-        "rsoc",
-        [(w, [[1], [0], [0]]), (x, sp.coo_matrix(([1.0], ([2], [0])), shape=(3, n)))],
-        const=[0, 1, -x0[0]],
-        dims=3,
-    )
-    bld.set_objective([(x, rng.standard_normal(n)), (w, [1.0])])
-    return bld.build()

@@ -698,7 +698,7 @@ def test_nan_model_is_refused_before_writing(tmp_path: Path) -> None:
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> None:
-    import dro_opt.io.formats as formats
+    import dro_opt.io._write as writer
 
     target = tmp_path / "m.mps"
     target.write_text("old")
@@ -707,7 +707,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> Non
         path.write_text(text[:10])
         raise OSError("disk full")
 
-    monkeypatch.setattr(formats, "write_text", boom)
+    monkeypatch.setattr(writer, "write_text", boom)
     with pytest.raises(OSError, match="disk full"):
         write_model(REFERENCE_MODELS["lp"].build(), target)
     assert target.read_text() == "old"

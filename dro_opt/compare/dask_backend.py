@@ -1,6 +1,7 @@
 """``--dask ADDRESS``: send the same runs to an existing Dask distributed cluster.
 
-Each task is :func:`dro_opt.compare.runner.execute_task` -- exactly what ``--jobs`` runs locally --
+Each task is :func:`dro_opt.compare.runner.execute_task` (handed in by the runner) -- exactly
+what ``--jobs`` runs locally --
 so on a Dask worker every solve is still isolated in its own worker process with the hard
 wall-clock limit, and a crashing solver never takes the Dask worker down. Rows come back as they
 finish (``distributed.as_completed``) and are streamed to the JSON/CSV like local rows. The cluster
@@ -20,9 +21,13 @@ def run_on_dask(
     address: str,
     tasks: list[dict[str, Any]],
     land: Callable[[dict[str, Any]], None],
+    execute: Callable[[dict[str, Any]], dict[str, Any]],
+    key: Callable[[dict[str, Any]], tuple[str, str, str, int]],
     connect_timeout: float = 30.0,
 ) -> None:
-    """Run ``tasks`` on the scheduler at ``address``; ``land`` each row as it completes."""
+    """Run ``execute(task)`` for every task on the scheduler at ``address``; ``land`` each row
+    as it completes. ``key(task)`` names the task (the runner passes its own
+    ``execute_task`` and ``task_key``, so this module does not import the runner)."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -30,8 +35,6 @@ def run_on_dask(
             "--dask needs dask.distributed: pip install 'dask[distributed]' "
             "(or pip install 'dro-opt[compare]')"
         ) from None
-    from dro_opt.compare.runner import execute_task, task_key
-
     try:
         client = Client(address, timeout=connect_timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -42,8 +45,8 @@ def run_on_dask(
     try:
         if not tasks:
             return
-        keys = [_dask_key(task_key(t)) for t in tasks]
-        futures = client.map(execute_task, tasks, key=keys, pure=False, retries=0)
+        keys = [_dask_key(key(t)) for t in tasks]
+        futures = client.map(execute, tasks, key=keys, pure=False, retries=0)
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         for fut in as_completed(futures, loop=client.loop):
             task = by_key[fut.key]

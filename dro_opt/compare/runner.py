@@ -292,7 +292,7 @@ def run_compare(
     if dask_address is not None:
         from dro_opt.compare.dask_backend import run_on_dask
 
-        run_on_dask(dask_address, todo, land)
+        run_on_dask(dask_address, todo, land, execute=execute_task, key=task_key)
     else:
         _run_local(todo, config.jobs, land)
     order = {task_key(t): i for i, t in enumerate(tasks)}

@@ -45,7 +45,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import cvxpy as cp
 import cvxpy.settings as cps
@@ -72,8 +72,17 @@ from dro_opt.conic.problem import (
 )
 from dro_opt.errors import InvalidModelError
 
-if TYPE_CHECKING:
-    from dro_opt.solvers.result import Result
+
+class SolvedModel(Protocol):
+    """What :func:`assign_solution` reads from a solve (a :class:`dro_opt.solvers.Result`;
+    typed structurally so that the conic layer imports nothing from the solver layer above it):
+    ``status`` with ``.value`` (the status name) and ``.has_solution``."""
+
+    status: Any
+    objective: float | None
+    solution: dict[str, np.ndarray]
+    message: str
+
 
 AUX_BLOCK = "_cvxpy_aux"
 TARGET_NAME = "DRO_OPT_CONIC_IMPORT"
@@ -184,7 +193,7 @@ def from_cvxpy(problem: cp.Problem, *, name: str = "cvxpy") -> ConicProblem:
     return _assemble(problem, data, name)
 
 
-def assign_solution(problem: cp.Problem, result: Result) -> None:
+def assign_solution(problem: cp.Problem, result: SolvedModel) -> None:
     """Write ``result`` (of ``from_cvxpy(problem)`` solved by a dro_opt backend) onto ``problem``.
 
     Sets every ``var.value`` (integer and boolean variables rounded to the nearest integer),
@@ -198,16 +207,15 @@ def assign_solution(problem: cp.Problem, result: Result) -> None:
         If ``result`` has neither a solution nor a proven infeasible/unbounded status, or lacks
         a block of ``problem``.
     """
-    from dro_opt.solvers.status import Status
-
-    status = Status.parse(result.status)
+    status = result.status
     is_max = isinstance(problem.objective, cp.Maximize)
-    if status in (Status.INFEASIBLE, Status.UNBOUNDED, Status.INFEASIBLE_OR_UNBOUNDED):
-        cvx_status = {
-            Status.INFEASIBLE: cps.INFEASIBLE,
-            Status.UNBOUNDED: cps.UNBOUNDED,
-            Status.INFEASIBLE_OR_UNBOUNDED: cps.INFEASIBLE_OR_UNBOUNDED,
-        }[status]
+    proven = {
+        "infeasible": cps.INFEASIBLE,
+        "unbounded": cps.UNBOUNDED,
+        "infeasible_or_unbounded": cps.INFEASIBLE_OR_UNBOUNDED,
+    }
+    if status.value in proven:
+        cvx_status = proven[status.value]
         worst = -np.inf if is_max else np.inf
         value = {cps.INFEASIBLE: worst, cps.UNBOUNDED: -worst}.get(cvx_status, np.nan)
         problem.unpack(Solution(cvx_status, value, {}, {}, {}))
@@ -229,7 +237,7 @@ def assign_solution(problem: cp.Problem, result: Result) -> None:
         if var.attributes["boolean"] or var.attributes["integer"]:
             val = np.round(val)
         primal[var.id] = val
-    cvx_status = cps.OPTIMAL if status is Status.OPTIMAL else cps.USER_LIMIT
+    cvx_status = cps.OPTIMAL if status.value == "optimal" else cps.USER_LIMIT
     problem.unpack(Solution(cvx_status, result.objective, primal, {}, {}))
 
 

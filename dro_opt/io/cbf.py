@@ -44,6 +44,7 @@ from dro_opt.io._text import (
     read_text,
     token_table,
 )
+from dro_opt.io._write import write_model_file
 
 CBF_VERSION = 3
 _KIND_TO_CBF = {ZERO: "L=", NONNEG: "L+", SOC: "Q", RSOC: "QR", EXP: "EXP"}
@@ -70,13 +71,16 @@ _UNSUPPORTED = {
     "CHANGE": "CBF change sets",
 }
 
+DESCRIPTION = "Conic Benchmark Format v3"
+CONES = frozenset({ZERO, NONNEG, SOC, RSOC, EXP, POW})  # what a .cbf file holds
+
 
 # ============================================================================== writer
 def write_cbf(problem: ConicProblem, path: str | Path) -> None:
     """Write ``problem`` as CBF version 3 to ``path`` atomically (``.gz`` compresses)."""
-    from dro_opt.io.formats import write_model
-
-    write_model(problem, path, fmt=".cbf")
+    write_model_file(
+        problem, path, suffix=".cbf", description=DESCRIPTION, cones=CONES, to_text=cbf_text
+    )
 
 
 def cbf_text(problem: ConicProblem) -> str:

@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dro_opt.conic.cones import EXP, NONNEG, POW, RSOC, SOC, ZERO
 from dro_opt.conic.problem import ConicProblem
 from dro_opt.errors import UnsupportedFormatError
-from dro_opt.io._text import read_text, write_text
-from dro_opt.io.atomic import atomic_path
+from dro_opt.io import cbf, lp, mps
+from dro_opt.io._text import read_text
+from dro_opt.io._write import write_model_file
+from dro_opt.io.lp_write import lp_text
+from dro_opt.io.mps_write import mps_text
 
 
 @dataclass(frozen=True)
@@ -39,54 +41,10 @@ class FormatInfo:
     parse: Callable[[str, str], ConicProblem]
 
 
-def _mps_text(p: ConicProblem) -> str:
-    from dro_opt.io.mps_write import mps_text
-
-    return mps_text(p)
-
-
-def _mps_parse(text: str, where: str) -> ConicProblem:
-    from dro_opt.io.mps import parse_mps
-
-    return parse_mps(text, where)
-
-
-def _lp_text(p: ConicProblem) -> str:
-    from dro_opt.io.lp_write import lp_text
-
-    return lp_text(p)
-
-
-def _lp_parse(text: str, where: str) -> ConicProblem:
-    from dro_opt.io.lp import parse_lp
-
-    return parse_lp(text, where)
-
-
-def _cbf_text(p: ConicProblem) -> str:
-    from dro_opt.io.cbf import cbf_text
-
-    return cbf_text(p)
-
-
-def _cbf_parse(text: str, where: str) -> ConicProblem:
-    from dro_opt.io.cbf import parse_cbf
-
-    return parse_cbf(text, where)
-
-
-_QUADRATIC = frozenset({ZERO, NONNEG, SOC, RSOC})
 FORMATS: dict[str, FormatInfo] = {
-    ".mps": FormatInfo(".mps", "free MPS", _QUADRATIC, True, _mps_text, _mps_parse),
-    ".lp": FormatInfo(".lp", "CPLEX LP", _QUADRATIC, True, _lp_text, _lp_parse),
-    ".cbf": FormatInfo(
-        ".cbf",
-        "Conic Benchmark Format v3",
-        frozenset({*_QUADRATIC, EXP, POW}),
-        True,
-        _cbf_text,
-        _cbf_parse,
-    ),
+    ".mps": FormatInfo(".mps", mps.DESCRIPTION, mps.CONES, True, mps_text, mps.parse_mps),
+    ".lp": FormatInfo(".lp", lp.DESCRIPTION, lp.CONES, True, lp_text, lp.parse_lp),
+    ".cbf": FormatInfo(".cbf", cbf.DESCRIPTION, cbf.CONES, True, cbf.cbf_text, cbf.parse_cbf),
 }
 
 
@@ -125,18 +83,15 @@ def write_model(problem: ConicProblem, path: str | Path, fmt: str | None = None)
         info, gz = format_of(path)
     else:
         info, gz = FORMATS[fmt], path.suffix.lower() == ".gz"
-    problem.validate()  # NaN/inf data or inconsistent shapes -> InvalidModelError, no file
-    extra = sorted(problem.cone_kinds() - info.cones)
-    if extra:
-        raise UnsupportedFormatError(
-            f"{info.suffix} ({info.description}) cannot hold {', '.join(extra)} cones of model "
-            f"{problem.name!r}; nothing written to {path}. Use .cbf, which holds exponential and "
-            "power cones exactly"
-        )
-    text = info.to_text(problem)
-    with atomic_path(path) as tmp:  # keeps an existing file's mode, else 0666 & ~umask
-        write_text(tmp, text, gz)
-    return path
+    return write_model_file(
+        problem,
+        path,
+        suffix=info.suffix,
+        description=info.description,
+        cones=info.cones,
+        to_text=info.to_text,
+        gz=gz,
+    )
 
 
 def read_model(path: str | Path) -> ConicProblem:

@@ -30,7 +30,9 @@ from dro_opt.conic.problem import MAX, MIN, ConicProblem
 from dro_opt.errors import ModelFileError, UnsupportedFormatError
 from dro_opt.io._rows import RowModel, rows_to_conic, vtype_from_flags
 from dro_opt.io._text import read_text
+from dro_opt.io._write import write_model_file
 from dro_opt.io.lp_write import lp_text
+from dro_opt.reformulations.soc_to_quadratic import SUPPORTED
 
 _ALL = re.compile(
     r"""\s*(?:((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"""  # number
@@ -87,12 +89,15 @@ _INF = {"inf", "infinity"}
 _BIG = 1e30  # bound values at least this large mean "infinite" (CPLEX uses 1e20)
 _CONSTANT_COLUMNS = ("obj_constant", "constant")
 
+DESCRIPTION = "CPLEX LP"
+CONES = SUPPORTED  # what a .lp file holds
+
 
 def write_lp(problem: ConicProblem, path: str | Path) -> None:
     """Write ``problem`` as CPLEX LP to ``path`` atomically (``.gz`` compresses)."""
-    from dro_opt.io.formats import write_model
-
-    write_model(problem, path, fmt=".lp")
+    write_model_file(
+        problem, path, suffix=".lp", description=DESCRIPTION, cones=CONES, to_text=lp_text
+    )
 
 
 def read_lp(path: str | Path) -> ConicProblem:

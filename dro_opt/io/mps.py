@@ -30,7 +30,9 @@ from dro_opt.conic.problem import MAX, MIN, ConicProblem
 from dro_opt.errors import ModelFileError, UnsupportedFormatError
 from dro_opt.io._rows import RowModel, rows_to_conic, vtype_from_flags
 from dro_opt.io._text import lookup, parse_floats, read_text, token_table
+from dro_opt.io._write import write_model_file
 from dro_opt.io.mps_write import mps_text
+from dro_opt.reformulations.soc_to_quadratic import SUPPORTED
 
 _DATA_SECTIONS = {"ROWS", "COLUMNS", "RHS", "RANGES", "BOUNDS", "QCMATRIX", "OBJSENSE", "OBJSENCE"}
 _UNSUPPORTED = {
@@ -49,12 +51,15 @@ _UNSUPPORTED = {
 }
 _KNOWN = _DATA_SECTIONS | set(_UNSUPPORTED) | {"NAME", "OBJNAME", "ENDATA"}
 
+DESCRIPTION = "free MPS"
+CONES = SUPPORTED  # what a .mps file holds
+
 
 def write_mps(problem: ConicProblem, path: str | Path) -> None:
     """Write ``problem`` as free MPS to ``path`` atomically (``.gz`` compresses)."""
-    from dro_opt.io.formats import write_model
-
-    write_model(problem, path, fmt=".mps")
+    write_model_file(
+        problem, path, suffix=".mps", description=DESCRIPTION, cones=CONES, to_text=mps_text
+    )
 
 
 def read_mps(path: str | Path) -> ConicProblem:

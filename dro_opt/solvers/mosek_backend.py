@@ -33,20 +33,8 @@ from dro_opt.conic import cones as K
 from dro_opt.conic.problem import ConicProblem
 from dro_opt.solvers._licence import MOSEK_LIMIT
 from dro_opt.solvers._transforms import conic_duals
-from dro_opt.solvers.base import (
-    BOUND,
-    DUALS,
-    EXP,
-    INTEGER,
-    MI_EXP,
-    MI_SOC,
-    POW,
-    RSOC,
-    SOC,
-    Backend,
-    Extracted,
-    Run,
-)
+from dro_opt.solvers.base import Backend, Extracted, Run
+from dro_opt.solvers.features import ALL_FEATURES
 from dro_opt.solvers.status import Status
 
 
@@ -58,7 +46,7 @@ class MosekBackend(Backend):
     distribution = "mosek"
     display_name = "MOSEK"
     open_source = False
-    features = frozenset({INTEGER, SOC, RSOC, EXP, POW, MI_SOC, MI_EXP, DUALS, BOUND})
+    features = frozenset(ALL_FEATURES)  # every cone, each also with integers; duals; bounds
     size_limit = MOSEK_LIMIT
     licence_env = ("MOSEKLM_LICENSE_FILE",)
     licence_defaults = ("~/mosek/mosek.lic",)

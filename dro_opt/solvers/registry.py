@@ -7,6 +7,7 @@ refused with :class:`~dro_opt.errors.CapabilityError`, never silently weakened.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dro_opt.conic.problem import ConicProblem
@@ -35,6 +36,20 @@ def default_solver(problem: ConicProblem) -> str:
     return "clarabel" if nonlinear else "highs"
 
 
+# A route takes (problem, solver name or None) and returns a solve function of the options when it
+# handles the problem, else None. Routes are registered by the layers above (dro_opt.front_door:
+# cvxpy problems, the certified polyhedral sandwich for exponential cones on LP/MILP solvers), so
+# this module imports nothing from them.
+Route = Callable[[Any, str | None], Callable[[SolveOptions], Result] | None]
+_ROUTES: list[tuple[str, Route]] = []
+
+
+def register_route(name: str, route: Route) -> None:
+    """Add (or replace) a solve route consulted by :func:`solve` before the backends."""
+    _ROUTES[:] = [(n, r) for n, r in _ROUTES if n != name]
+    _ROUTES.append((name, route))
+
+
 def solve(
     problem: ConicProblem | Any,
     solver: str | None = None,
@@ -46,20 +61,19 @@ def solve(
     ``problem`` is a :class:`ConicProblem` or a ``cvxpy.Problem`` (then see
     :func:`dro_opt.dro.solve.solve_cvxpy`: imported with ``from_cvxpy``, solved, values written
     back onto the cvxpy variables, certificate from exact re-evaluation of every robust term).
+    An exponential-cone model asked of an LP/MILP solver (or with no exponential-cone solver
+    installed) goes to the certified polyhedral sandwich
+    (:mod:`dro_opt.reformulations.exp_cone_polyhedral_solve`). Both routes are registered by
+    :mod:`dro_opt.front_door`.
 
     Keyword arguments ``time_limit``, ``gap``, ``threads``, ``verbose`` build the options when
     ``options`` is not given.
     """
     if options is None:
         options = SolveOptions(**kwargs)  # type: ignore[arg-type]
-    if not isinstance(problem, ConicProblem) and type(problem).__module__.startswith("cvxpy"):
-        from dro_opt.dro.solve import solve_cvxpy
-
-        return solve_cvxpy(problem, solver, options)
-    if "exp" in problem.needs():  # LP/MILP solver asked for, or no exp solver: certified sandwich
-        from dro_opt.reformulations import exp_cone_polyhedral_solve as ecp
-
-        if (lp_solver := ecp.polyhedral_route(problem, solver)) is not None:
-            return ecp.solve_exp_polyhedral(problem, lp_solver, options)
+    for _, route in _ROUTES:
+        handler = route(problem, solver)
+        if handler is not None:
+            return handler(options)
     backend = get_backend(solver or default_solver(problem))
     return backend.solve(problem, options)
