@@ -22,7 +22,7 @@ before any work (:func:`dro_opt.io.paths.check_output_path`). When stdout is clo
 Every subcommand runs under :func:`dro_opt.interrupt.handle_sigint` (Ctrl-C: status
 ``interrupted``, the best certified result so far written, exit 130) and, when its parser has the
 solver options, under :func:`dro_opt.deadline.command_deadline` (``--time-limit`` is the budget
-of the whole command, counted from :func:`main`'s start).
+of the whole command, counted from the start of the process).
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from dro_opt.io.paths import SafeStdout
 
-    start = time.perf_counter()  # --time-limit counts from here (imports of the command included)
+    start = time.perf_counter() - _process_age()  # --time-limit counts from the process start
     original = sys.stdout
     safe = SafeStdout(original)
     sys.stdout = safe  # type: ignore[assignment]  # `| head -1`: finish the work regardless
@@ -301,12 +301,15 @@ def _main(argv: Sequence[str] | None, start: float) -> int:
     from dro_opt.deadline import command_deadline
     from dro_opt.interrupt import handle_sigint
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    budget = getattr(args, "time_limit", None) if getattr(args, "time_budget", False) else None
     try:
-        with handle_sigint(), command_deadline(_positive_or_none(budget), start):
-            return int(args.func(args))
+        with handle_sigint():  # already while the model packages' parsers are imported
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            budget = (
+                getattr(args, "time_limit", None) if getattr(args, "time_budget", False) else None
+            )
+            with command_deadline(_positive_or_none(budget), start):
+                return int(args.func(args))
     except DroOptError as exc:
         sys.stderr.write(f"dro-opt: error: {_one_line(str(exc))}\n")
         return exc.exit_code
@@ -321,6 +324,17 @@ def _main(argv: Sequence[str] | None, start: float) -> int:
             "(set DRO_OPT_DEBUG=1 for the traceback)\n"
         )
         return EXIT_INTERNAL
+
+
+def _process_age() -> float:
+    """Seconds since this process started (interpreter start-up and imports count towards
+    ``--time-limit``); 0 where ``/proc`` is unavailable."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time in ticks
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def _positive_or_none(seconds: Any) -> float | None:

@@ -1,0 +1,242 @@
+"""Ctrl-C and the time budget of ``dro-opt``, with real signals (issue 11 item 5).
+
+Each test starts ``dro-opt`` in its own session (as a terminal's foreground job), waits until the
+solver's library is loaded and the solve is under way, sends SIGINT to the whole process group
+(what Ctrl-C does) and checks: exit code 130, status ``interrupted`` in the summary and in the
+JSON, the JSON complete (it parses, no temporary file beside it), the certificate of the best
+decision so far (``lower <= upper``, ``lower`` = the objective), no solver text on stdout, and
+that the solver itself was stopped by the signal (its native status), not merely skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HM14 = ROOT.parent / "shared" / "data" / "hm14"
+SOLVER_TEXT = ("pressed CTRL-C", "Copyright", "presolv", "LP iter", "Running HiGHS", "Solving")
+SUMMARY_PREFIXES = (
+    "instance:",
+    "parameters:",
+    "status:",
+    "open locations",
+    "lower:",
+    "upper:",
+    "gap:",
+    "method:",
+    "time:",
+)
+
+
+def _loaded(pid: int, marker: str) -> bool:
+    try:
+        return marker in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def _solving(pid: int, solver: str) -> bool:
+    """SCIP: its ``optimize`` is running (dro_opt silences fd 1 exactly then, ``quiet_fds``);
+    HiGHS: its library is loaded (the model is then built and solved)."""
+    if solver == "highs":
+        return _loaded(pid, "highspy/_core")
+    try:
+        return os.readlink(f"/proc/{pid}/fd/1") == os.devnull
+    except OSError:
+        return False
+
+
+def interrupt_run(
+    args: list[str], solver: str, after: float = 1.5, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``dro-opt ARGS``; ``after`` s after ``solver`` started (:func:`_solving`), Ctrl-C.
+    Returns the finished process and the seconds from the signal to its exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dro_opt.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        start = time.monotonic()
+        while not _solving(proc.pid, solver):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - start < timeout, "the solver never started"
+            time.sleep(0.02)
+        time.sleep(after)
+        assert proc.poll() is None, "finished before the signal: the instance is too easy"
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=timeout)
+        latency = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), latency
+
+
+def check_interrupted(proc: subprocess.CompletedProcess[str], out: Path) -> dict[str, Any]:
+    assert proc.returncode == 130, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    for text in SOLVER_TEXT:
+        assert text not in proc.stdout, proc.stdout
+    assert "status: interrupted" in proc.stdout
+    data = json.loads(out.read_text())  # complete: it parses
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
+    assert data["status"] == "interrupted"
+    return data
+
+
+def check_certificate(data: dict[str, Any]) -> None:
+    cert = data["certificate"]
+    assert cert["lower"] == pytest.approx(data["objective"], rel=1e-12)
+    assert cert["upper"] is None or cert["lower"] <= cert["upper"] + 1e-9
+
+
+def mcflp(tmp_path: Path, *args: str) -> list[str]:
+    return ["solve", "mc-flp", *args, "--json", str(tmp_path / "out" / "out.json")]
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    (tmp_path / "out").mkdir()
+    return tmp_path / "out" / "out.json"
+
+
+def test_sigint_mc_flp_oa_scip_master(tmp_path: Path, out: Path) -> None:
+    """Before: exit 0 with status 'feasible' and SCIP's 'pressed CTRL-C' on stdout."""
+    args = mcflp(
+        tmp_path, str(HM14 / "HM14_800_25.data"), "--alpha", "0.05", "--beta", "1",
+        "--budget", "5", "--objective", "chi2", "--rho", "100",
+    )  # fmt: skip
+    proc, latency = interrupt_run(args, "scip", after=1.0)
+    data = check_interrupted(proc, out)
+    check_certificate(data)
+    assert data["method"] == "oa" and data["solver"] == "scip"
+    assert "status=userinterrupt" in data["message"]  # SCIP's master itself was stopped
+    assert latency < 15, latency
+    for line in proc.stdout.splitlines():
+        assert line.startswith(SUMMARY_PREFIXES), line
+
+
+def test_sigint_mc_flp_misocp_scip(tmp_path: Path, out: Path) -> None:
+    """Before: the chi-square bound still ran after the interrupted MISOCP (about 3 s more)."""
+    args = mcflp(tmp_path, "--budget", "5", "--objective", "variance", "--rho", "10",
+                 "--method", "misocp")  # fmt: skip
+    proc, latency = interrupt_run(args, "scip", after=1.0)
+    data = check_interrupted(proc, out)
+    check_certificate(data)
+    assert data["method"] == "misocp"
+    assert data["result"]["extra"]["route_status"] == "interrupted"  # SCIP stopped by Ctrl-C
+    assert data["result"]["extra"]["chi2_bound_seconds"] == 0.0  # no phase after the signal
+    assert latency < 15, latency
+
+
+def test_sigint_mc_flp_highs_milp(tmp_path: Path, out: Path) -> None:
+    """HiGHS has no handler of its own: the interrupt callback stops it (exit 130, not 3)."""
+    args = mcflp(
+        tmp_path, str(HM14 / "HM14_400_25.data"), "--alpha", "0.05", "--beta", "1",
+        "--budget", "8", "--method", "misocp", "--solver", "highs",
+    )  # fmt: skip
+    proc, latency = interrupt_run(args, "highs", after=3.0)
+    data = check_interrupted(proc, out)
+    check_certificate(data)
+    assert data["solver"] == "highs"
+    assert data["result"]["extra"]["route_status"] == "interrupted"
+    # HiGHS looks at its interrupt callback between MIP phases only (measured: up to 5 s apart)
+    assert latency < 30, latency
+
+
+@pytest.fixture(scope="module")
+def milp_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The paper's ERM MILP of HM14_400_25 (alpha 0.05, beta 1, r = 8): several seconds."""
+    from dro_opt.io.formats import write_model
+    from dro_opt.models.facility_location.cli_support import load_instance
+    from dro_opt.models.facility_location.misocp import build_mc_flp_misocp
+
+    path = tmp_path_factory.mktemp("model") / "erm.mps"
+    instance = load_instance(HM14 / "HM14_400_25.data", 0.05, 1.0)
+    write_model(build_mc_flp_misocp(instance, 8, "erm", 0.0), path)
+    return path
+
+
+@pytest.mark.parametrize("solver,native", [("scip", "userinterrupt"), ("highs", "kInterrupt")])
+def test_sigint_solve_file(solver: str, native: str, milp_file: Path, out: Path) -> None:
+    """Before: status 'interrupted' but exit code 3 (SCIP) / no JSON (HiGHS)."""
+    args = ["solve-file", str(milp_file), "--solver", solver, "--json", str(out)]
+    proc, latency = interrupt_run(args, solver, after=1.0 if solver == "scip" else 3.0)
+    assert proc.returncode == 130, (proc.stdout, proc.stderr)
+    for text in SOLVER_TEXT:
+        assert text not in proc.stdout, proc.stdout
+    assert "status: interrupted" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["status"] == "interrupted"
+    assert data["extra"]["native_status"] == native  # the solver itself was stopped
+    if data["objective"] is not None and data["bound"] is not None:
+        assert data["objective"] <= data["bound"] + 1e-6  # maximisation: incumbent <= bound
+    assert latency < 30, latency
+
+
+def test_sigint_compare_keeps_finished_rows(tmp_path: Path) -> None:
+    """compare: the finished run stays in the JSON, the running worker is killed, exit 130."""
+    out = tmp_path / "cmp.json"
+    hard = f"mc-flp:{HM14 / 'HM14_800_25.data'}?alpha=0.05&beta=1&budget=5&objective=chi2&rho=100"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dro_opt.cli", "compare", "mc-flp:default?budget=3", hard,
+         "--solvers", "scip", "--methods", "oa", "--json", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        start = time.monotonic()
+        while not (out.is_file() and json.loads(out.read_text())["runs"]):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - start < 120
+            time.sleep(0.1)
+        time.sleep(1.5)  # the second run's worker is solving now
+        assert proc.poll() is None
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "interrupted after 1 finished run(s)" in stderr
+    assert "Traceback" not in stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["target"], r["status"]) for r in runs] == [("mc-flp:default?budget=3", "optimal")]
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_sigint_before_the_solver_starts(out: Path) -> None:
+    """Ctrl-C while the command is still importing its solvers: it finishes the (short) start
+    phase, starts no solver with time left, writes the certificate of what it has, status
+    interrupted. (A Ctrl-C in the first ~0.3 s, while Python imports ``dro_opt`` itself before
+    the handler exists, still gives Python's KeyboardInterrupt traceback.)"""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dro_opt.cli", "solve", "mc-flp", "--budget", "5", "--json",
+         str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    start = time.monotonic()
+    while not _loaded(proc.pid, "pyscipopt.libs/libscip"):  # imported by the command
+        assert proc.poll() is None and time.monotonic() - start < 60
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (stdout, stderr)
+    data = json.loads(out.read_text())
+    assert data["status"] == "interrupted"
+    check_certificate(data)
+    assert "status: interrupted" in stdout
