@@ -1,0 +1,197 @@
+"""``dro-opt solve mc-fcp`` and ``dro-opt generate mc-fcp`` (registered by ``dro_opt.cli``).
+
+``solve mc-fcp INSTANCE --budget B --objective erm|variance|chi2 --rho RHO --pieces K
+--json OUT.json [--method misocp|pga|tt-gad] [--clusters K | --strata S --per-stratum P]``.
+INSTANCE is an MC-FCP JSON file (:mod:`.instance`, keys ``weights``, ``bias``, ``rate``,
+``upper``) or any MC-FLP instance (HM14 ``.data`` with ``--alpha``/``--beta``, ``.npz``,
+``.json``) whose log-odds utilities are turned into FCP parameters by the documented derivation
+(:func:`~dro_opt.models.facility_cost.instance.from_log_odds`: ``--upper``, ``--theta``,
+``--margin``). Objective values are in mean units (average capture probability per client).
+
+JSON output (the SSG contract's keys): ``status``, ``objective`` (exact value of the returned
+investment on the full data), ``bound`` (proven upper bound on the continuous full-data optimum,
+null for the baselines), ``gap``, ``investment`` (M floats), ``certificate`` {lower, upper, gap,
+lines}, ``solver``, ``method``, ``build_seconds``, ``solve_seconds``, plus ``instance``,
+``parameters``, ``message``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from dro_opt.errors import ParameterError
+
+
+def register(solve_models: Any, generate_models: Any) -> None:
+    """Add ``mc-fcp`` to the ``solve`` and ``generate`` sub-parser collections."""
+    from dro_opt.cli_common import add_solver_options
+
+    m = solve_models.add_parser(
+        "mc-fcp", help="robust facility cost planning, continuous investments (paper 003)"
+    )
+    m.add_argument(
+        "instance",
+        type=Path,
+        help="MC-FCP .json, or an MC-FLP instance (.data with --alpha/--beta, .npz, .json)",
+    )
+    m.add_argument("--budget", type=float, required=True, help="investment budget B > 0")
+    m.add_argument(
+        "--objective",
+        choices=("erm", "variance", "chi2"),
+        default="erm",
+        help="erm: average capture probability; variance: mean - sqrt(2 rho Var / n); "
+        "chi2: worst case over the chi-square ball of radius rho / n (default erm)",
+    )
+    m.add_argument("--rho", type=float, default=0.0, help="radius >= 0 (variance/chi2 only)")
+    m.add_argument("--pieces", type=int, default=8, help="PWLA cells per location K >= 1")
+    m.add_argument("--method", choices=("misocp", "pga", "tt-gad"), default="misocp")
+    red = m.add_mutually_exclusive_group()
+    red.add_argument("--clusters", type=int, help="solve on K weighted k-means client centroids")
+    red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
+    m.add_argument("--per-stratum", type=int, help="clients drawn per stratum (with --strata)")
+    m.add_argument("--seed", type=int, default=0, help="seed of reductions/baselines (default 0)")
+    m.add_argument("--restarts", type=int, default=10, help="random starts of pga/tt-gad")
+    m.add_argument("--alpha", type=float, help="competitor aversion (HM14 .data inputs)")
+    m.add_argument("--beta", type=float, help="distance aversion (HM14 .data inputs)")
+    m.add_argument("--upper", type=float, default=1.0, help="U_j of derived instances (1)")
+    m.add_argument("--theta", type=float, default=0.5, help="share of utility bought (0.5)")
+    m.add_argument("--margin", type=float, default=1.0, help="floor margin of the rates (1)")
+    add_solver_options(m)
+    m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
+    m.set_defaults(func=run_solve)
+
+    g = generate_models.add_parser(
+        "mc-fcp", help="NYC-scale synthetic MC-FCP instance (derived parameters, JSON)"
+    )
+    g.add_argument("output", type=Path, help="the .json file to write")
+    g.add_argument("--clients", type=int, default=2000, help="number of clients (2000)")
+    g.add_argument("--locations", type=int, default=59, help="candidate locations (59)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--theta", type=float, default=0.5)
+    g.add_argument("--margin", type=float, default=1.0)
+    g.set_defaults(func=run_generate)
+
+
+def load_instance(args: argparse.Namespace) -> Any:
+    """The FCP instance of ``args.instance`` (read, or derived from MC-FLP utilities)."""
+    from dro_opt.models.facility_cost.instance import from_log_odds, is_fcp_json, read_json
+
+    if not args.instance.is_file():
+        raise ParameterError(f"instance file {args.instance} does not exist")
+    if is_fcp_json(args.instance):
+        return read_json(args.instance)
+    from dro_opt.models.facility_location.io import read_instance
+
+    flp = read_instance(args.instance, alpha=args.alpha, beta=args.beta)
+    return from_log_odds(
+        flp.q, flp.a, upper=args.upper, theta=args.theta, margin=args.margin,
+        name=flp.name, meta={"source": str(args.instance)},
+    )  # fmt: skip
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    """``dro-opt solve mc-fcp``; every check before any work, exit code from the status."""
+    from dro_opt.cli_common import solve_options, status_exit_code
+    from dro_opt.io.paths import check_output_path
+    from dro_opt.models.facility_cost.solve import solve_mc_fcp
+    from dro_opt.solvers.result import write_json_atomic
+
+    if not (math.isfinite(args.rho) and args.rho >= 0):
+        raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
+    if args.objective == "erm" and args.rho != 0:
+        raise ParameterError("--rho applies to --objective variance or chi2 only; drop --rho")
+    if args.pieces < 1:
+        raise ParameterError(f"--pieces (K) must be an integer >= 1, got {args.pieces}")
+    if not (math.isfinite(args.budget) and args.budget > 0):
+        raise ParameterError(f"--budget must be a finite number > 0, got {args.budget}")
+    if (args.strata is None) != (args.per_stratum is None):
+        raise ParameterError("--strata and --per-stratum go together")
+    if args.method != "misocp" and (args.clusters is not None or args.strata is not None):
+        raise ParameterError("--method pga/tt-gad run on the full data: drop --clusters/--strata")
+    options = solve_options(args)
+    check_output_path(args.json, inputs=[args.instance], option="--json")
+    instance = load_instance(args)
+    if args.budget > float(instance.upper.sum()):
+        raise ParameterError(
+            f"--budget {args.budget:g} exceeds the sum of the investment bounds "
+            f"{float(instance.upper.sum()):g}"
+        )
+    result = solve_mc_fcp(
+        instance, args.budget, args.objective, args.rho, pieces=args.pieces,
+        method=args.method, solver=args.solver, time_limit=options.time_limit,
+        gap=options.gap if options.gap is not None else 1e-4, clusters=args.clusters,
+        strata=args.strata, per_stratum=args.per_stratum, seed=args.seed,
+        threads=options.threads or 1, verbose=options.verbose, restarts=args.restarts,
+    )  # fmt: skip
+    payload = payload_of(result, instance, args)
+    cert = payload["certificate"] or {}
+    print(
+        f"mc-fcp {instance.name} ({instance.num_clients} clients, {instance.num_locations} "
+        f"locations), {args.method}: status {payload['status']}"
+    )
+    print(f"lower: {cert.get('lower')}  upper: {cert.get('upper')}  gap: {cert.get('gap')}")
+    if args.json:
+        write_json_atomic(args.json, payload)
+    return status_exit_code(result.status)
+
+
+def payload_of(result: Any, instance: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON of the module docstring."""
+    cert = result.certificate.to_dict() if result.certificate is not None else None
+    return {
+        "status": result.status.value,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": None if cert is None else cert["gap"],
+        "investment": [float(v) for v in result.solution["z"]],
+        "certificate": cert,
+        "solver": result.solver,
+        "method": result.extra.get("method"),
+        "build_seconds": result.build_seconds,
+        "solve_seconds": result.solve_seconds,
+        "instance": {
+            "name": instance.name,
+            "clients": instance.num_clients,
+            "locations": instance.num_locations,
+            "n": instance.n,
+        },
+        "parameters": {
+            "budget": args.budget,
+            "objective": args.objective,
+            "rho": args.rho,
+            "pieces": args.pieces,
+            "clusters": args.clusters,
+            "strata": args.strata,
+            "per_stratum": args.per_stratum,
+            "seed": args.seed,
+        },
+        "message": result.message,
+    }
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """``dro-opt generate mc-fcp OUT.json``: NYC-scale synthetic utilities + App. I derivation."""
+    from dro_opt.instances.nyc_synthetic import generate_nyc_synthetic
+    from dro_opt.io.paths import check_output_path
+    from dro_opt.models.facility_cost.instance import from_log_odds, write_json
+
+    if args.clients < 1 or args.locations < 1:
+        raise ParameterError("--clients and --locations must be >= 1")
+    if args.output.suffix.lower() != ".json":
+        raise ParameterError(f"{args.output}: the MC-FCP instance is written as .json")
+    check_output_path(args.output, option="OUT")
+    flp = generate_nyc_synthetic(args.seed, customers=args.clients, locations=args.locations)
+    inst = from_log_odds(
+        flp.q, flp.a, theta=args.theta, margin=args.margin,
+        name=f"nyc_synthetic_fcp_{args.clients}x{args.locations}_s{args.seed}",
+        meta={"generator": "dro_opt.instances.nyc_synthetic", "seed": args.seed},
+    )  # fmt: skip
+    write_json(inst, args.output)
+    print(f"wrote {args.output} ({inst.num_clients} clients, {inst.num_locations} locations)")
+    return 0
+
+
+__all__ = ["load_instance", "payload_of", "register", "run_generate", "run_solve"]
