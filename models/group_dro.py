@@ -70,6 +70,8 @@ TIGHT: dict[str, float] = {
     "tol_ktratio": 1e-9,
     "max_iter": 400,
 }
+#: The fallback when Clarabel reaches only reduced accuracy at :data:`TIGHT`.
+MEDIUM: dict[str, float] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
 #: Calibration names (an array of r_k is accepted too).
 CALIBRATIONS = ("none", "min-risk")
 
@@ -177,9 +179,16 @@ def check_alpha(value: Any) -> float:
 def solve_certified(est: Any, problem: cp.Problem, solver: str | None) -> Any:
     """:func:`dro_opt.solve` with the estimators' error wording."""
     try:
-        try:  # tight interior-point tolerances where the solver is Clarabel
-            res = dro_opt.solve(problem, solver=solver, options=SolveOptions(extra=TIGHT))
-        except ParameterError:  # the chosen solver (HiGHS for LPs, ...) has other settings
+        res = None
+        for level in (TIGHT, MEDIUM):  # tight interior-point tolerances where Clarabel solves
+            try:
+                res = dro_opt.solve(problem, solver=solver, options=SolveOptions(extra=level))
+            except ParameterError:  # the chosen solver (HiGHS for LPs, ...) has other settings
+                break
+            if res.bound is not None and res.status.value == "optimal":
+                break
+            res = None  # reduced accuracy only (no bound): looser tolerances
+        if res is None:
             res = dro_opt.solve(problem, solver=solver)
     except DroOptError as exc:
         raise RuntimeError(f"{type(est).__name__}: the solve failed: {exc}") from exc
