@@ -147,6 +147,15 @@ def test_clustering_keeps_the_certificate_valid_and_re_evaluates_on_full_data() 
     assert res.extra["reduction"]["representatives"] == 4
 
 
+def test_stratified_sampling_keeps_the_certificate_valid() -> None:
+    inst = tiny(N=24, seed=9)
+    res = solve_mc_fcp(inst, BUDGET, "chi2", 4.0, pieces=4, strata=3, per_stratum=2, seed=1)
+    cert = res.certificate
+    assert res.extra["reduction"]["representatives"] == 6
+    assert cert.lower <= oracle(inst, "chi2", 4.0) + 1e-9 <= cert.upper + 1e-9
+    assert res.objective == pytest.approx(evaluate(inst, res.solution["z"], "chi2", 4.0))
+
+
 def test_pair_bounds_dominate_sampled_differences() -> None:
     full, rep = tiny(N=12, M=3, seed=6), tiny(N=12, M=3, seed=7)
     rows, cols = np.arange(12), np.arange(12)[::-1]
