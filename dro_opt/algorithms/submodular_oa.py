@@ -48,6 +48,21 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   (worst cases of the 4 or 10 best greedy sets) did not help (HM14_800_25, alpha=0.05,
   beta=1, r=5, rho=100: 151 s vs 153 s with one family; 10 families not proven in 200 s).
 
+* where the time goes at city scale (cProfile, NYC synthetic seed 0, N = 82,341, r = 6, ERM,
+  before issue 10): 25 of 31 s in the fractional separation (26 rounds, ~0.95 s each), which
+  built every candidate cut (7 nested sets, the gradient cut, strengthening, folding) on all
+  N x D entries: about six full passes with 40 MB temporaries per round; greedy + swaps 3 s,
+  initial cuts 2.4 s. Now the candidates are compared on the support of ``z`` only and the full
+  rows are built once, in row blocks, for the customers of violated rows
+  (:meth:`SubmodularCuts.nested_choice`, :meth:`SubmodularCuts.nested_coefficients`), and an
+  exact evaluation reads only the open columns. Side by side in one run
+  (``benchmarks/facility_location_scaling.py --compare-with``, load average about 6 on 2 cores):
+  ERM N = 1e4 / 1e5: 2.2 s vs 5.8 s, 47.8 s vs 184.7 s; chi-square rho = 1e3: 12.5 vs 18.2 s,
+  75.1 vs 108.8 s; the rounds are unchanged (33-36), so the rounds, not their cost, are now
+  what is left. On the uniform square instance (flat utilities) the tree is the problem:
+  N = 1e4, r = 6 needs about 670 rounds and 470 nodes; 177 or 944 groups instead of 59 did not
+  help (35 s / 122 s+ vs 42 s).
+
 Returned ``value`` is always the exact objective (``objectives.evaluate``) of the returned
 ``z``; ``bound`` is the proven upper bound above; ``status`` is OPTIMAL only when
 ``(bound - value) / max(1, |value|) <= gap``.
