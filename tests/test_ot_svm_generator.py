@@ -60,3 +60,33 @@ def test_label_noise_flips_the_expected_fraction() -> None:
 def test_bad_input(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         sparse_classification_data(**{"d": 10, "s_star": 2, "n_train": 5, "n_total": 50, **kwargs})
+
+
+def test_claim_checks_can_fail_and_pass() -> None:
+    """The Sec. 6 claim checks of :mod:`dro_opt.models.ot_svm_section6` on hand-made curves."""
+    from dro_opt.models.ot_svm_section6 import Curves, FitRecord, radius_claims, theta_claims
+
+    def curves(table: dict[str, list[float]], degenerate: tuple[int, ...] = ()) -> Curves:
+        grid = [float(j) for j in range(len(next(iter(table.values()))))]
+        out = Curves(grid)
+        for model, values in table.items():
+            for j, v in enumerate(values):
+                deg = model == "ot-kl" and j in degenerate
+                out.put(model, 0, j, 1, FitRecord(v, deg, 0.5 if deg else v))
+        return out
+
+    assert theta_claims(curves({"ot-kl": [0.5, 0.9, 0.8]}))[0].confirmed
+    assert not theta_claims(curves({"ot-kl": [0.5, 0.8, 0.9]}))[0].confirmed  # best at an end
+    # best only through a degenerate fit: confirmed as fitted, not once snapped
+    c = curves({"ot-kl": [0.5, 0.95, 0.9]}, degenerate=(1,))
+    assert theta_claims(c)[0].confirmed and not theta_claims(c, snapped=True)[0].confirmed
+    paper_like = {
+        "erm": [0.80] * 4,
+        "kl": [0.80, 0.80, 0.81, 0.80],
+        "wasserstein": [0.80, 0.90, 0.85, 0.50],
+        "ot-kl": [0.80, 0.91, 0.90, 0.88],
+    }
+    assert all(cl.confirmed for cl in radius_claims(curves(paper_like)))
+    flat = {**paper_like, "wasserstein": [0.85, 0.86, 0.86, 0.85], "kl": [0.80, 0.9, 0.9, 0.9]}
+    verdicts = [cl.confirmed for cl in radius_claims(curves(flat))]
+    assert verdicts == [False, False, True, False, False]
