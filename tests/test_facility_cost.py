@@ -127,7 +127,7 @@ def test_certified_interval_contains_the_continuous_optimum(
     z = res.solution["z"]
     assert z.sum() <= BUDGET + 1e-12 and (z >= 0).all()
     assert res.objective == pytest.approx(evaluate(inst, z, objective, rho), abs=1e-15)
-    assert {line.name for line in cert.lines} == {"solver_bound", "pwla"}
+    assert {"solver_bound", "pwla"} <= {line.name for line in cert.lines}
 
 
 def test_pwla_line_shrinks_with_pieces() -> None:

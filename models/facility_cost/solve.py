@@ -7,6 +7,9 @@ decision EXACTLY on the full data. Certificate (mean units: average capture prob
     lower = F_full(z)  <=  OPT (continuous z, full data)
           <=  upper = solver bound (grid problem, solved data) + PWLA line + reduction line
 
+capped by ``E_p f(min(U, B))`` (line ``capture_cap``) when that is smaller: capture is increasing
+in every ``z_j``, so no objective exceeds it.
+
 The solver's word is checked: its bound must not lie below the exact value of its own decision
 on the solved data (the model is exact on the grid); otherwise the bound is dropped and the
 status is ``NUMERICAL_ERROR``. ``OPTIMAL`` only when the certificate's gap is ``<= gap``,
@@ -29,11 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from dro_opt.certify import Certificate
+from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
 from dro_opt.models.facility_cost.instance import FCPInstance
 from dro_opt.models.facility_cost.misocp import build_fcp_misocp
-from dro_opt.models.facility_cost.objective import OBJECTIVES, evaluate, values_and_jacobian
+from dro_opt.models.facility_cost.objective import (
+    OBJECTIVES,
+    capture_probabilities,
+    evaluate,
+    values_and_jacobian,
+)
 from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
@@ -131,6 +139,7 @@ def solve_mc_fcp(
         bound_note=f"{name}'s proven bound of the grid MISOCP (K = {pieces}"
         + (", reduced clients)" if red_info is not None else ")"),
     )
+    cert = _capped(cert, instance, budget)
     status = _status(cert, gap, numerical, res.status)
     return Result(
         status=status,
@@ -159,6 +168,25 @@ def solve_mc_fcp(
             "total_seconds": time.perf_counter() - t_start,
         },
     )
+
+
+def _capped(cert: Certificate, instance: FCPInstance, budget: float) -> Certificate:
+    """``upper = min(upper, E_p f(U'))``: f_n is increasing in every z_j, so every objective is
+    at most ``E_p f(z) <= E_p f(U')`` on the box ``[0, U']`` (which contains the feasible set;
+    full data)."""
+    cap = float(instance.q @ capture_probabilities(instance, np.minimum(instance.upper, budget)))
+    cap /= instance.n
+    if cert.upper is not None and cert.upper <= cap:
+        return cert
+    was = "none proven" if cert.upper is None else f"{cert.upper:.6g}"
+    line = CertificateLine(
+        "capture_cap",
+        cap,
+        True,
+        f"upper = E_p f(min(U, B)) (capture is increasing in z; every objective <= E_p f): below "
+        f"solver bound + the error lines ({was}), which are listed for information",
+    )
+    return Certificate(cert.lower, cap, "max", [line, *cert.lines])
 
 
 def _status(cert: Certificate, gap: float, numerical: bool, solver_status: Status) -> Status:
