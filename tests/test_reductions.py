@@ -266,3 +266,25 @@ def test_hm14_extreme_scale_reduction_is_valid() -> None:
         F = evaluate(inst.a, inst.q, z, "chi2", 1e3)
         G = evaluate(red.instance.a, red.instance.q, z, "chi2", 1e3)
         assert F <= G + upper + 1e-9 and G <= F + lower + 1e-9
+
+
+def test_weighted_kmeans_zero_weights_and_few_distinct_points() -> None:
+    """scikit-learn backend: zero-weight points never hold a cluster on their own, fewer
+    distinct weighted points than k give fewer clusters (no warning), every label is the
+    nearest returned centre and every centre the weighted mean of its points."""
+    import warnings
+
+    X = np.array([[0.0, 0.0]] * 3 + [[5.0, 5.0]] * 3 + [[100.0, 100.0], [-50.0, 3.0]])
+    q = np.array([1.0, 2.0, 1.0, 3.0, 1.0, 1.0, 0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = weighted_kmeans(X, q, 4, seed=0)
+    assert km.centres.shape[0] == 2 and (km.weights > 0).all()
+    np.testing.assert_allclose(np.sort(km.weights), [4.0, 5.0])
+    near = np.argmin(((X[:, None] - km.centres[None]) ** 2).sum(axis=2), axis=1)
+    np.testing.assert_array_equal(near, km.labels)
+    for c in range(2):
+        m = km.labels == c
+        np.testing.assert_allclose(km.centres[c], (q[m] @ X[m]) / q[m].sum())
+    expected = float(q @ ((X - km.centres[km.labels]) ** 2).sum(axis=1))
+    assert km.inertia == pytest.approx(expected) and km.iterations >= 1
