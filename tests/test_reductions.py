@@ -269,7 +269,7 @@ def test_hm14_extreme_scale_reduction_is_valid() -> None:
 
 
 def test_weighted_kmeans_zero_weights_and_few_distinct_points() -> None:
-    """scikit-learn backend: zero-weight points never hold a cluster on their own, fewer
+    """Zero-weight points never hold a cluster on their own, fewer
     distinct weighted points than k give fewer clusters (no warning), every label is the
     nearest returned centre and every centre the weighted mean of its points."""
     import warnings
