@@ -10,10 +10,13 @@ decision EXACTLY on the full data. Certificate (mean units: average capture prob
 capped by ``E_p f(min(U, B))`` (line ``capture_cap``) when that is smaller: capture is increasing
 in every ``z_j``, so no objective exceeds it.
 
-The solver's word is checked: its bound must not lie below the exact value of its own decision
-on the solved data (the model is exact on the grid); otherwise the bound is dropped and the
-status is ``NUMERICAL_ERROR``. ``OPTIMAL`` only when the certificate's gap is ``<= gap``,
-otherwise ``FEASIBLE`` (or the solver's time/licence status) with the gap actually proven.
+The returned decision is the better, on the full data, of the solver's grid decision and
+``z = 0`` (no investment; objective 0), which a decision from reduced data can lose to under a
+large ``rho``. The solver's word is checked: its bound must not lie below the exact value of
+its own decision on the solved data (the model is exact on the grid); otherwise the bound is
+dropped and the status is ``NUMERICAL_ERROR``. ``OPTIMAL`` only when the certificate's gap is
+``<= gap``, otherwise ``FEASIBLE`` (or the solver's time/licence status) with the gap actually
+proven.
 
 ``method="pga"`` / ``"tt-gad"``: the gradient baselines of
 :mod:`dro_opt.algorithms.gradient_baselines` on the full data (best of ``restarts`` random
@@ -131,6 +134,13 @@ def solve_mc_fcp(
         z = np.zeros(instance.num_locations)
         messages.append("no solver decision: reporting z = 0 (no investment)")
     exact = evaluate(instance, z, objective, rho)
+    nothing = evaluate(instance, np.zeros_like(z), objective, rho)  # = 0: no facility at all
+    if nothing > exact:  # a reduced model's decision can lose to z = 0 on the full data
+        messages.append(
+            f"the solver's decision scores {exact:.6g} on the full data, below z = 0 "
+            f"({nothing:.6g}): returning z = 0"
+        )
+        z, exact = np.zeros_like(z), nothing
     cert = Certificate.for_sense(
         "max",
         exact,
