@@ -177,17 +177,24 @@ def check_alpha(value: Any) -> float:
 
 
 def solve_certified(est: Any, problem: cp.Problem, solver: str | None) -> Any:
-    """:func:`dro_opt.solve` with the estimators' error wording."""
+    """:func:`dro_opt.solve` at :data:`TIGHT`, then :data:`MEDIUM`, then default Clarabel
+    tolerances, keeping the first certified solve (Clarabel reports no bound when it reaches
+    only reduced accuracy), else the first with a solution; the estimators' error wording."""
     try:
-        res = None
-        for level in (TIGHT, MEDIUM):  # tight interior-point tolerances where Clarabel solves
+        res, fallback = None, None
+        for level in (TIGHT, MEDIUM, None):  # tight interior-point tolerances first
             try:
-                res = dro_opt.solve(problem, solver=solver, options=SolveOptions(extra=level))
+                res = _solve_at(problem, solver, level)
             except ParameterError:  # the chosen solver (HiGHS for LPs, ...) has other settings
-                break
+                res = None
+                continue
             if res.bound is not None and res.status.value == "optimal":
                 break
-            res = None  # reduced accuracy only (no bound): looser tolerances
+            if fallback is None and res.objective is not None:
+                fallback = level  # reduced accuracy only (no bound there): go on
+        else:
+            if (res is None or res.objective is None) and fallback is not None:
+                res = _solve_at(problem, solver, fallback)  # its values back on the variables
         if res is None:
             res = dro_opt.solve(problem, solver=solver)
     except DroOptError as exc:
@@ -216,6 +223,13 @@ def certificate_of(res: Any, exact: float) -> tuple[float | None, float | None, 
     gap = (exact - lower) / max(1.0, abs(exact))
     ok = res.status.value == "optimal" and gap <= 1e-6
     return lower, gap, "optimal" if ok else "feasible"
+
+
+def _solve_at(problem: cp.Problem, solver: str | None, level: dict[str, float] | None) -> Any:
+    """:func:`dro_opt.solve` with the given Clarabel settings (``None``: the defaults)."""
+    if level is None:
+        return dro_opt.solve(problem, solver=solver)
+    return dro_opt.solve(problem, solver=solver, options=SolveOptions(extra=level))
 
 
 class _LinearGroupClassifier(ClassifierMixin, BaseEstimator):

@@ -174,8 +174,12 @@ class PerGroupDROClassifier(_LinearGroupClassifier):
         b: Any = cp.Variable(name="b") if self.fit_intercept else cp.Constant(0.0)
         nominal = data.averaging @ margin_losses(self.loss, linear_margin(data, w, b))
         robust = nominal + cp.norm(w, 2) * eps if eps.any() else nominal
-        t, cons = worst_case(robust, ball, p_hat, name="group_worst_case")
-        obj = t + 0.5 * a * cp.sum_squares(w) if a > 0 else t
+        if rho > 0:
+            t, cons = worst_case(robust, ball, p_hat, name="group_worst_case")
+            head: Any = t
+        else:  # the ball is {p_hat}: the dual rules degenerate (lambda -> inf), write it out
+            t, cons, head = None, [], p_hat @ robust
+        obj = head + 0.5 * a * cp.sum_squares(w) if a > 0 else head
         problem = cp.Problem(cp.Minimize(obj), cons)
         res = solve_certified(self, problem, self.solver)
         self.coef_ = np.asarray(w.value, dtype=float).reshape(1, d)
@@ -183,8 +187,11 @@ class PerGroupDROClassifier(_LinearGroupClassifier):
         self.classes_groups_ = data.group_names
         self.group_proportions_ = p_hat
         self.eps_ = eps
-        wc = worst_case_distribution(t)
-        self.group_weights_ = np.asarray(wc.probabilities, dtype=float)[:G]
+        if t is None:
+            self.group_weights_ = p_hat.copy()
+        else:
+            wc = worst_case_distribution(t)
+            self.group_weights_ = np.asarray(wc.probabilities, dtype=float)[:G]
         self.robust_objective_ = float(res.objective)
         self.lower_bound_, self.gap_, self.status_ = certificate_of(res, self.robust_objective_)
         wv = self.coef_[0]
