@@ -211,3 +211,11 @@ def test_bad_input_raises_parameter_errors() -> None:
         two_time_scale_gda(lambda z: (np.ones(4), np.ones((4, 2))), q, lo, hi, 1.0, rho=1.0)
     with pytest.raises(ParameterError, match="NaN"):
         two_time_scale_gda(lambda z: (np.full(5, np.nan), np.ones((5, 2))), q, lo, hi, 1.0, rho=1.0)
+
+
+def test_time_limit_stops_early_and_still_reports_an_exact_value() -> None:
+    _, _, vj = _quadratic(40, 3, seed=2)
+    q, lo, hi = np.ones(40), np.zeros(3), np.ones(3)
+    res = two_time_scale_gda(vj, q, lo, hi, 1.0, rho=2.0, restarts=50, time_limit=1e-3)
+    assert res.time_limited and res.restarts < 50
+    assert res.objective == exact_objective(vj(res.z)[0], q, "chi2", 2.0)
