@@ -90,8 +90,19 @@ def test_values_jacobian_and_objectives(game: SSGInstance) -> None:
     )
 
 
+_ORACLE: dict[tuple[int, str, float, int], float] = {}
+
+
 def _fine_oracle(inst: SSGInstance, objective: str, rho: float, steps: int = 40) -> float:
-    """Max over a fine grid of {z in [0,1]^3, sum z <= R}, polished by SLSQP from the 3 best."""
+    """Max over a fine grid of {z in [0,1]^3, sum z <= R}, polished by SLSQP from the 3 best
+    (cached per instance object)."""
+    key = (id(inst), objective, rho, steps)
+    if key not in _ORACLE:
+        _ORACLE[key] = _compute_oracle(inst, objective, rho, steps)
+    return _ORACLE[key]
+
+
+def _compute_oracle(inst: SSGInstance, objective: str, rho: float, steps: int) -> float:
     t = np.linspace(0.0, 1.0, steps + 1)
     Z = np.array([z for z in itertools.product(t, t, t) if sum(z) <= inst.budget + 1e-12])
     vals = np.array([evaluate(inst, z, objective, rho) for z in Z])
@@ -226,12 +237,13 @@ def test_hessian_bound_and_second_order_line(game: SSGInstance) -> None:
     assert erm_curvature_line(odd, 3) is None  # R K = 1.5 is not an integer
 
 
-def test_erm_second_order_certificate_contains_the_optimum(game: SSGInstance) -> None:
-    res = solve_ssg(game, "erm", 0.0, pieces=16, gap=1e-6)
+@pytest.mark.parametrize("objective", ["erm", "variance", "chi2"])
+def test_averaged_line_certificate_contains_the_optimum(game: SSGInstance, objective: str) -> None:
+    rho = 0.0 if objective == "erm" else 2.0
+    res = solve_ssg(game, objective, rho, pieces=16 if objective == "erm" else 8, gap=1e-3)
     line = res.certificate.lines[1]
-    assert "second order" in line.note
-    oracle = _fine_oracle(game, "erm", 0.0)
+    assert "averaged over grid corners" in line.note
+    oracle = _fine_oracle(game, objective, rho)
     assert res.certificate.lower <= oracle + 1e-9 <= res.certificate.upper + 1e-9
-    assert (
-        res.certificate.gap < 0.5 * solve_ssg(game, "erm", 0.0, pieces=4, gap=1e-6).certificate.gap
-    )
+    coarse = solve_ssg(game, objective, rho, pieces=4, gap=1e-3).certificate.gap
+    assert res.certificate.gap < 0.8 * coarse

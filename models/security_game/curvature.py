@@ -1,4 +1,4 @@
-r"""A second-order PWLA line for the ERM security game (valid when ``R K`` is an integer).
+r"""Averaged PWLA lines for the security game (valid when ``R K`` is an integer).
 
 The generic PWLA line (:mod:`dro_opt.reformulations.pwla_fractional`) rounds a continuous
 coverage down to the grid and pays the first-order change ``O(|DR - DP| / K)``. For the ERM
@@ -19,6 +19,21 @@ cell with ``sum_c w_c c = z``. Taylor at ``z`` with the integral remainder: ``f_
 grad f_n(z) (c - z) - H_n ||c - z||^2 / 2``; averaging with ``w`` cancels the gradient term and
 ``sum_c w_c ||c - z||^2 = K^-2 sum_j x_j (1 - x_j) <= M / (4 K^2)``. Hence ``max_c F(c) >=
 sum_c w_c F(c) >= F(z) - (M / (8 K^2)) E_p H``. QED.
+
+VR and chi-square (same decomposition; ``kappa = sqrt(2 rho / n)``, ``d_c = c - z``,
+``u_c = J(z) d_c``, ``r_c`` the Taylor remainders, ``|r_nc| <= H_n ||d_c||^2 / 2``). The standard
+deviation is a seminorm, so ``VR(c) >= VR(z) + p'u_c - kappa Std_p(u_c) - p'|r_c| - kappa
+||r_c||_{2,p}``; for the chi-square worst case ``Phi(f) = min_{P in ball} P'f``,
+``Phi(f(c)) >= Phi(f(z)) + min_P P'u_c - max_P P'|r_c|`` and ``min_P P'u >= p'u - kappa
+Std_p(u)`` (Cauchy-Schwarz on ``P/p - 1``, centred). Averaging with ``w`` removes ``p'u_c``, and
+``E_w Std_p(u_c) <= sqrt(sum_n p_n Var_w(J_n d_c)) <= (1 / (2K)) ||G||_{2,p}`` with
+``G_n >= sum_j |df_n / dz_j|`` (Minkowski: ``sd_w(c_j) = sqrt(x_j (1 - x_j)) / K <= 1 / (2K)``).
+Hence ``OPT_cont <= OPT_grid + line`` with::
+
+    VR:   kappa ||G||_{2,p} / (2K) + (M / (8 K^2)) (E_p H + kappa ||H||_{2,p})
+    chi2: kappa ||G||_{2,p} / (2K) + (M / (8 K^2)) sqrt(1 + 2 rho / n) ||H||_{2,p}
+
+(ERM is ``kappa = 0``). ``G_n = max_j S_j`` below bounds ``sum_j q_j |s_j|``.
 
 Hessian bound (paper 003 Sec. 3.2 utility; ``q = softmax(lam Ua)``, ``a_j = DR_j - DP_j``,
 ``b_j = lam (AP_j - AR_j)``, ``s_j = a_j + b_j (Ud_j - f)`` so that ``df/dz_j = q_j s_j``)::
@@ -54,15 +69,44 @@ def applies(instance: SSGInstance, pieces: int) -> bool:
     return abs(rk - round(rk)) <= 1e-9
 
 
-def erm_curvature_line(instance: SSGInstance, pieces: int) -> CertificateLine | None:
-    """The line ``(M / (8 K^2)) E_p H`` (mean units), or None when ``R K`` is not integral."""
+def gradient_bounds(instance: SSGInstance) -> np.ndarray:
+    """``G_n >= sum_j |d f_n / d z_j|`` on the box (``max_j S_j``, docstring)."""
+    a = np.abs(instance.defender_reward - instance.defender_penalty)
+    b = np.abs(instance.lam * (instance.attacker_penalty - instance.attacker_reward))
+    lo, hi = utility_range(instance)
+    return (a + b * (hi - lo)[:, None]).max(axis=1)
+
+
+def averaged_line(
+    instance: SSGInstance, pieces: int, objective: str = "erm", rho: float = 0.0
+) -> CertificateLine | None:
+    """The line of the docstring (mean units), or None when ``R K`` is not integral."""
     if not applies(instance, pieces):
         return None
-    p = instance.weights / instance.n
-    value = instance.num_targets / (8.0 * pieces**2) * float(p @ hessian_bounds(instance))
+    n = instance.n
+    p = instance.weights / n
+    H = hessian_bounds(instance)
+    M, K = instance.num_targets, float(pieces)
+    quad = M / (8.0 * K * K)
+    if objective == "erm" or rho == 0.0:
+        value = quad * float(p @ H)
+    else:
+        kappa = np.sqrt(2.0 * rho / n)
+        G2 = float(np.sqrt(p @ gradient_bounds(instance) ** 2))
+        H2 = float(np.sqrt(p @ H**2))
+        first = kappa * G2 / (2.0 * K)
+        if objective == "variance":
+            value = first + quad * (float(p @ H) + kappa * H2)
+        else:
+            value = first + quad * np.sqrt(1.0 + 2.0 * rho / n) * H2
     note = (
-        f"PWLA grid restriction, second order (ERM, K = {pieces}): every feasible coverage is a "
-        "convex combination of feasible grid corners of its cell (totally unimodular budget "
-        "polytope), Taylor with a Hessian bound"
+        f"PWLA grid restriction, averaged over grid corners ({objective}, K = {pieces}): every "
+        "feasible coverage is a convex combination of feasible grid corners of its cell "
+        "(totally unimodular budget polytope); Taylor with gradient and Hessian bounds"
     )
-    return CertificateLine("pwla", value, True, note)
+    return CertificateLine("pwla", float(value), True, note)
+
+
+def erm_curvature_line(instance: SSGInstance, pieces: int) -> CertificateLine | None:
+    """The ERM case of :func:`averaged_line`."""
+    return averaged_line(instance, pieces, "erm", 0.0)

@@ -30,8 +30,8 @@ blocks, no loop per type or per pair):
   - ``chi2``:     max  -t,  t = sup_P E_P[-y] over the ball of radius ``rho / n`` (one SOC).
 
 The model is the original problem restricted to the grid, exact there (the rule's docstring
-proves it); the certificate adds :meth:`SSGMisocp.pwla_line` to the solver's bound (for ERM the
-second-order line of :mod:`.curvature` when it is smaller).
+proves it); the certificate adds :meth:`SSGMisocp.pwla_line` to the solver's bound (the
+averaged line of :mod:`.curvature` when it is smaller).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import numpy as np
 from dro_opt.certify import CertificateLine
 from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.errors import ParameterError
-from dro_opt.models.security_game.curvature import erm_curvature_line
+from dro_opt.models.security_game.curvature import averaged_line
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.objective import OBJECTIVES, utility_range
 from dro_opt.reformulations.chi2_soc import chi2_dual
@@ -137,7 +137,7 @@ class SSGMisocp:
 
     def pwla_line(self) -> CertificateLine:
         """Rigorous bound on (continuous optimum) - (grid optimum), mean units: the rule's
-        first-order line, or for ERM the second-order line of :mod:`.curvature` when smaller."""
+        round-down line, or the averaged line of :mod:`.curvature` when smaller."""
         line = pwla_error_line(
             self.pwla.per_sample_error,
             self.weights,
@@ -145,7 +145,7 @@ class SSGMisocp:
             self.rho,
             pieces=self.pieces,
         )
-        return _smaller(line, self.instance, self.pieces, self.objective)
+        return _smaller(line, self.instance, self.pieces, self.objective, self.rho)
 
     def decision(self, solution: dict[str, np.ndarray]) -> np.ndarray:
         """The grid coverage of a solver solution (from the binaries)."""
@@ -159,16 +159,16 @@ def pwla_line_for(
     p = ssg_pieces(instance, pieces)
     effective = "erm" if rho == 0 else objective
     line = pwla_error_line(p.error(), instance.weights, effective, rho, pieces=pieces)
-    return _smaller(line, instance, pieces, effective)
+    return _smaller(line, instance, pieces, effective, rho)
 
 
 def _smaller(
-    line: CertificateLine, instance: SSGInstance | None, pieces: int, objective: str
+    line: CertificateLine, instance: SSGInstance | None, pieces: int, objective: str, rho: float
 ) -> CertificateLine:
     """The smaller of two rigorous lines (both bound the same difference)."""
-    if objective != "erm" or instance is None:
+    if instance is None:
         return line
-    second = erm_curvature_line(instance, pieces)
+    second = averaged_line(instance, pieces, objective, rho)
     if second is None or second.value >= line.value:  # type: ignore[operator]
         return line
     return second
