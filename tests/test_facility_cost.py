@@ -136,6 +136,23 @@ def test_pwla_line_shrinks_with_pieces() -> None:
     assert all(b < a for a, b in itertools.pairwise(errs))
 
 
+@pytest.mark.parametrize(("budget", "pieces"), [(1.0, 4), (1.5, 8)])
+def test_budget_aware_pwla_errors_are_valid_and_tighter(budget: float, pieces: int) -> None:
+    """eps_n >= |f_n(z) - f_n(round_down(z))| on sampled feasible z (many on the budget face),
+    and never above the rule's bound."""
+    inst = tiny(N=10, M=3, seed=11)
+    eps = pwla_errors(inst, budget, pieces)
+    rule = pwla_errors(inst, budget, pieces, budget_aware=False)
+    assert (eps <= rule * (1 + 1e-12)).all() and (eps < rule).any()
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(3), size=4000) * budget * rng.uniform(0.5, 1.0, size=(4000, 1))
+    Z = np.minimum(W, 1.0)
+    delta = 1.0 / pieces
+    Zd = np.floor(Z / delta + 1e-12) * delta
+    worst = np.abs(batch_capture(inst, Z) - batch_capture(inst, Zd)).max(axis=0)
+    assert (worst <= eps + 1e-12).all()
+
+
 def test_clustering_keeps_the_certificate_valid_and_re_evaluates_on_full_data() -> None:
     inst = tiny(N=30, seed=5)
     res = solve_mc_fcp(inst, BUDGET, "erm", 0.0, pieces=4, clusters=4)

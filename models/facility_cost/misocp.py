@@ -22,7 +22,9 @@ Composed from the rewrite rules (no cone rows written here; bulk blocks, no loop
   non-decreasing in ``y``); ``erm``: ``max p'y`` with ``y <= f``. Mean units.
 
 The model is the original problem restricted to the grid, exact there; the certificate adds
-:meth:`FCPMisocp.pwla_line` (a proven bound on continuous optimum minus grid optimum).
+:meth:`FCPMisocp.pwla_line` (a proven bound on continuous optimum minus grid optimum), with the
+rule's per-client errors tightened by the budget (:mod:`.pwla_budget`: a feasible investment
+cannot sit in the top cell of every location).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.errors import ParameterError
 from dro_opt.models.facility_cost.instance import FCPInstance
 from dro_opt.models.facility_cost.objective import OBJECTIVES, attractiveness, capture_range
+from dro_opt.models.facility_cost.pwla_budget import budget_aware_errors
 from dro_opt.reformulations.chi2_soc import chi2_dual
 from dro_opt.reformulations.emitter import ConicEmitter, Emitter, Expr
 from dro_opt.reformulations.pwla_fractional import (
@@ -60,11 +63,12 @@ class FCPMisocp:
     pieces: int
     pwla: PWLAModel
     weights: np.ndarray
+    errors: np.ndarray  # (N,) budget-aware eps_n (<= the rule's per_sample_error)
 
     def pwla_line(self) -> CertificateLine:
         """Rigorous bound on (continuous optimum) - (grid optimum), mean units."""
         return pwla_error_line(
-            self.pwla.per_sample_error, self.weights, self.objective, self.rho, pieces=self.pieces
+            self.errors, self.weights, self.objective, self.rho, pieces=self.pieces
         )
 
     def decision(self, solution: dict[str, np.ndarray]) -> np.ndarray:
@@ -87,13 +91,25 @@ def _pieces(instance: FCPInstance, budget: float, pieces: int) -> dict:
     )  # fmt: skip
 
 
-def pwla_errors(instance: FCPInstance, budget: float, pieces: int) -> np.ndarray:
-    """Per-client ``eps_n`` of the PWLA rule for ``pieces`` cells (without building a model)."""
+def pwla_errors(
+    instance: FCPInstance, budget: float, pieces: int, *, budget_aware: bool = True
+) -> np.ndarray:
+    """Per-client ``eps_n`` for ``pieces`` cells (without building a model): the PWLA rule's,
+    tightened by :func:`~dro_opt.models.facility_cost.pwla_budget.budget_aware_errors`."""
     d = _pieces(instance, budget, pieces)
-    return pwla_error_bound(
+    eps = pwla_error_bound(
         d["grid"], d["H"], d["d0"], d["Og"], d["Oh"], (d["lo"], d["hi"]), reference=d["ref"],
         denominator_lower=d["H_low"], bounds_hold_on_box=True,
     )  # fmt: skip
+    return _tightened(d, eps, budget) if budget_aware else eps
+
+
+def _tightened(d: dict, rule_eps: np.ndarray, budget: float) -> np.ndarray:
+    c = np.maximum(np.abs(d["hi"] - d["ref"]), np.abs(d["lo"] - d["ref"]))
+    a = d["Og"] + c[:, None, None] * d["Oh"]
+    b = np.maximum(np.maximum(d["H"][:, :, :-1] - d["Oh"], d["H_low"]), 0.0)
+    spread = d["hi"] - d["lo"]
+    return budget_aware_errors(a, b, d["d0"], d["grid"].delta, budget, rule_eps, spread)
 
 
 def robust_objective(
@@ -144,7 +160,8 @@ def build_fcp_misocp(
         denominator_lower=d["H_low"], bounds_hold_on_box=True,
     )  # fmt: skip
     robust_objective(em, model.y, q / n, n, d["lo"], d["hi"], objective, float(rho))
-    return FCPMisocp(bld.build(), objective, float(rho), int(pieces), model, q.copy())
+    errors = _tightened(d, model.per_sample_error, float(budget))
+    return FCPMisocp(bld.build(), objective, float(rho), int(pieces), model, q.copy(), errors)
 
 
 __all__ = ["FCPMisocp", "build_fcp_misocp", "pwla_errors", "robust_objective"]
