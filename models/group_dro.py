@@ -88,12 +88,15 @@ class GroupData:
     counts: np.ndarray  # (K,) samples per group
 
 
-def check_groups(est: Any, X: Any, y: Any, groups: Any, *, min_groups: int = 1) -> GroupData:
+def check_groups(
+    est: Any, X: Any, y: Any, groups: Any, *, min_groups: int = 1, single_class: bool = False
+) -> GroupData:
     """Validate ``X, y, groups`` for the group estimators (sets ``classes_``, ``n_features_in_``).
 
     ``groups=None`` puts every sample in one group (what scikit-learn's generic checks call).
     Raises ``ValueError`` (:class:`~dro_opt.errors.ParameterError`) for groups not matching
-    ``X``, non-finite data, labels not of two classes, or a group with one class only.
+    ``X``, non-finite data, labels not of two classes, or a group with one class only (unless
+    ``single_class``: groups defined by the label, as in paper 001 Appendix E).
     """
     X, y = validate_data(est, X, y, dtype=np.float64)
     check_classification_targets(y)
@@ -128,12 +131,12 @@ def check_groups(est: Any, X: Any, y: Any, groups: Any, *, min_groups: int = 1) 
     counts = np.bincount(codes, minlength=names.size)
     pos = np.bincount(codes, weights=(ypm > 0).astype(float), minlength=names.size)
     bad = np.flatnonzero((pos == 0) | (pos == counts))
-    if bad.size and groups is not None:
+    if bad.size and groups is not None and not single_class:
         k = int(bad[0])
         raise ParameterError(
-            f"group {names[k]!r} has samples of one class only ({int(counts[k])} samples): its "
-            "own risk and calibration are degenerate; merge it with another group or add "
-            "samples of the other class"
+            f"group {names[k]!r} has samples of one class only ({int(counts[k])} samples); "
+            "merge it with another group or add samples of the other class, or pass "
+            "single_class_groups=True if the groups are meant to hold one class each"
         )
     averaging = sp.csr_matrix((1.0 / counts[codes], (codes, np.arange(n))), shape=(names.size, n))
     est.classes_ = classes
@@ -268,6 +271,8 @@ class GroupDROClassifier(_LinearGroupClassifier):
         array of one :math:`r_k` per group in the order of ``classes_groups_``.
     fit_intercept : fit ``b`` (else ``b = 0``).
     solver : backend name for :func:`dro_opt.solve` (``None``: the registry's choice).
+    single_class_groups : allow groups holding one class only (off by default: usually a
+        mistake; with it ``"min-risk"`` is refused, that risk's infimum is not attained).
 
     Attributes
     ----------
@@ -299,12 +304,14 @@ class GroupDROClassifier(_LinearGroupClassifier):
         calibration: Any = "none",
         fit_intercept: bool = True,
         solver: str | None = None,
+        single_class_groups: bool = False,
     ) -> None:
         self.loss = loss
         self.alpha = alpha
         self.calibration = calibration
         self.fit_intercept = fit_intercept
         self.solver = solver
+        self.single_class_groups = single_class_groups
 
     def _check_params(self) -> float:
         if not isinstance(self.loss, str) or self.loss not in GROUP_LOSSES:
@@ -321,7 +328,13 @@ class GroupDROClassifier(_LinearGroupClassifier):
         """Fit by the epigraph model (module docstring); ``groups`` one label per row of ``X``
         (``None``: one group, i.e. regularised ERM)."""
         a = self._check_params()
-        data = check_groups(self, X, y, groups)
+        single = bool(self.single_class_groups)
+        if single and isinstance(self.calibration, str) and self.calibration == "min-risk":
+            raise ParameterError(
+                "calibration='min-risk' needs both classes in every group (the own risk of a "
+                "one-class group has infimum 0, not attained); use single_class_groups=False"
+            )
+        data = check_groups(self, X, y, groups, single_class=single)
         self._data = data
         K = data.group_names.size
         r = self._calibration(data, a)
@@ -419,7 +432,9 @@ class GroupDROClassifier(_LinearGroupClassifier):
         if X is None:
             data = self._data
         else:
-            data = check_groups(_Scratch(), X, y, groups)
+            data = check_groups(
+                _Scratch(), X, y, groups, single_class=bool(self.single_class_groups)
+            )
             if not np.array_equal(data.group_names, self.classes_groups_):
                 raise ParameterError(
                     "the groups of X do not match classes_groups_ of the fit; pass the same groups"

@@ -124,6 +124,8 @@ class PerGroupDROClassifier(_LinearGroupClassifier):
     fit_intercept : fit ``b``.
     solver : backend for :func:`dro_opt.solve`.
     divergence_params : parameters of the divergence family (``{"theta": 0.5}``, ...).
+    single_class_groups : allow groups holding one class only (paper 001 Appendix E defines
+        its groups by label and spurious feature; off by default, where it is an error).
 
     Attributes
     ----------
@@ -146,6 +148,7 @@ class PerGroupDROClassifier(_LinearGroupClassifier):
         fit_intercept: bool = True,
         solver: str | None = None,
         divergence_params: dict[str, Any] | None = None,
+        single_class_groups: bool = False,
     ) -> None:
         self.loss = loss
         self.phi = phi
@@ -155,6 +158,7 @@ class PerGroupDROClassifier(_LinearGroupClassifier):
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.divergence_params = divergence_params
+        self.single_class_groups = single_class_groups
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> PerGroupDROClassifier:
         """Fit the exact lower level; ``groups`` one label per row of ``X`` (``None``: one
@@ -164,7 +168,7 @@ class PerGroupDROClassifier(_LinearGroupClassifier):
                 f"loss must be one of {PER_GROUP_LOSSES} (Lipschitz in x), got {self.loss!r}"
             )
         a = check_alpha(self.alpha)
-        data = check_groups(self, X, y, groups)
+        data = check_groups(self, X, y, groups, single_class=bool(self.single_class_groups))
         G = data.group_names.size
         rho, eps = check_radii(self.rho, self.eps, G)
         ball = phi_divergence(self.phi, rho, **(self.divergence_params or {}))
@@ -215,7 +219,7 @@ def robust_validation_loss(est: PerGroupDROClassifier, X: Any, y: Any, groups: A
     \|w\|_2)` with the same radii, the inner sup in closed form (module docstring); the value
     is the dual (upper) side of the set's certified bracket. The validation groups must be
     those of the fit."""
-    data = check_groups(_Scratch(), X, y, groups)
+    data = check_groups(_Scratch(), X, y, groups, single_class=bool(est.single_class_groups))
     if not np.array_equal(data.group_names, est.classes_groups_):
         raise ParameterError("validation groups differ from the groups of the fit")
     wv = est.coef_[0]

@@ -88,8 +88,9 @@ def linear_evaluation(
     alpha: float = 0.0,
     divergence_params: dict[str, Any] | None = None,
 ) -> Evaluate:
-    """The default evaluation: exact Per-GDRO fit on ``train = (X, y, groups)``, eq. (9) on
-    ``val`` (a picklable callable, so it runs on process pools and Dask workers)."""
+    """The default evaluation: exact Per-GDRO fit on ``train = (X, y, groups)`` (one-class
+    groups allowed, as in paper 001 Appendix E), eq. (9) on ``val`` (a picklable callable, so
+    it runs on process pools and Dask workers)."""
     return partial(_linear_value, train, val, loss, phi, alpha, divergence_params)
 
 
@@ -104,7 +105,13 @@ def _linear_value(
     eps: np.ndarray,
 ) -> float:
     est = PerGroupDROClassifier(
-        loss, phi=phi, rho=rho, eps=np.asarray(eps), alpha=alpha, divergence_params=params
+        loss,
+        phi=phi,
+        rho=rho,
+        eps=np.asarray(eps),
+        alpha=alpha,
+        divergence_params=params,
+        single_class_groups=True,
     )
     est.fit(*train[:2], groups=train[2])
     return robust_validation_loss(est, *val)

@@ -165,6 +165,8 @@ def test_bad_input() -> None:
         GroupDROClassifier().fit(X, y, groups=gg)
     with pytest.raises(ParameterError, match="one group label per row"):
         GroupDROClassifier().fit(X, y, groups=g[:-1])
+    with pytest.raises(ParameterError, match="min-risk"):
+        GroupDROClassifier(calibration="min-risk", single_class_groups=True).fit(X, y, groups=g)
     with pytest.raises(ParameterError, match="loss must be one of"):
         GroupDROClassifier("absolute").fit(X, y, groups=g)
     with pytest.raises(ParameterError, match="alpha"):

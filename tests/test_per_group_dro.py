@@ -230,6 +230,9 @@ def test_bad_input() -> None:
     gg[y == 0] = 0
     with pytest.raises(ParameterError, match="one class only"):
         PerGroupDROClassifier().fit(X, y, groups=gg)
+    one_class = np.where(y == 1, g, g + 3)  # every group one class: allowed when asked
+    est = PerGroupDROClassifier(eps=0.1, single_class_groups=True).fit(X, y, groups=one_class)
+    assert est.group_weights_.size == 6
     with pytest.raises(ParameterError, match="Lipschitz"):
         PerGroupDROClassifier("squared").fit(X, y, groups=g)
     with pytest.raises(ParameterError, match="bounds"):
