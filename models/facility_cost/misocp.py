@@ -109,7 +109,11 @@ def _tightened(d: dict, rule_eps: np.ndarray, budget: float) -> np.ndarray:
     a = d["Og"] + c[:, None, None] * d["Oh"]
     b = np.maximum(np.maximum(d["H"][:, :, :-1] - d["Oh"], d["H_low"]), 0.0)
     spread = d["hi"] - d["lo"]
-    return budget_aware_errors(a, b, d["d0"], d["grid"].delta, budget, rule_eps, spread)
+    delta = d["grid"].delta
+    eps = budget_aware_errors(a, b, d["d0"], delta, budget, rule_eps, spread)
+    # capture form (pwla_budget docstring): f(z) - f(z') <= dS / (1 + S''), cells' upper ends
+    upper_end = budget_aware_errors(d["Oh"], d["H"][:, :, 1:], d["d0"], delta, budget, eps, spread)
+    return np.minimum(eps, upper_end)
 
 
 def robust_objective(

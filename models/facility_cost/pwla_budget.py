@@ -23,6 +23,16 @@ vectorised pass per coordinate and cell, all clients at once), ``theta`` by bise
 result is also capped by ``hi_n - lo_n`` (both values lie in the range) and by the rule's own
 ``eps_n``.
 
+Capture form. For the MC-FCP capture ``f = S / (1 + S)`` (``S`` increasing in ``z``, ``S' <= S <=
+S''`` with ``S'`` / ``S''`` the sums of ``A`` at the lower / upper ends of the cells of ``z``)::
+
+    0 <= f(z) - f(z') = (S - S') / ((1 + S)(1 + S')) <= (S - S') / (1 + S)
+                      <= (S'' - S') / (1 + S''),
+
+(``x / (1 + S' + x)`` increases in ``x``), again a ratio of separable sums over the cells, bounded
+the same way with ``a = A(t_k) - A(t_k-1)`` and ``b = A(t_k)`` (row-scaled like the model). The
+model uses the smaller of the two bounds per client.
+
 Reference: W. Dinkelbach (1967). On nonlinear fractional programming. Management Science 13(7).
 """
 
