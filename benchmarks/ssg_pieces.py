@@ -9,8 +9,8 @@ continuous problem (docs/conventions.md, 'PWLA'; :mod:`dro_opt.models.security_g
 
 printed beside a fine-grid oracle of the continuous optimum (M = 3 targets: a 41^3 grid
 restricted to sum z <= R, polished by SLSQP from its three best points). The PWLA line is the
-first-order grid-restriction bound (all objectives) or, for ERM with R K integral, the
-second-order line of :mod:`dro_opt.models.security_game.curvature` when smaller.
+smaller of the round-down bound of the PWLA rule and, when R K is integral, the averaged line of
+:mod:`dro_opt.models.security_game.curvature`.
 
 Run (from the repository root)::
 
@@ -24,48 +24,49 @@ inflated; SCIP 10 through dro_opt's backend, root separation off):
 
     objective erm: continuous oracle -2.148873495343381
       K       lower   solver bd  PWLA line       upper      gap contains    sec
-      2    -4.45515    -4.45515    15.3878     10.9326    3.454     True    0.1
-      4    -2.55909    -2.55909    15.3878     12.8287    6.013     True    0.1
-      6    -2.15047    -2.15047     8.7657      6.6152    4.076     True    0.2
-      8    -2.27458    -2.27458     4.9307      2.6561    2.168     True    0.3
-     10    -2.21722    -2.21722     3.1557      0.9384    1.423     True    0.8
-     12    -2.15047    -2.15047     2.1914      0.0410    1.019     True    1.5
-     14    -2.18256    -2.18256     1.6100     -0.5725    0.738     True    1.8
-     16    -2.17476    -2.17476     1.2327     -0.9421    0.567     True    1.8
-     18    -2.15047    -2.15047     0.9740     -1.1765    0.453     True    2.3
-     20    -2.16229    -2.16229     0.7889     -1.3734    0.365     True    2.6
+      2    -4.45515    -4.45515    15.3878     10.9326    3.454     True    0.4
+      4    -2.55909    -2.55909    15.3878     12.8287    6.013     True    0.5
+      6    -2.15047    -2.15047     8.7657      6.6152    4.076     True    0.7
+      8    -2.27458    -2.27458     4.9307      2.6561    2.168     True    1.4
+     10    -2.21722    -2.21722     3.1557      0.9384    1.423     True    2.4
+     12    -2.15047    -2.15047     2.1914      0.0410    1.019     True    4.0
+     14    -2.18256    -2.18256     1.6100     -0.5725    0.738     True    4.2
+     16    -2.17476    -2.17476     1.2327     -0.9421    0.567     True    3.6
+     18    -2.15047    -2.15047     0.9740     -1.1765    0.453     True    4.2
+     20    -2.16229    -2.16229     0.7889     -1.3734    0.365     True    5.8
 
     objective variance: continuous oracle -2.5136787137045262
       K       lower   solver bd  PWLA line       upper      gap contains    sec
-      2    -5.01622    -5.01622    27.9878     22.9715    5.579     True    2.3
-      4    -2.84143    -2.84143    27.9878     25.1463    9.850     True    5.7
-      6    -2.53499    -2.53498    27.5734     25.0384   10.877     True    4.3
-      8    -2.63417    -2.63417    19.6611     17.0269    7.464     True    2.9
-     10    -2.53969    -2.53969    14.6614     12.1217    5.773     True    3.1
-     12    -2.53499    -2.53499    11.6611      9.1261    4.600     True    6.8
-     14    -2.54705    -2.54705     9.6691      7.1221    3.796     True    8.4
-     16    -2.51707    -2.51707     8.2531      5.7360    3.279     True    5.5
-     18    -2.53499    -2.53499     7.1961      4.6611    2.839     True   11.9
-     20    -2.53137    -2.53137     6.3776      3.8462    2.519     True    7.7
+      2    -5.01622    -5.01622    27.9878     22.9715    5.579     True    1.5
+      4    -2.84143    -2.84143    27.9878     25.1463    9.850     True    6.4
+      6    -2.53499    -2.53498    20.7172     18.1822    8.173     True    8.7
+      8    -2.63417    -2.63417    12.5492      9.9150    4.764     True    4.4
+     10    -2.53969    -2.53969     8.6047      6.0651    3.388     True    4.3
+     12    -2.53499    -2.53499     6.3736      3.8386    2.514     True   12.3
+     14    -2.54705    -2.54705     4.9752      2.4281    1.953     True   19.0
+     16    -2.51707    -2.51707     4.0330      1.5160    1.602     True   11.6
+     18    -2.53499    -2.53499     3.3635      0.8285    1.327     True   24.8
+     20    -2.53137    -2.53137     2.8678      0.3364    1.133     True   14.0
 
     objective chi2: continuous oracle -2.513678713685387
       K       lower   solver bd  PWLA line       upper      gap contains    sec
-      2    -5.01504    -5.01504    17.0505     12.0355    3.400     True    0.6
-      4    -2.83740    -2.83740    17.0505     14.2131    6.009     True    4.4
-      6    -2.53499    -2.53499    17.0505     14.5156    6.726     True    3.3
-      8    -2.63351    -2.63351    11.9752      9.3417    4.547     True    4.1
-     10    -2.53958    -2.53958     8.9238      6.3842    3.514     True    3.9
-     12    -2.53499    -2.53499     7.0946      4.5597    2.799     True   10.4
-     14    -2.54701    -2.54701     5.8809      3.3339    2.309     True   10.5
-     16    -2.51707    -2.51707     5.0186      2.5015    1.994     True   14.5
-     18    -2.53499    -2.53499     4.3751      1.8401    1.726     True   10.1
-     20    -2.53137    -2.53137     3.8770      1.3456    1.532     True   27.4
+      2    -5.01504    -5.01504    17.0505     12.0355    3.400     True    1.7
+      4    -2.83740    -2.83740    17.0505     14.2131    6.009     True    7.8
+      6    -2.53499    -2.53499    16.1207     13.5857    6.359     True    4.7
+      8    -2.63351    -2.63351     9.9636      7.3301    3.783     True    5.9
+     10    -2.53958    -2.53958     6.9500      4.4104    2.737     True    6.1
+     12    -2.53499    -2.53499     5.2245      2.6895    2.061     True   15.5
+     14    -2.54701    -2.54701     4.1309      1.5839    1.622     True   18.3
+     16    -2.51707    -2.51707     3.3867      0.8696    1.345     True   19.9
+     18    -2.53499    -2.53499     2.8528      0.3178    1.125     True   13.0
+     20    -2.53137    -2.53137     2.4541     -0.0773    0.969     True   46.0
 
-Reading: every interval contains the continuous optimum; the upper end falls with K (the PWLA
-line is ~C/K, for ERM ~C/K^2 once the second-order line takes over, K >= 8 here). The constant
-is large for these games (|DR - DP| ~ 13, lam |AP - AR| ~ 3 per unit coverage), so at K = 20 the
-certified gap is still 0.37 (ERM) and 1.5-2.5 (chi2/VR) in relative terms: the grid decisions
-are within 1% of the oracle, but the certificate cannot prove it at this K.
+Reading: every interval contains the continuous optimum; the upper end falls with K (the
+averaged line of :mod:`dro_opt.models.security_game.curvature` takes over from K = 6-8: ~C/K^2
+for ERM, ~kappa C'/K + C''/K^2 for VR/chi2). The constants are large for these games
+(|DR - DP| ~ 13, lam |AP - AR| ~ 3 per unit coverage), so at K = 20 the certified relative gap
+is still 0.37 (ERM), 1.13 (VR) and 0.97 (chi2): the grid decisions are within 1% of the oracle,
+but the certificate cannot prove that at this K.
 """
 
 from __future__ import annotations
