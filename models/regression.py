@@ -21,12 +21,17 @@ Shafieezadeh-Abadeh, Kuhn & Mohajerin Esfahani, "Regularization via mass transpo
 :math:`r_i - u'\Delta`, so only :math:`\|u\|_2 = \sqrt{\|w\|_2^2 + 1}` enters:
 
 * ``loss="absolute"``, ``"wasserstein"``: type-1 Wasserstein with the cost
-  :math:`\|\xi - \xi'\|_2`. :math:`|r|` is the max-affine loss
-  :math:`\max(a'\xi - b, -a'\xi + b)`, :math:`a = (-w, 1)`, and goes to the modelling layer
-  (:class:`~dro_opt.dro.losses.PiecewiseAffineLoss`, Mohajerin Esfahani & Kuhn 2018, Thm 4.2);
-  on the unbounded support its value is the closed form
-  :math:`E_{\hat P}|r| + \varepsilon \|u\|_2` (the JMLR paper's regression result; checked
-  against the layer in ``tests/test_regression.py``).
+  :math:`\|\xi - \xi'\|_2`; on the unbounded support the sup is
+  :math:`E_{\hat P}|r| + \varepsilon \|u\|_2` (the JMLR paper's regression result; Mohajerin
+  Esfahani & Kuhn 2018, Thm 6.3 for Lipschitz losses): :math:`|r_i - u'\Delta| \le |r_i| +
+  \|u\|_2 \|\Delta\|_2` bounds it, and moving a mass :math:`\tau \to 0` of one sample by
+  :math:`\varepsilon / \tau` along :math:`\mp u / \|u\|_2` approaches it (not attained).
+  Written directly: going through the modelling layer's transport dual
+  (:class:`~dro_opt.dro.losses.PiecewiseAffineLoss` :math:`\max(a'\xi - b, -a'\xi + b)`,
+  :math:`a = (-w, 1)`) gives the same value but its certificate re-solves the primal transport
+  program (2n sub-atoms in :math:`\mathbb{R}^{d+1}`): measured 66 s against 14 s for the closed
+  form at n = 2000, d = 100 (shared machine). ``tests/test_regression.py`` checks the closed form
+  against the layer's worst case at the fitted decision.
 * ``loss="squared"``, ``"wasserstein"``: the type-1 sup with the norm cost is :math:`+\infty`
   (quadratic growth), so the cost is the **squared** norm :math:`\|\xi - \xi'\|_2^2`
   (``wasserstein(radius, 2, cost="squared")``: :math:`E\|\Delta\|_2^2 \le \varepsilon`) and
@@ -72,7 +77,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dro_opt
-from dro_opt.ambiguity import cvar, ot_phi, phi_divergence, wasserstein
+from dro_opt.ambiguity import cvar, ot_phi, phi_divergence
 from dro_opt.dro import worst_case, worst_case_distribution
 from dro_opt.dro.losses import PiecewiseAffineLoss
 from dro_opt.errors import DroOptError
@@ -308,16 +313,18 @@ class DROLinearRegression(RegressorMixin, BaseEstimator):
         losses = cp.square(resid) if squared else cp.abs(resid)
         if amb == "erm":
             return cp.sum(losses) / n, [], None
+        u_norm = cp.norm(cp.hstack([w, np.ones(1)]), 2)  # ||(w, -1)||_2
         if amb == "wasserstein" and squared:  # Blanchet et al. closed form (module docstring)
-            u_norm = cp.norm(cp.hstack([w, np.ones(1)]), 2)  # ||(w, -1)||_2
             return cp.square(cp.norm(resid, 2) / math.sqrt(n) + math.sqrt(r) * u_norm), [], None
-        if amb in ("wasserstein", "ot-kl"):  # |r| = max(a'xi - b, -a'xi + b), xi = (x, y)
+        if amb == "wasserstein":  # absolute: E|r| + eps ||(w, -1)||_2 (module docstring)
+            return cp.sum(losses) / n + r * u_norm, [], None
+        if amb == "ot-kl":  # absolute: |r| = max(a'xi - b, -a'xi + b), xi = (x, y)
             slope = cp.hstack([-w, np.ones(1)])
             shift = b if self.fit_intercept else 0.0
             loss = PiecewiseAffineLoss(np.column_stack([X, y]), [(slope, -shift), (-slope, shift)])
-            S: Any = wasserstein(r, 2) if amb == "wasserstein" else ot_phi(r, th1, "kl", 2)
-            t, cons = worst_case(loss, S)
+            t, cons = worst_case(loss, ot_phi(r, th1, "kl", 2))
             return t, cons, t
+        S: Any
         if amb == "cvar":
             S = cvar(r)
         else:

@@ -13,10 +13,11 @@ each perspective of ``phi*`` written by hand (``phi*`` over ``t >= 0``):
   Namkoong 2019); modified-chi2 and chi-m with m = 2 (``(t - 1)^2``) are chi2 with radius
   ``r / 2``; Cressie-Read with theta = 2 is chi2;
 * TV: mass ``r / 2`` moved to the largest loss; CVaR: Rockafellar & Uryasev 2000;
-* Wasserstein on ``(x, y)``: absolute loss ``mean |r| + eps ||(w, -1)||_2`` (closed form; the
-  estimator goes through the modelling layer's transport dual instead); squared loss with the
-  squared cost ``(sqrt(mean r^2) + sqrt(eps) ||(w, -1)||_2)^2`` (Blanchet, Kang & Murthy 2019),
-  itself checked against the layer's worst case of max-affine minorants of ``r^2``;
+* Wasserstein on ``(x, y)``: absolute loss ``mean |r| + eps ||(w, -1)||_2``, squared loss with
+  the squared cost ``(sqrt(mean r^2) + sqrt(eps) ||(w, -1)||_2)^2`` (Blanchet, Kang & Murthy
+  2019); both closed forms (the estimator writes them too) are checked against the modelling
+  layer's own transport worst case at the fitted decision (for ``r^2`` through its max-affine
+  minorants);
 * OT-KL, absolute loss: paper 002 Thm 5.8 in the paper's scaling with
   ``||(w, -1)||_2 <= lam theta1`` (the c-transform of ``|r|``, ``||(w, -1)||_2``-Lipschitz in
   ``(x, y)``, is ``|r|`` itself there and ``+inf`` otherwise).
@@ -200,7 +201,10 @@ def test_squared_wasserstein_closed_form_against_the_layer() -> None:
     assert h * h / 4 < 0.02 * closed  # the check is tight enough to fail a wrong closed form
 
 
-def test_absolute_wasserstein_is_the_regularised_closed_form() -> None:
+def test_absolute_wasserstein_closed_form_against_the_layer() -> None:
+    """At the fitted (w, b): the closed form ``mean |r| + eps ||(w, -1)||_2`` the estimator
+    writes lies in the modelling layer's proven bracket ``[value, dual_value]`` of the worst
+    case of ``|r| = max(a'xi - b, -a'xi + b)`` over the type-1 ball on ``xi = (x, y)``."""
     X, y = data(4, n=30, d=5)
     for eps in (0.0, 0.3):
         est = DROLinearRegression("wasserstein", radius=eps, loss="absolute").fit(X, y)
@@ -208,6 +212,12 @@ def test_absolute_wasserstein_is_the_regularised_closed_form() -> None:
         value = np.mean(np.abs(y - X @ w - b)) + eps * math.sqrt(1 + w @ w)
         assert est.robust_objective_ == pytest.approx(value, rel=1e-7, abs=1e-9)
         assert est.worst_case_weights_ is None
+        a = np.append(-w, 1.0)
+        loss = PiecewiseAffineLoss(np.column_stack([X, y]), [(a, -b), (-a, b)])
+        wc = wasserstein(eps, 2).worst_case_distribution(loss)
+        tol = 1e-7 * max(1.0, value)
+        assert wc.value - tol <= value <= wc.dual_value + tol
+        assert wc.dual_value - wc.value <= 1e-6 * max(1.0, value)
 
 
 @pytest.mark.parametrize("amb", ["kl", "chi2", "tv", "cvar", "erm"])
