@@ -296,11 +296,6 @@ class OAOracle:
         A = sp.csr_matrix((v, (np.zeros(c.size, dtype=np.int64), c)), shape=(1, self.ncols))
         return CutRows(A, np.array([float(const)]))
 
-    def _group_cuts(self, const: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.kind == "chi2" and self.mode == "multi":
-            return const, coef
-        return self.G @ const, np.asarray(self.G @ coef)
-
     def cuts_at_set(
         self,
         mask: np.ndarray,
@@ -317,10 +312,15 @@ class OAOracle:
         """
         mask = np.asarray(mask, dtype=bool)
         F, _f, w = self.evaluate(mask)
-        block, _ = self.cuts.submodular_cut(mask)
+        P = w / self.n
+        if self.kind == "chi2" and self.mode == "multi":  # per-customer rows: the full block
+            block, _ = self.cuts.submodular_cut(mask)
+            gc, gz = block.const, block.coef
+            (agg_P, agg_w) = block.aggregate(P), block.aggregate(w)
+        else:
+            gc, gz, (agg_P, agg_w) = self._set_cut_sums(mask, (P, w))
         parts: list[CutRows] = []
         if self.K:
-            gc, gz = self._group_cuts(block.const, block.coef)
             idx = np.arange(self.K)
             if x is not None:
                 z, theta, _ = self.split(x)
@@ -328,19 +328,45 @@ class OAOracle:
                 idx = np.flatnonzero(theta > val + eps)
             parts.append(self._theta_rows(idx, gc[idx], gz[idx]))
         if self.kind == "chi2":
-            P = w / self.n
             if self.mode == "multi":  # t <= P'theta
                 if x is None or x[self.t_col] > P @ self.split(x)[1] + eps:
                     parts.append(self._t_row(0.0, None, P))
             else:
-                const, coef = block.aggregate(P)
+                const, coef = agg_P
                 if x is None or x[self.t_col] > const + coef @ x[: self.D] + eps:
                     parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)
         self.ncuts += len(rows)
         if aggregate:
-            return rows, F, block.aggregate(w)
+            return rows, F, agg_w
         return rows, F
+
+    @cached_property
+    def _G_columns(self) -> sp.csc_matrix | None:
+        return None if self.G is None else self.G.tocsc()
+
+    def _set_cut_sums(
+        self, mask: np.ndarray, weights: tuple[np.ndarray, ...], chunk: int = 4096
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, np.ndarray]]]:
+        """Sums of the form-(a) cuts at ``S`` (:meth:`SubmodularCuts.cut_from_sets`, exact at
+        ``S``): per group ``(G const, G coef)`` and, for each weight vector ``w``,
+        ``(w'const, w'coef)``; built in blocks of ``chunk`` customers, so no N x D array is
+        formed (the sums are the same linear combinations of the same valid cuts)."""
+        L = self.cuts.log_scores(mask)
+        members = np.broadcast_to(mask, (self.N, self.D))
+        gc, gz = np.zeros(self.K), np.zeros((self.K, self.D))
+        sums = [[0.0, np.zeros(self.D)] for _ in weights]
+        for lo in range(0, self.N, max(int(chunk), 1)):
+            hi = min(self.N, lo + max(int(chunk), 1))
+            blk = self.cuts.cut_from_sets(L, members, np.arange(lo, hi))
+            if self.K:
+                Gs = self._G_columns[:, lo:hi]
+                gc += Gs @ blk.const
+                gz += np.asarray(Gs @ blk.coef)
+            for acc, w in zip(sums, weights, strict=True):
+                acc[0] += float(w[lo:hi] @ blk.const)
+                acc[1] += w[lo:hi] @ blk.coef
+        return gc, gz, [(float(c0), c) for c0, c in sums]
 
     def fractional_cuts(self, x: np.ndarray, gradient: bool = True, eps: float = 1e-7) -> CutRows:
         """Cuts violated (by more than ``eps``, relative) by a fractional master point.
