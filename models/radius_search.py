@@ -134,7 +134,7 @@ def search_radii(
     rho_bounds: tuple[float, float],
     eps_bounds: Sequence[tuple[float, float]],
     *,
-    init: str | int = "grid",
+    init: Any = "grid",
     grid_levels: int = 3,
     n_iter: int = 20,
     batch_size: int = 1,
@@ -152,8 +152,8 @@ def search_radii(
     evaluate : ``(rho, eps) -> L_val`` (e.g. :func:`linear_evaluation`); picklable for
         ``n_jobs > 1`` or ``client``.
     rho_bounds, eps_bounds : the box, ``(lo, hi)`` for :math:`\rho` and one per group.
-    init : ``"grid"`` (``grid_levels`` values per dimension, paper 001 App. E) or a number of
-        scrambled Sobol points.
+    init : ``"grid"`` (``grid_levels`` values per dimension, paper 001 App. E), a number of
+        scrambled Sobol points, or an ``(m, 1 + G)`` array of points ``(rho, eps_1..eps_G)``.
     n_iter : evaluations after the initial design (GP + expected improvement).
     batch_size : points chosen per GP round (constant liar), evaluated concurrently.
     n_jobs, client : local process pool size, or a ``dask.distributed.Client``.
@@ -198,9 +198,9 @@ def _check_box(
 
 
 def _initial_design(
-    lo: np.ndarray, hi: np.ndarray, init: str | int, levels: int, seed: int
+    lo: np.ndarray, hi: np.ndarray, init: Any, levels: int, seed: int
 ) -> list[np.ndarray]:
-    if init == "grid":
+    if isinstance(init, str) and init == "grid":
         if int(levels) < 1:
             raise ParameterError("grid_levels must be >= 1")
         axes = [
@@ -208,8 +208,18 @@ def _initial_design(
             for a, b in zip(lo, hi, strict=True)
         ]
         return [np.array(pt) for pt in product(*axes)]
+    if not isinstance(init, (int, str)):  # explicit points, one row (rho, eps_1..eps_G) each
+        try:
+            pts = np.asarray(init, dtype=float)
+        except (TypeError, ValueError):
+            pts = np.empty((0, 0))
+        if pts.ndim != 2 or pts.shape[1] != lo.size or pts.shape[0] < 1:
+            raise ParameterError(f"init points must be an (m, {lo.size}) array of radii")
+        if ((pts < lo) | (pts > hi)).any():
+            raise ParameterError("init points must lie inside the bounds")
+        return list(pts)
     if isinstance(init, bool) or not isinstance(init, int) or init < 1:
-        raise ParameterError(f"init must be 'grid' or a number of points >= 1, got {init!r}")
+        raise ParameterError(f"init must be 'grid', a number of points or points, got {init!r}")
     u = qmc.Sobol(lo.size, scramble=True, seed=seed).random(int(init))
     return list(lo + u * (hi - lo))
 

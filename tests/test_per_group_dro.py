@@ -237,6 +237,10 @@ def test_bad_input() -> None:
         PerGroupDROClassifier("squared").fit(X, y, groups=g)
     with pytest.raises(ParameterError, match="bounds"):
         search_radii(lambda r, e: 0.0, (1.0, 0.0), [(0, 1)])
+    with pytest.raises(ParameterError, match="inside the bounds"):
+        search_radii(lambda r, e: 0.0, (0.0, 1.0), [(0, 1)], init=[[0.5, 2.0]])
+    given = search_radii(lambda r, e: r + e[0], (0.0, 1.0), [(0, 1)], init=[[0.5, 0.1]], n_iter=0)
+    assert [(t.rho, t.eps) for t in given.trials] == [(0.5, (0.1,))] and given.value == 0.6
     with pytest.raises(ParameterError, match="no samples"):
         iterative_best_response(LinearModel(2), np.zeros(3), X, np.ones(120), g * 2)
 
