@@ -171,7 +171,11 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
     if par.get("clusters") is not None or par.get("strata") is not None:
         shown.append(f"seed {par['seed']}")
     print("parameters: " + ", ".join(shown))
-    print(f"status: {payload['status']}")
+    notes = {
+        "interrupted": " (Ctrl-C: the best certified result so far)",
+        "time_limit": " (the budget of --time-limit ran out: the best certified result so far)",
+    }
+    print(f"status: {payload['status']}{notes.get(payload['status'], '')}")
     opened = ", ".join(str(j) for j in payload["open"]) or "none"
     print(f"open locations (1-based): {opened}")
     cert = payload["certificate"]
@@ -196,5 +200,5 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
                 f"  certificate {line['name']}: {fmt(line['value'])}{flag}"
                 + (f" -- {line['note']}" if line.get("note") else "")
             )
-    if payload.get("message"):
-        print(f"message: {payload['message']}")
+    if payload.get("message"):  # the routes' own words; "status=" there is a solver's status
+        print(f"message (solver details): {payload['message']}")
