@@ -23,6 +23,12 @@ Run from the repository root (2-core shared machine; numbers measured under cont
 
     python benchmarks/fcp_tables.py --quick      # 1,000 clients, 15 locations, m in {2, 3, 4}
     python benchmarks/fcp_tables.py              # 5,000 clients, 59 locations, m in {7, 10, 13}
+
+Measured (``--quick``, shared 2-core machine, 2026-12-01; the full run was not made): the robust
+(VR) decision equals the ERM one at 1E2 and 1E3 (H 0.003-0.004, A 0.381 / 0.466 / 0.539 for
+m = 2 / 3 / 4) and is z = 0 at 1E4 (every investment has negative VR on the full training data);
+baselines 38-86% of ours (paper 15-61%); our time 6-60 s (60 s limit). Every certified gap is the
+``capture_cap`` line (0.12-0.58): at K = 4 with 15 clusters the PWLA + clustering lines are larger.
 """
 
 from __future__ import annotations
