@@ -11,7 +11,11 @@ these models):
   ``KLDRO(model_type="logistic")`` with ``eps = r``;
 * type-1 Wasserstein SVM, cost ``||x - x'||_2``, labels not moved: ours
   ``DROLinearSVC("wasserstein", radius=r)``; theirs ``WassersteinDRO(model_type="svm")`` with
-  ``eps = r``, ``p = 2``, ``kappa = "inf"``.
+  ``eps = r``, ``p = 2``, ``kappa = "inf"``;
+* regression (``--models chi2-ols kl-lad``, responses ``X w* + 2 N(0, 1)``): chi-square least
+  squares, ours ``DROLinearRegression("chi2", radius=r)``, theirs ``Chi2DRO(model_type="ols")``
+  with ``eps = 2 r``; KL least absolute deviations, ours ``DROLinearRegression("kl", radius=r,
+  loss="absolute")``, theirs ``KLDRO(model_type="lad")`` with ``eps = r``.
 
 skwdro is not compared: it has no SVM and no phi-divergence, and its Wasserstein logistic
 regression is a different model (label-flipping cost, entropic regularisation, stochastic
@@ -51,6 +55,15 @@ inflated, ratios noisy; Python 3.11, cvxpy 1.9.3, Clarabel on both sides, dro_op
     wasserstein-svm   1000    3.981    1.182   3.37     239.5     24.7      0.54581869    0.54581869
     wasserstein-svm  10000   44.396    9.453   4.70    2366.5    232.8      0.57350533    0.57350534
 
+Regression rows (``--models chi2-ols kl-lad --sizes 200 1000``, same machine, the working tree
+after commit 75ba7bf)::
+
+    model                n   ours s    dro s  ratio  ours MiB  dro MiB  ours objective dro objective
+    chi2-ols           200    0.386    0.426   0.90       7.1      6.5      2.57971359    2.57971359
+    chi2-ols          1000    3.370    2.958   1.14      25.6     27.3      5.32748623    5.32748623
+    kl-lad             200    0.813    0.507   1.60      11.3     10.6      1.39237823    1.39237899
+    kl-lad            1000    6.033    7.411   0.81      40.1     51.9      1.99898895    1.99899223
+
 (kl-logistic n = 10,000: ``dro`` raised ``KLDROError: Optimization failed to solve using
 CLARABEL`` in both runs.) The target (ours <= 0.5x) is NOT met on any row. Where the time goes
 (cProfile of one fit, n = 1000): chi2 SVM and KL logistic: 85-90 % in the Clarabel solve of a
@@ -80,7 +93,9 @@ import numpy as np
 
 D = 100
 RADIUS = 0.1
-MODELS = ("chi2-svm", "kl-logistic", "wasserstein-svm")
+MODELS = ("chi2-svm", "kl-logistic", "wasserstein-svm", "chi2-ols", "kl-lad")
+#: regression rows (not in the default run): DROLinearRegression vs dro's ols / lad models
+REGRESSION = ("chi2-ols", "kl-lad")
 
 
 def make_data(n: int, d: int = D, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -93,9 +108,23 @@ def make_data(n: int, d: int = D, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return X, y
 
 
+def make_regression_data(n: int, d: int = D, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The same features and ``w*``, responses ``X w* + 2 N(0, 1)``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w_true = np.zeros(d)
+    w_true[:10] = rng.choice([-1.0, 1.0], size=10)
+    return X, X @ w_true + 2.0 * rng.normal(size=n)
+
+
 def _ours(model: str) -> Any:
     from dro_opt.models.classification import DROLinearSVC, DROLogisticRegression
+    from dro_opt.models.regression import DROLinearRegression
 
+    if model == "chi2-ols":
+        return DROLinearRegression("chi2", radius=RADIUS, loss="squared")
+    if model == "kl-lad":
+        return DROLinearRegression("kl", radius=RADIUS, loss="absolute")
     if model == "chi2-svm":
         return DROLinearSVC("chi2", radius=RADIUS)
     if model == "kl-logistic":
@@ -108,9 +137,12 @@ def _theirs(model: str, d: int) -> Any:
     from dro.linear_model.kl_dro import KLDRO
     from dro.linear_model.wasserstein_dro import WassersteinDRO
 
-    if model == "chi2-svm":
-        est = Chi2DRO(input_dim=d, model_type="svm")
+    if model in ("chi2-svm", "chi2-ols"):
+        est = Chi2DRO(input_dim=d, model_type="svm" if model == "chi2-svm" else "ols")
         est.update({"eps": 2 * RADIUS})  # their sqrt(1 + eps) is our sqrt(1 + 2 r)
+    elif model == "kl-lad":
+        est = KLDRO(input_dim=d, model_type="lad")
+        est.update({"eps": RADIUS})
     elif model == "kl-logistic":
         est = KLDRO(input_dim=d, model_type="logistic")
         est.update({"eps": RADIUS})
@@ -128,7 +160,7 @@ def _rss_mib() -> float:
 
 def run_one(lib: str, model: str, n: int, repeats: int) -> dict[str, Any]:
     """One row in this process: best fit seconds, peak RSS growth, objective."""
-    X, y = make_data(n)
+    X, y = make_regression_data(n) if model in REGRESSION else make_data(n)
     make = (lambda: _ours(model)) if lib == "dro_opt" else (lambda: _theirs(model, X.shape[1]))
     make()  # imports done before measuring
     before = _rss_mib()
@@ -180,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n in {200, 1000} only")
     ap.add_argument("--sizes", type=int, nargs="+", help="sample sizes (default 200 1000 10000)")
-    ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    ap.add_argument(
+        "--models", nargs="+", choices=MODELS, default=[m for m in MODELS if m not in REGRESSION]
+    )
     ap.add_argument("--repeats", type=int, default=2, help="fits per row, best time reported")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per row")
     ap.add_argument("--one", nargs=3, metavar=("LIB", "MODEL", "N"), help=argparse.SUPPRESS)
