@@ -1,19 +1,30 @@
 """Solve robust facility cost planning (MC-FCP) with a certificate on the ORIGINAL problem.
 
 :func:`solve_mc_fcp` (paper 003 Sec. 3.2 and Sec. 5.2): optionally reduce the clients
-(:mod:`.reduce`), build the PWLA MISOCP (:mod:`.misocp`), solve it, and re-evaluate the grid
-decision EXACTLY on the full data. Certificate (mean units: average capture probability)::
+(:mod:`.reduce`), build a MISOCP, solve it, and re-evaluate the decision EXACTLY on the full
+data. Two models (``method``):
+
+* ``"secant"`` (default): the secant over-estimation relaxation of :mod:`.secant_socp`. Its
+  optimum is >= the continuous optimum (no approximation line) and its decision ``z`` is
+  continuous and feasible; the bound is tight up to a second-order chord error for ERM / chi2.
+* ``"pwla"`` (alias ``"misocp"``): the grid-restricted PWLA MISOCP of :mod:`.misocp`, exact on the
+  grid, whose bound needs the first-order PWLA line.
+
+Certificate (mean units: average capture probability)::
 
     lower = F_full(z)  <=  OPT (continuous z, full data)
-          <=  upper = solver bound (grid problem, solved data) + PWLA line + reduction line
+          <=  upper = solver bound (solved data) [+ PWLA line] + reduction line
 
 capped by ``E_p f(min(U, B))`` (line ``capture_cap``) when that is smaller: capture is increasing
-in every ``z_j``, so no objective exceeds it.
+in every ``z_j``, so no objective exceeds it. ``pieces="auto"`` solves with K = 4, 8, 16, 32, 64
+cells until the certified gap is ``<= gap`` or the time limit is spent; every run's upper bound
+is valid, so the certificate takes the smallest upper and the best decision (exact full-data
+value) over the runs.
 
-The returned decision is the better, on the full data, of the solver's grid decision and
+The returned decision is the best, on the full data, of the solvers' decisions and
 ``z = 0`` (no investment; objective 0), which a decision from reduced data can lose to under a
 large ``rho``. The solver's word is checked: its bound must not lie below the exact value of
-its own decision on the solved data (the model is exact on the grid); otherwise the bound is
+its own decision on the solved data (both models contain that value); otherwise the bound is
 dropped and the status is ``NUMERICAL_ERROR``. ``OPTIMAL`` only when the certificate's gap is
 ``<= gap``, otherwise ``FEASIBLE`` (or the solver's time/licence status) with the gap actually
 proven.
@@ -45,11 +56,13 @@ from dro_opt.models.facility_cost.objective import (
     evaluate,
     values_and_jacobian,
 )
+from dro_opt.models.facility_cost.secant_socp import build_fcp_secant
 from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
 
-METHODS = ("misocp", "pga", "tt-gad")
+METHODS = ("secant", "pwla", "misocp", "pga", "tt-gad")
+AUTO_PIECES = (4, 8, 16, 32, 64)
 SCIP_OPTIONS = {"separating/maxrounds": 0, "separating/maxroundsroot": 0}
 
 
@@ -59,8 +72,8 @@ def solve_mc_fcp(
     objective: str = "erm",
     rho: float = 0.0,
     *,
-    pieces: int = 8,
-    method: str = "misocp",
+    pieces: int | str = 8,
+    method: str = "secant",
     solver: str | None = None,
     time_limit: float | None = None,
     gap: float = 1e-4,
@@ -85,7 +98,7 @@ def solve_mc_fcp(
     )  # fmt: skip
     rho = float(rho)
     effective = "erm" if rho == 0.0 else objective
-    if method != "misocp":
+    if method in ("pga", "tt-gad"):
         return _baseline(instance, budget, objective, rho, method, seed, restarts, time_limit)
 
     t0 = time.perf_counter()
@@ -96,41 +109,29 @@ def solve_mc_fcp(
         solved, red_lines, red_info = reduce_clients(
             instance, budget, effective, rho, clusters, strata, per_stratum, seed
         )
-    model = build_fcp_misocp(solved, budget, effective, rho, int(pieces))
-    build_seconds = time.perf_counter() - t0
-    from dro_opt.solvers.registry import solve
-
+    reduce_seconds = time.perf_counter() - t0
+    kind = "pwla" if method in ("pwla", "misocp") else "secant"
     name = solver or "scip"
-    res = solve(
-        model.problem,
-        name,
-        SolveOptions(
-            time_limit=time_limit,
-            gap=0.25 * gap,
-            threads=threads,
-            verbose=verbose,
-            extra=dict(SCIP_OPTIONS) if name == "scip" else {},
-        ),
-    )
-    messages = (
-        [f"{name}: {res.message}"] if res.message and res.status is not Status.OPTIMAL else []
-    )
-    line = model.pwla_line()
-    z = None
-    if res.status.has_solution and "v" in res.solution:
-        z = _feasible(model.decision(res.solution), instance.upper, budget)
-    bound = None if res.bound is None or not math.isfinite(res.bound) else float(res.bound)
-    numerical = False
-    on_solved = None
-    if z is not None:
-        on_solved = evaluate(solved, z, effective, rho)
-        if bound is not None and bound < on_solved - 1e-7 * max(1.0, abs(on_solved)):
-            messages.append(
-                f"{name}'s bound {bound:.10g} is below the exact value {on_solved:.10g} of its "
-                "own grid decision on the solved data: bound discarded"
-            )
-            bound, numerical = None, True
-    else:
+    ladder = AUTO_PIECES if pieces == "auto" else (int(pieces),)
+    runs: list[dict[str, Any]] = []
+    for K in ladder:
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t_start)
+        if runs and left is not None and left <= 0:
+            break
+        run = _run_model(
+            kind, solved, budget, effective, rho, K, name, left, gap, threads, verbose,
+            red_info is not None,
+        )  # fmt: skip
+        runs.append(run)
+        if run["status"] in (Status.LICENSE_LIMIT, Status.ERROR) or _proven(
+            runs, red_lines, instance, objective, rho, gap
+        ):
+            break
+    best = min(runs, key=_upper_of)
+    messages = [m for r in runs for m in r["messages"]]
+    found = [r["z"] for r in runs if r["z"] is not None]
+    z = max(found, key=lambda c: _full_value(instance, c, objective, rho)) if found else None
+    if z is None:
         z = np.zeros(instance.num_locations)
         messages.append("no solver decision: reporting z = 0 (no investment)")
     exact = evaluate(instance, z, objective, rho)
@@ -144,40 +145,131 @@ def solve_mc_fcp(
     cert = Certificate.for_sense(
         "max",
         exact,
-        bound,
-        errors=[line, *red_lines],
-        bound_note=f"{name}'s proven bound of the grid MISOCP (K = {pieces}"
-        + (", reduced clients)" if red_info is not None else ")"),
+        best["bound"],
+        errors=[*best["lines"], *red_lines],
+        bound_note=best["note"],
     )
     cert = _capped(cert, instance, budget)
-    status = _status(cert, gap, numerical, res.status)
+    numerical = any(r["numerical"] for r in runs)
+    status = _status(cert, gap, numerical, runs[-1]["status"])
     return Result(
         status=status,
         objective=float(exact),
         bound=cert.upper,
         solver=name,
-        solver_version=res.solver_version,
+        solver_version=runs[-1]["version"],
         sense="max",
         x=z.copy(),
         solution={"z": z},
-        build_seconds=build_seconds + res.build_seconds,
-        solve_seconds=res.solve_seconds,
-        nodes=res.nodes,
+        build_seconds=reduce_seconds + sum(r["build_seconds"] for r in runs),
+        solve_seconds=sum(r["solve_seconds"] for r in runs),
+        nodes=runs[-1]["nodes"],
         message="; ".join(messages),
         certificate=cert,
         extra={
-            "method": "misocp",
-            "pieces": int(pieces),
-            "pwla_line": line.value,
+            "method": kind,
+            "pieces": best["pieces"],
+            "pieces_tried": [r["pieces"] for r in runs],
+            "pwla_line": best["lines"][0].value if best["lines"] else 0.0,
             "reduction": red_info,
-            "model_objective": res.objective,
-            "model_bound": res.bound,
-            "model_value_of_decision": on_solved,
+            "model_objective": best["model_objective"],
+            "model_bound": best["bound_raw"],
+            "model_value_of_decision": best["on_solved"],
             "objective_name": objective,
             "rho": rho,
             "total_seconds": time.perf_counter() - t_start,
         },
     )
+
+
+def _proven(
+    runs: list[dict[str, Any]], red_lines: list[CertificateLine], instance: FCPInstance,
+    objective: str, rho: float, gap: float,
+) -> bool:  # fmt: skip
+    """Whether the runs so far certify ``gap`` (best full-data value vs the smallest upper)."""
+    lower = max(_full_value(instance, r["z"], objective, rho) for r in runs)
+    upper = min(_upper_of(r) for r in runs) + sum(line.value for line in red_lines)
+    return upper - lower <= gap * max(1.0, abs(lower))
+
+
+def _full_value(instance: FCPInstance, z: np.ndarray | None, objective: str, rho: float) -> float:
+    return -math.inf if z is None else evaluate(instance, z, objective, rho)
+
+
+def _upper_of(run: dict[str, Any]) -> float:
+    """The run's upper bound on the solved data (solver bound + its approximation lines)."""
+    if run["bound"] is None:
+        return math.inf
+    return run["bound"] + sum(line.value for line in run["lines"])
+
+
+def _run_model(
+    kind: str, solved: FCPInstance, budget: float, objective: str, rho: float, pieces: int,
+    name: str, time_limit: float | None, gap: float, threads: int, verbose: bool,
+    reduced: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Build and solve one model (``kind`` = "secant" or "pwla") with ``pieces`` cells; the
+    decision, the solver's checked bound and the approximation lines (none for the secant
+    relaxation: its bound is valid as it stands, :mod:`.secant_socp`)."""
+    from dro_opt.solvers.registry import solve
+
+    t0 = time.perf_counter()
+    if kind == "secant":
+        model: Any = build_fcp_secant(solved, budget, objective, rho, pieces)
+    else:
+        model = build_fcp_misocp(solved, budget, objective, rho, pieces)
+    build_seconds = time.perf_counter() - t0
+    res = solve(
+        model.problem,
+        name,
+        SolveOptions(
+            time_limit=time_limit,
+            gap=0.25 * gap,
+            threads=threads,
+            verbose=verbose,
+            extra=dict(SCIP_OPTIONS) if name == "scip" else {},
+        ),
+    )
+    messages = (
+        [f"{name} (K = {pieces}): {res.message}"]
+        if res.message and res.status is not Status.OPTIMAL
+        else []
+    )
+    lines = [model.pwla_line()] if kind == "pwla" else []
+    z = None
+    if res.status.has_solution and "v" in res.solution:
+        z = _feasible(model.decision(res.solution), solved.upper, budget)
+    bound = None if res.bound is None or not math.isfinite(res.bound) else float(res.bound)
+    numerical = False
+    on_solved = None
+    if z is not None:
+        # both models contain the returned z's value: the bound must not lie below it
+        on_solved = evaluate(solved, z, objective, rho)
+        if bound is not None and bound < on_solved - 1e-7 * max(1.0, abs(on_solved)):
+            messages.append(
+                f"{name}'s bound {bound:.10g} is below the exact value {on_solved:.10g} of its "
+                "own decision on the solved data: bound discarded"
+            )
+            bound, numerical = None, True
+    what = "secant MISOCP relaxation (no approximation line)" if kind == "secant" else "grid MISOCP"
+    return {
+        "pieces": int(pieces),
+        "z": z,
+        "bound": bound,
+        "bound_raw": res.bound,
+        "lines": lines,
+        "note": f"{name}'s proven bound of the {what}, K = {pieces}"
+        + (", reduced clients" if reduced else ""),
+        "messages": messages,
+        "numerical": numerical,
+        "status": res.status,
+        "version": res.solver_version,
+        "nodes": res.nodes,
+        "model_objective": res.objective,
+        "on_solved": on_solved,
+        "build_seconds": build_seconds + res.build_seconds,
+        "solve_seconds": res.solve_seconds,
+    }
 
 
 def _capped(cert: Certificate, instance: FCPInstance, budget: float) -> Certificate:
@@ -276,7 +368,7 @@ def _validate(
     budget: float,
     objective: str,
     rho: float,
-    pieces: int,
+    pieces: int | str,
     method: str,
     time_limit: float | None,
     gap: float,
@@ -301,8 +393,8 @@ def _validate(
         raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}")
     if method not in METHODS:
         raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if not _is_int(pieces) or pieces < 1:
-        raise ParameterError(f"pieces (K) must be an integer >= 1, got {pieces!r}")
+    if pieces != "auto" and (not _is_int(pieces) or pieces < 1):
+        raise ParameterError(f"pieces (K) must be an integer >= 1 or 'auto', got {pieces!r}")
     if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
         raise ParameterError(f"time_limit must be a finite number of seconds > 0, got {time_limit}")
     if not (isinstance(gap, int | float) and math.isfinite(gap) and gap >= 0):
@@ -314,7 +406,7 @@ def _validate(
         raise ParameterError("give either clusters or strata (with per_stratum), not both")
     if (strata is None) != (per_stratum is None):
         raise ParameterError("stratified sampling needs both strata and per_stratum")
-    if method != "misocp" and (clusters is not None or strata is not None):
+    if method in ("pga", "tt-gad") and (clusters is not None or strata is not None):
         raise ParameterError("the gradient baselines run on the full data: drop clusters/strata")
     if not _is_int(seed):
         raise ParameterError(f"seed must be an integer, got {seed!r}")
