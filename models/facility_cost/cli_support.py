@@ -1,7 +1,9 @@
 """``dro-opt solve mc-fcp`` and ``dro-opt generate mc-fcp`` (registered by ``dro_opt.cli``).
 
 ``solve mc-fcp INSTANCE --budget B --objective erm|variance|chi2 --rho RHO --pieces K
---json OUT.json [--method misocp|pga|tt-gad] [--clusters K | --strata S --per-stratum P]``.
+--json OUT.json [--method secant|pwla|pga|tt-gad] [--clusters K | --strata S --per-stratum P]``
+(``--pieces auto``: K = 4, 8, ..., 64 until the certified gap is below ``--gap`` or the time limit;
+``--method misocp`` is the old name of ``pwla``).
 INSTANCE is an MC-FCP JSON file (:mod:`.instance`, keys ``weights``, ``bias``, ``rate``,
 ``upper``) or any MC-FLP instance (HM14 ``.data`` with ``--alpha``/``--beta``, ``.npz``,
 ``.json``) whose log-odds utilities are turned into FCP parameters by the documented derivation
@@ -46,8 +48,19 @@ def register(solve_models: Any, generate_models: Any) -> None:
         "chi2: worst case over the chi-square ball of radius rho / n (default erm)",
     )
     m.add_argument("--rho", type=float, default=0.0, help="radius >= 0 (variance/chi2 only)")
-    m.add_argument("--pieces", type=int, default=8, help="PWLA cells per location K >= 1")
-    m.add_argument("--method", choices=("misocp", "pga", "tt-gad"), default="misocp")
+    m.add_argument(
+        "--pieces",
+        type=_pieces,
+        default=8,
+        help="cells per location K >= 1, or 'auto' (refine until --gap or the time limit)",
+    )
+    m.add_argument(
+        "--method",
+        choices=("secant", "pwla", "misocp", "pga", "tt-gad"),
+        default="secant",
+        help="secant: secant relaxation (default); pwla (= misocp): grid PWLA MISOCP; "
+        "pga / tt-gad: gradient baselines without a bound",
+    )
     red = m.add_mutually_exclusive_group()
     red.add_argument("--clusters", type=int, help="solve on K weighted k-means client centroids")
     red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
@@ -73,6 +86,13 @@ def register(solve_models: Any, generate_models: Any) -> None:
     g.add_argument("--theta", type=float, default=0.5)
     g.add_argument("--margin", type=float, default=1.0)
     g.set_defaults(func=run_generate)
+
+
+def _pieces(text: str) -> int | str:
+    """``--pieces``: an integer or ``auto`` (argparse turns the ValueError into exit code 2)."""
+    if text == "auto":
+        return "auto"
+    return int(text)
 
 
 def load_instance(args: argparse.Namespace) -> Any:
@@ -103,13 +123,13 @@ def run_solve(args: argparse.Namespace) -> int:
         raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
     if args.objective == "erm" and args.rho != 0:
         raise ParameterError("--rho applies to --objective variance or chi2 only; drop --rho")
-    if args.pieces < 1:
+    if args.pieces != "auto" and args.pieces < 1:
         raise ParameterError(f"--pieces (K) must be an integer >= 1, got {args.pieces}")
     if not (math.isfinite(args.budget) and args.budget > 0):
         raise ParameterError(f"--budget must be a finite number > 0, got {args.budget}")
     if (args.strata is None) != (args.per_stratum is None):
         raise ParameterError("--strata and --per-stratum go together")
-    if args.method != "misocp" and (args.clusters is not None or args.strata is not None):
+    if args.method in ("pga", "tt-gad") and (args.clusters is not None or args.strata is not None):
         raise ParameterError("--method pga/tt-gad run on the full data: drop --clusters/--strata")
     options = solve_options(args)
     check_output_path(args.json, inputs=[args.instance], option="--json")
@@ -150,6 +170,7 @@ def payload_of(result: Any, instance: Any, args: argparse.Namespace) -> dict[str
         "certificate": cert,
         "solver": result.solver,
         "method": result.extra.get("method"),
+        "pieces": result.extra.get("pieces"),
         "build_seconds": result.build_seconds,
         "solve_seconds": result.solve_seconds,
         "instance": {
