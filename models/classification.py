@@ -159,7 +159,8 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         re-evaluation of the worst case; ``robust_objective_`` is then the solver's claim,
         ``lower_bound_`` / ``gap_`` are ``None`` and ``status_`` is ``"uncertified"`` (for
         large experiment grids, where the exact re-evaluation of a transport worst case costs
-        about ten times the fit).
+        about ten times the fit). If cvxpy's Clarabel fails, the certified route is taken
+        (its status then).
 
     Attributes
     ----------
@@ -404,7 +405,10 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
             obj = z
         problem = cp.Problem(cp.Minimize(obj), cons)
         if k is None and not getattr(self, "certify", True):
-            return self._solve_uncertified(problem, w), w, b, t
+            try:
+                return self._solve_uncertified(problem, w), w, b, t
+            except cp.error.SolverError:
+                pass  # cvxpy's Clarabel failed: the certified route below (its own retries)
         tl = self._time_limit() if limited else None
         try:
             res = dro_opt.solve(problem, solver=self.solver, time_limit=tl)
@@ -420,18 +424,17 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
     def _solve_uncertified(self, problem: cp.Problem, w: cp.Variable) -> _SolverClaim:
         """``certify=False``: the same model solved by cvxpy's own interface (Clarabel unless
         ``solver`` names another cvxpy solver), no exact re-evaluation of the worst case: the
-        value is the solver's claim and the status says so (``"uncertified"``)."""
+        value is the solver's claim and the status says so (``"uncertified"``). A solver
+        failure raises ``cvxpy.error.SolverError``; :meth:`_solve` then takes the certified
+        route."""
         kwargs: dict[str, Any] = {}
         tl = self._time_limit()
         if tl is not None:
             kwargs["time_limit"] = tl
         name = self.solver.upper() if isinstance(self.solver, str) else cp.CLARABEL
-        try:
-            with warnings.catch_warnings():  # "inaccurate" is reported by status_ instead
-                warnings.simplefilter("ignore", UserWarning)
-                problem.solve(solver=name, **kwargs)
-        except cp.error.SolverError as exc:
-            raise RuntimeError(f"{type(self).__name__}: the solve failed: {exc}") from exc
+        with warnings.catch_warnings():  # "inaccurate" is reported by status_ instead
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(solver=name, **kwargs)  # SolverError: the caller falls back
         if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w.value is None:
             raise RuntimeError(
                 f"{type(self).__name__}: the solver returned no solution (cvxpy status "

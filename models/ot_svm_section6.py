@@ -91,8 +91,12 @@ def fit_and_score(
     cost: str = "squared",
     certify: bool = False,
 ) -> FitRecord:
-    """Fit one model on ``(X, y)`` and score it on the test set."""
-    clf = make_svc(model, radius, theta1, cost, certify).fit(X, y)
+    """Fit one model on ``(X, y)`` and score it on the test set (a fit whose solver fails is
+    recorded with CCR NaN and status ``"failed"``; the tables count them as ``fN``)."""
+    try:
+        clf = make_svc(model, radius, theta1, cost, certify).fit(X, y)
+    except RuntimeError:
+        return FitRecord(math.nan, False, math.nan, theta1, "failed")
     ccr = float(np.mean(clf.predict(X_test) == y_test))
     degenerate = bool(np.max(np.abs(clf.coef_)) < ZERO_W)
     constant = float(np.mean(np.where(clf.intercept_[0] > 0, 1.0, -1.0) == y_test))
@@ -115,7 +119,7 @@ def cv_theta1(
     for tr, va in kf.split(X):
         for j, th in enumerate(thetas):
             rec = fit_and_score("ot-kl", X[tr], y[tr], X[va], y[va], radius, th, cost)
-            scores[j] += rec.ccr / folds
+            scores[j] += (0.0 if math.isnan(rec.ccr) else rec.ccr) / folds  # failed: 0
     return float(thetas[int(np.argmax(scores))])
 
 
@@ -138,7 +142,7 @@ class Curves:
 
     def mean(self, model: str, snapped: bool = False) -> np.ndarray:
         """(len(grid),) mean CCR over the replications, as fitted or snapped."""
-        return (self.snapped if snapped else self.ccr)[model].mean(axis=0)
+        return np.nanmean((self.snapped if snapped else self.ccr)[model], axis=0)
 
 
 def theta_sweep(
@@ -239,8 +243,13 @@ def format_curves(curves: Curves, label: str, models: Sequence[str]) -> str:
         for m in models:
             c = curves.ccr[m][:, j]
             deg = int(curves.degenerate[m][:, j].sum())
-            snap = curves.snapped[m][:, j].mean()
-            cells.append(f"{c.mean():.4f} [{c.min():.3f},{c.max():.3f}] {snap:.4f} d{deg:<2}")
+            snap = np.nanmean(curves.snapped[m][:, j])
+            failed = int(np.isnan(c).sum())
+            tail = f" f{failed}" if failed else ""
+            cells.append(
+                f"{np.nanmean(c):.4f} [{np.nanmin(c):.3f},{np.nanmax(c):.3f}] {snap:.4f} "
+                f"d{deg:<2}{tail}"
+            )
         lines.append(f"{g:>10.4g} | " + " | ".join(f"{x:^33}" for x in cells))
     return "\n".join(lines)
 
