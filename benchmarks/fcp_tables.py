@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rhos", type=float, nargs="+", default=[1e2, 1e3, 1e4])
     ap.add_argument("--clusters", type=int, default=50)
     ap.add_argument("--pieces", type=int, default=4)
+    ap.add_argument(
+        "--method", choices=("secant", "pwla"), default="secant", help="our model (secant)"
+    )
     ap.add_argument("--restarts", type=int, default=10)
     ap.add_argument("--time-limit", type=float, default=300.0, help="per MISOCP solve (s)")
     ap.add_argument("--seed", type=int, default=0)
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"NYC-synthetic MC-FCP (NOT the P&R-NYC data): {full.num_clients} clients "
         f"({train.num_clients} train / {test.num_clients} test), {full.num_locations} locations, "
-        f"{args.clusters} clusters, K = {args.pieces}, SCIP, time limit {args.time_limit:g} s/solve"
+        f"{args.clusters} clusters, K = {args.pieces}, {args.method} model, SCIP, time limit "
+        f"{args.time_limit:g} s/solve"
     )
     settings = [0.0, *args.rhos]
     rows = []
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             res = solve_mc_fcp(
                 train, m, objective, rho, pieces=args.pieces, clusters=args.clusters,
-                seed=args.seed, time_limit=args.time_limit,
+                seed=args.seed, time_limit=args.time_limit, method=args.method,
             )  # fmt: skip
             seconds = time.perf_counter() - t0
             z = res.solution["z"]

@@ -95,6 +95,15 @@ def test_pieces_auto_refines_until_the_gap() -> None:
     assert oracle(inst, "erm", 0.0) <= res.bound + 1e-9
 
 
+def test_pieces_auto_with_clustering_stops_when_only_the_reduction_line_is_left() -> None:
+    inst = tiny(N=30, seed=5)
+    res = solve_mc_fcp(inst, BUDGET, "erm", pieces="auto", clusters=4, gap=1e-3)
+    lines = {line.name: line.value for line in res.certificate.lines}
+    assert lines["reduction"] > 1e-3 and res.certificate.gap > 1e-3  # K cannot fix this gap
+    assert res.extra["pieces_tried"] == [4]  # the model's own part is already below 1e-3
+    assert res.certificate.contains(oracle(inst, "erm", 0.0))
+
+
 def test_cli_pieces_auto_and_methods(tmp_path) -> None:
     path = write_json(interior(0), tmp_path / "fcp.json")
     out = tmp_path / "out.json"

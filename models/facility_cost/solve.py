@@ -17,9 +17,10 @@ Certificate (mean units: average capture probability)::
 
 capped by ``E_p f(min(U, B))`` (line ``capture_cap``) when that is smaller: capture is increasing
 in every ``z_j``, so no objective exceeds it. ``pieces="auto"`` solves with K = 4, 8, 16, 32, 64
-cells until the certified gap is ``<= gap`` or the time limit is spent; every run's upper bound
-is valid, so the certificate takes the smallest upper and the best decision (exact full-data
-value) over the runs.
+cells until the certified gap is ``<= gap`` or the time limit is spent (with a reduction: or
+until the model's own part of the gap is ``<= gap``, the reduction line does not depend on K);
+every run's upper bound is valid, so the certificate takes the smallest upper and the best
+decision (exact full-data value) over the runs.
 
 The returned decision is the best, on the full data, of the solvers' decisions and
 ``z = 0`` (no investment; objective 0), which a decision from reduced data can lose to under a
@@ -186,10 +187,16 @@ def _proven(
     runs: list[dict[str, Any]], red_lines: list[CertificateLine], instance: FCPInstance,
     objective: str, rho: float, gap: float,
 ) -> bool:  # fmt: skip
-    """Whether the runs so far certify ``gap`` (best full-data value vs the smallest upper)."""
+    """Whether more cells cannot help: the runs so far certify ``gap`` (best full-data value vs
+    the smallest upper), or the model's own part (smallest upper on the solved data minus the
+    best value of a decision on the solved data) is already ``<= gap`` -- the rest is the
+    reduction line, which no K changes."""
     lower = max(_full_value(instance, r["z"], objective, rho) for r in runs)
-    upper = min(_upper_of(r) for r in runs) + sum(line.value for line in red_lines)
-    return upper - lower <= gap * max(1.0, abs(lower))
+    upper = min(_upper_of(r) for r in runs)
+    if upper + sum(line.value for line in red_lines) - lower <= gap * max(1.0, abs(lower)):
+        return True
+    solved = [r["on_solved"] for r in runs if r["on_solved"] is not None]
+    return bool(red_lines) and bool(solved) and upper - max(solved) <= gap * max(1.0, abs(lower))
 
 
 def _full_value(instance: FCPInstance, z: np.ndarray | None, objective: str, rho: float) -> float:
