@@ -36,6 +36,9 @@ are inflated and vary by 3x between runs; compare within one run)::
        (7.8x); one exact evaluation 0.0085 s / 0.156 s (before it read all N x D columns)
     --sizes 1000000 --rhos "" (before the blocked initial cuts): erm 273 s (build 54 s), 33
        rounds, peak 4.8 GB, one exact evaluation 1.1 s
+    --sizes 100000,1000000 --rhos "" (final code, load about 10):
+       erm   N=1e5  134.57 s (build 16.95) optimal 34 rounds  352 MiB  eval 0.070 s
+       erm   N=1e6  619.68 s (build 123.9) optimal 33 rounds 2195 MiB  eval 0.295 s  4.6x time
 
 (The peak MiB includes the interpreter and the imports of the tree that runs: the chi-square
 N = 1e4 difference above is the import baseline, 178 vs 72 MiB, not the algorithm.)
