@@ -22,6 +22,7 @@ from test_backend_conformance import random_socp
 from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.conic.cones import ConeRun
 from dro_opt.errors import CapabilityError
+from dro_opt.instances.reference_models import REFERENCE_MODELS
 from dro_opt.solvers import (
     Status,
     clarabel_backend,
@@ -320,3 +321,56 @@ def test_unknown_native_statuses_map_to_unknown() -> None:
     assert highs_backend.map_status("kSomethingNew") is Status.UNKNOWN
     assert clarabel_backend.map_status("Weird")[0] is Status.UNKNOWN
     assert clarabel_backend.map_status("AlmostSolved")[0] is Status.FEASIBLE
+
+
+# ------------------------------------------------------- SCIP bulk load through its LP reader
+FILE_ROUTE_MODELS = [
+    m for m, ref in REFERENCE_MODELS.items() if scip_backend.file_route_possible(ref.build())
+]
+
+
+@pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+@pytest.mark.parametrize("name", FILE_ROUTE_MODELS)
+def test_scip_lp_file_route_reaches_reference(
+    name: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Large linear/SOC models reach SCIP through dro_opt's .lp writer and SCIP's reader; forced
+    here on every reference model it can hold: same optimum, bound and status, and silent."""
+    monkeypatch.setattr(scip_backend.ScipBackend, "file_route_min_nnz", 0)
+    ref, problem = reference_model(name)
+    res = solve(problem, "scip", threads=1)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert res.extra.get("loaded_from") == "lp file"
+    if ref.optimum is None:
+        assert res.status is Status.parse(ref.expected_status), res.message
+        return
+    assert res.status is Status.OPTIMAL, res.message
+    assert rel_err(res.objective, ref.optimum) <= REL
+    assert problem.max_violation(res.x) <= 1e-5
+    assert res.bound is not None and rel_err(res.bound, ref.optimum) <= REL
+    for block, expected in (ref.solution or {}).items():
+        np.testing.assert_allclose(res[block], expected, atol=XTOL)
+
+
+@pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+def test_scip_lp_file_route_on_a_large_model() -> None:
+    """Past the threshold by itself (no monkeypatch): a maximum independent set on a path of
+    k nodes (x_i + x_(i+1) <= 1, binary; the path is bipartite, so the LP is integral) plus a
+    3-dimensional cone ||(u, v)|| <= 1 with max u + v: optimum ceil(k / 2) + sqrt(2)."""
+    k = scip_backend.ScipBackend.file_route_min_nnz // 2 + 1
+    bld = ConicBuilder("max", name="path_and_cone")
+    x = bld.add_variables("x", k, vtype="binary")
+    w = bld.add_variables("w", 2)
+    edges = sp.diags([np.ones(k - 1), np.ones(k - 1)], [0, 1], shape=(k - 1, k))
+    bld.add_le("edge", [(x, edges)], np.ones(k - 1))
+    bld.add_constraints("ball", "soc", [(w, [[0, 0], [1, 0], [0, 1]])], const=[1, 0, 0], dims=3)
+    bld.set_objective([(x, np.ones(k)), (w, [1.0, 1.0])])
+    problem = bld.build()
+    assert problem.A.nnz >= scip_backend.ScipBackend.file_route_min_nnz
+    res = solve(problem, "scip", threads=1, time_limit=120)
+    assert res.extra.get("loaded_from") == "lp file"
+    assert res.status is Status.OPTIMAL, res.message
+    expected = math.ceil(k / 2) + math.sqrt(2)
+    assert rel_err(res.objective, expected) <= 1e-6
+    assert res.bound is not None and res.bound >= expected - 1e-5
