@@ -24,11 +24,11 @@ Measured (full settings, ``--jobs 2``, 2 cores shared with other jobs, 300 evalu
 1658 s, most of it the GP fits on 250+ points; one evaluation failed with Clarabel numerical
 trouble at rho = 2.89 and was skipped)::
 
-    method                       avg  worst    G0    G1    G2    G3   | paper: avg worst G0 G1 G2 G3
-    ERM                        0.903  0.720 0.992 0.967 0.933 0.720   | 0.93 0.68 0.99 0.96 0.89 0.68
-    GDRO                       0.938  0.840 0.996 0.943 0.973 0.840   | 0.93 0.72 0.98 0.95 0.95 0.72
-    Per-GDRO (learned radii)   0.903  0.720 0.992 0.967 0.933 0.720   | 0.94 0.81 0.97 0.97 0.89 0.81
-    learned radii: rho = 0, eps = [0.0, 0.0, 0.0, 0.0], L_val = 0.08110
+  method                       avg  worst    G0    G1    G2    G3   | paper: avg worst G0 G1 G2 G3
+  ERM                        0.903  0.720 0.992 0.967 0.933 0.720   | 0.93 0.68 0.99 0.96 0.89 0.68
+  GDRO                       0.938  0.840 0.996 0.943 0.973 0.840   | 0.93 0.72 0.98 0.95 0.95 0.72
+  Per-GDRO (learned radii)   0.903  0.720 0.992 0.967 0.933 0.720   | 0.94 0.81 0.97 0.97 0.89 0.81
+  learned radii: rho = 0, eps = [0.0, 0.0, 0.0, 0.0], L_val = 0.08110
 
 With linear models the robust validation objective (eq. 9, the same radii on the validation
 set) is minimised at zero radii: for a fixed model it only grows with the radii, and no linear
