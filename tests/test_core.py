@@ -32,7 +32,7 @@ from dro_opt.solvers import (
     solvers_supporting,
 )
 from dro_opt.solvers.base import required_features
-from dro_opt.solvers.registry import _EXTRA
+from dro_opt.solvers.catalogue import unregister_backend
 from dro_opt.solvers.result import SCHEMA_VERSION, write_json_atomic
 
 # ------------------------------------------------------------------------------ builder
@@ -333,4 +333,4 @@ def test_uninstalled_backend_is_refused() -> None:
             solve(REFERENCE_MODELS["lp"].build(), "missing_solver_for_test")
         assert "missing_solver_for_test" not in solvers_supporting(REFERENCE_MODELS["lp"].build())
     finally:
-        _EXTRA.pop("missing_solver_for_test", None)
+        unregister_backend("missing_solver_for_test")

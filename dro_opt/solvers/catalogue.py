@@ -36,6 +36,11 @@ def register_backend(backend: Backend) -> None:
     _EXTRA[backend.name] = backend
 
 
+def unregister_backend(name: str) -> None:
+    """Remove a backend added by :func:`register_backend` (no-op if it is not registered)."""
+    _EXTRA.pop(str(name).strip().lower(), None)
+
+
 def get_backend(name: str) -> Backend:
     """The backend object for ``name`` (case-insensitive); raises UnknownSolverError."""
     key = str(name).strip().lower()
