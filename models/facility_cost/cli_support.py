@@ -82,9 +82,9 @@ def register(solve_models: Any, generate_models: Any) -> None:
     g.add_argument("output", type=Path, help="the .json file to write")
     g.add_argument("--clients", type=int, default=2000, help="number of clients (2000)")
     g.add_argument("--locations", type=int, default=59, help="candidate locations (59)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--theta", type=float, default=0.5)
-    g.add_argument("--margin", type=float, default=1.0)
+    g.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    g.add_argument("--theta", type=float, default=0.5, help="share of utility bought (0.5)")
+    g.add_argument("--margin", type=float, default=1.0, help="floor margin of the rates (1)")
     g.set_defaults(func=run_generate)
 
 
