@@ -667,4 +667,21 @@ def _number(value: Any, what: str) -> float:
     return v
 
 
-__all__ = ["AMBIGUITIES", "DROLinearSVC", "DROLogisticRegression"]
+#: Estimators that live in their own modules (they import this one) but are part of this
+#: module's public interface: ``from dro_opt.models.classification import GroupDROClassifier``.
+_REEXPORTED = {
+    "DROLinearRegression": "dro_opt.models.regression",
+    "GroupDROClassifier": "dro_opt.models.group_dro",
+    "PerGroupDROClassifier": "dro_opt.models.per_group_dro",
+}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: resolved on first use, no import cycle
+    if name in _REEXPORTED:
+        import importlib
+
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["AMBIGUITIES", "DROLinearSVC", "DROLogisticRegression", *_REEXPORTED]
