@@ -117,6 +117,44 @@ def _linear_value(
     return robust_validation_loss(est, *val)
 
 
+def differentiable_evaluation(
+    model: Any,
+    train: tuple[Any, Any, Any],
+    val: tuple[Any, Any, Any],
+    phi: str = "kl",
+    alpha: float = 0.0,
+    **algorithm1: Any,
+) -> Evaluate:
+    r"""Evaluation for a loss-and-gradient model (e.g. :class:`~dro_opt.models.numpy_models.MLP`):
+    paper 001 Algorithm 1 from ``model.init()`` on ``train = (X, ypm, codes)`` (labels
+    :math:`\pm 1`, group codes ``0..G-1``) with the radii, then eq. (9) on ``val`` by
+    :func:`~dro_opt.models.iterative_best_response.robust_validation_estimate` (PGD estimate
+    of the inner sup). ``algorithm1`` are keyword arguments of ``iterative_best_response``.
+    Picklable when ``model`` is."""
+    return partial(_differentiable_value, model, train, val, phi, alpha, algorithm1)
+
+
+def _differentiable_value(
+    model: Any,
+    train: tuple[Any, Any, Any],
+    val: tuple[Any, Any, Any],
+    phi: str,
+    alpha: float,
+    algorithm1: dict[str, Any],
+    rho: float,
+    eps: np.ndarray,
+) -> float:
+    from .iterative_best_response import iterative_best_response, robust_validation_estimate
+
+    res = iterative_best_response(
+        model, model.init(), *train, phi=phi, rho=rho, eps=eps, alpha=alpha, **algorithm1
+    )
+    return robust_validation_estimate(
+        model, res.theta, *val, phi=phi, rho=rho, eps=eps,
+        divergence_params=algorithm1.get("divergence_params"),
+    )  # fmt: skip
+
+
 def _run_one(evaluate: Evaluate, rho: float, eps: tuple[float, ...]) -> tuple[float, float, str]:
     """``(value, seconds, message)`` of one evaluation; a failure is an ``inf`` value with its
     reason (the search goes on)."""
@@ -324,6 +362,7 @@ class _Runner:
 __all__ = [
     "RadiusSearchResult",
     "RadiusTrial",
+    "differentiable_evaluation",
     "linear_evaluation",
     "search_radii",
 ]
