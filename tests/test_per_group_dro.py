@@ -8,6 +8,8 @@
 * Prop. 1's bound holds (and is not trivially loose);
 * Algorithm 1 run to convergence on the linear hinge model agrees with the exact model; the
   budget projection against cvxpy; the MLP gradients against finite differences;
+* eq. (9) for loss-and-gradient models (PGD inner sup) equals the closed form of the exact
+  linear model on the hinge; the MLP evaluation of Algorithm 2 is that estimate after Alg. 1;
 * Algorithm 2: trials logged, the best is their minimum, process pool and Dask give the
   serial values; bad input.
 """
@@ -27,10 +29,15 @@ from dro_opt.models.group_dro import GroupDROClassifier
 from dro_opt.models.iterative_best_response import (
     iterative_best_response,
     project_displacements,
+    robust_validation_estimate,
 )
 from dro_opt.models.numpy_models import MLP, LinearModel
 from dro_opt.models.per_group_dro import PerGroupDROClassifier, robust_validation_loss
-from dro_opt.models.radius_search import linear_evaluation, search_radii
+from dro_opt.models.radius_search import (
+    differentiable_evaluation,
+    linear_evaluation,
+    search_radii,
+)
 
 TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
 
@@ -248,3 +255,29 @@ def test_bad_input() -> None:
 @parametrize_with_checks([PerGroupDROClassifier(), PerGroupDROClassifier("hinge", eps=0.1)])
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
+
+
+def test_robust_validation_estimate_and_mlp_evaluation() -> None:
+    Xt, yt, gt = instance(7, n=120)
+    Xv, yv, gv = instance(8, n=90)
+    vpm = np.where(yv == 1, 1.0, -1.0)
+    eps = np.array([0.1, 0.3, 0.0])
+    est = PerGroupDROClassifier("hinge", "kl", 0.2, eps, 0.1).fit(Xt, yt, groups=gt)
+    theta = np.r_[est.coef_[0], est.intercept_[0]]
+    value = robust_validation_estimate(
+        LinearModel(2), theta, Xv, vpm, gv, phi="kl", rho=0.2, eps=eps
+    )
+    # hinge: the PGD inner sup reaches the closed form L_g + eps_g ||w|| of the exact model
+    assert abs(value - robust_validation_loss(est, Xv, yv, gv)) < 1e-6
+    mlp = MLP(2, (6,), seed=0)
+    train = (Xt, np.where(yt == 1, 1.0, -1.0), gt)
+    kw = {"epochs": 30, "pgd_steps": 5}
+    ev = differentiable_evaluation(mlp, train, (Xv, vpm, gv), "kl", 0.01, **kw)
+    res = iterative_best_response(mlp, mlp.init(), *train, rho=0.2, eps=eps, alpha=0.01, **kw)
+    direct = robust_validation_estimate(mlp, res.theta, Xv, vpm, gv, rho=0.2, eps=eps)
+    assert ev(0.2, eps) == direct
+    nominal = robust_validation_estimate(mlp, res.theta, Xv, vpm, gv, rho=0.0, eps=0.0)
+    assert abs(nominal - mlp.losses(res.theta, Xv, vpm).mean()) < 1e-12
+    assert direct > nominal  # positive radii on validation only raise the value
+    with pytest.raises(ParameterError, match="rho"):
+        robust_validation_estimate(mlp, res.theta, Xv, vpm, gv, rho=-1.0)
