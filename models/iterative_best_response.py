@@ -117,15 +117,8 @@ def iterative_best_response(
     group); ``alpha`` the ridge; ``epochs``, ``lr``, ``decay``, ``pgd_steps``, ``pgd_lr`` the
     schedules.
     """
-    X = np.asarray(X, dtype=float)
-    ypm = np.asarray(ypm, dtype=float)
-    codes = np.asarray(codes, dtype=int)
-    if X.ndim != 2 or ypm.shape != (X.shape[0],) or codes.shape != (X.shape[0],):
-        raise ParameterError("X must be (n, d) with one label and one group code per row")
-    G = int(codes.max()) + 1
-    counts = np.bincount(codes, minlength=G)
-    if (counts == 0).any():
-        raise ParameterError(f"group {int(np.flatnonzero(counts == 0)[0])} has no samples")
+    X, ypm, codes, counts = _check_data(X, ypm, codes)
+    G = counts.size
     rho, eps_g = check_radii(rho, eps, G)
     for value, what in ((lr, "lr"), (pgd_lr, "pgd_lr")):
         if not (math.isfinite(value) and value > 0):
@@ -192,15 +185,8 @@ def robust_validation_estimate(
     docstring, step 2: a lower estimate of the type-1 Wasserstein supremum, not a bound), the
     outer max over the phi-ball around the validation proportions exactly (the set's worst
     case). Every group code ``0..G-1`` must occur."""
-    X = np.asarray(X, dtype=float)
-    ypm = np.asarray(ypm, dtype=float)
-    codes = np.asarray(codes, dtype=int)
-    if X.ndim != 2 or ypm.shape != (X.shape[0],) or codes.shape != (X.shape[0],):
-        raise ParameterError("X must be (n, d) with one label and one group code per row")
-    G = int(codes.max()) + 1
-    counts = np.bincount(codes, minlength=G)
-    if (counts == 0).any():
-        raise ParameterError(f"group {int(np.flatnonzero(counts == 0)[0])} has no samples")
+    X, ypm, codes, counts = _check_data(X, ypm, codes)
+    G = counts.size
     rho, eps_g = check_radii(rho, eps, G)
     theta = np.asarray(theta, dtype=float)
     X_adv = _pgd(model, theta, X, X, ypm, codes, eps_g * counts, pgd_steps, pgd_lr)
@@ -227,6 +213,20 @@ def best_group_weights(ball: Any, losses: np.ndarray, p_hat: np.ndarray) -> np.n
         wc = ball.worst_case_distribution(losses, p_hat)
         return np.asarray(wc.probabilities, dtype=float)[: p_hat.size]
     return make_feasible(div, r, P, p_hat)
+
+
+def _check_data(X: Any, ypm: Any, codes: Any) -> tuple[np.ndarray, ...]:
+    """``(X, ypm, codes, group counts)`` as arrays; every group code ``0..G-1`` must occur."""
+    X = np.asarray(X, dtype=float)
+    ypm = np.asarray(ypm, dtype=float)
+    codes = np.asarray(codes, dtype=int)
+    if X.ndim != 2 or ypm.shape != (X.shape[0],) or codes.shape != (X.shape[0],):
+        raise ParameterError("X must be (n, d) with one label and one group code per row")
+    G = int(codes.max()) + 1
+    counts = np.bincount(codes, minlength=G)
+    if (counts == 0).any():
+        raise ParameterError(f"group {int(np.flatnonzero(counts == 0)[0])} has no samples")
+    return X, ypm, codes, counts
 
 
 def _group_means(values: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
