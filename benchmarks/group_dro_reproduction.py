@@ -41,6 +41,30 @@ With linear models the robust validation objective (eq. 9, the same radii on the
 set) is minimised at zero radii: for a fixed model it only grows with the radii, and no linear
 model trained with positive radii lowered the nominal validation loss enough to compensate
 (large radii collapse to w = 0, L_val = log 2). The paper's MLP result is not reproduced.
+
+Measured, ``--model mlp --evaluations 60 --jobs 2`` (2 cores shared with other jobs, 60
+evaluations in 178.5 s, none failed)::
+
+  method                       avg  worst    G0    G1    G2    G3   | paper: avg worst G0 G1 G2 G3
+  ERM                        0.908  0.733 0.992 0.962 0.947 0.733   | 0.93 0.68 0.99 0.96 0.89 0.68
+  GDRO                       0.929  0.800 0.996 0.948 0.973 0.800   | 0.93 0.72 0.98 0.95 0.95 0.72
+  Per-GDRO (learned radii)   0.908  0.733 0.992 0.962 0.947 0.733   | 0.94 0.81 0.97 0.97 0.89 0.81
+  Per-GDRO (Trial 244 radii) 0.908  0.733 0.992 0.962 0.947 0.733   | 0.94 0.81 0.97 0.97 0.89 0.81
+  Ideal (Trial 253 radii)    0.941  0.920 0.948 0.962 0.933 0.920   | 0.95 0.91 0.96 0.93 0.97 0.91
+  learned radii: rho = 0, eps = [0.0, 0.0, 0.0, 0.0], L_val = 0.06785
+
+The paper's ordering (Per-GDRO above GroupDRO above ERM in worst-group accuracy) is **not**
+reproduced with the MLP either: Algorithm 2 on eq. (9) again selects the zero radii
+(Per-GDRO = ERM; every positive-radius evaluation had L_val >= 0.086 against 0.068), because
+eq. (9) applies the same radii to the validation set, so positive radii add a robustness
+penalty on validation that the trained model's nominal gain never repaid in these 60
+evaluations. The paper's own Trial 244 radii (0, (0, 0, 0, 1.8)) change the MLP (parameter
+change 0.17 of norm 6.3) but not one test prediction. The paper's "ideal" Trial 253 radii do
+give its ideal row (worst group 0.920 vs 0.91 published), so the model class and Algorithm 1
+can reach the published accuracies; what differs is the selection by eq. (9). GroupDRO
+(KL ball holding the whole simplex, Algorithm 1) is above the published GDRO row (0.800 vs
+0.72). Unspecified in the paper and chosen here: widths, activation, optimiser, schedules, PGD
+settings, type-1 W with the Euclidean cost.
 """
 
 from __future__ import annotations
