@@ -261,3 +261,48 @@ def test_time_limit_keeps_a_valid_bound() -> None:
         assert res.bound >= bf.value * (1 - 1e-12)
     if res.status is Status.OPTIMAL:
         assert res.value == pytest.approx(bf.value, rel=1e-12)
+
+
+def _default_thread_highs_run() -> None:
+    """One HiGHS MILP with the default thread count: it creates HiGHS's global scheduler."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVar(0.0, 10.0)
+    h.changeColCost(0, -1.0)
+    h.changeColsIntegrality(
+        1, np.array([0], dtype=np.int32), np.array([highspy.HighsVarType.kInteger])
+    )
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+# Regression (measured in the full test run): after a HiGHS run with the default thread count,
+# the OA master (threads=1) ended every MILP with model status kNotset, and the master took that
+# run's mip_dual_bound as a bound: the greedy value was reported "optimal" (HM14_800_50,
+# alpha 0.05, beta 5, r 5: 43.8578 "optimal", true optimum 43.9263).
+@pytest.mark.parametrize("seed", [74, 167])
+def test_highs_master_after_a_default_thread_run(seed: int) -> None:
+    inst, r, rho = _two_taste_instance(seed), 3, 20.0
+    bf = brute_force(inst, r, "chi2", rho)
+    _default_thread_highs_run()
+    res = solve_oa(inst, r, "chi2", rho, gap=1e-7, master="highs")
+    assert res.status is Status.OPTIMAL, res.message
+    assert res.value == pytest.approx(bf.value, rel=1e-9)
+
+
+def test_highs_master_run_that_ends_not_set_proves_nothing(monkeypatch) -> None:
+    """Without the scheduler reset HiGHS ends kNotset: the result must not claim a proof."""
+    import highspy
+
+    inst, r, rho = _two_taste_instance(167), 3, 20.0
+    bf = brute_force(inst, r, "chi2", rho)
+    monkeypatch.setattr(highspy.Highs, "resetGlobalScheduler", staticmethod(lambda blocking: None))
+    _default_thread_highs_run()
+    res = solve_oa(inst, r, "chi2", rho, gap=1e-7, master="highs")
+    if res.status is Status.OPTIMAL:  # HiGHS may recover; then the proof must be a true one
+        assert res.value == pytest.approx(bf.value, rel=1e-9)
+    else:
+        assert "Not Set" in res.message
+        assert res.bound is None or res.bound >= bf.value * (1 - 1e-12)

@@ -127,7 +127,15 @@ def solve_master_highs(
         info = h.getInfo()
         out["nodes"] += int(info.mip_node_count)
         status = h.getModelStatus()
-        bound = float(info.mip_dual_bound)
+        # The dual bound of a run is used only when HiGHS ended the run itself in a state that
+        # keeps it valid; after kNotset / an error it is not a bound (a kNotset run once left a
+        # "bound" equal to the greedy value: a false proof).
+        bound_valid = status in (
+            highspy.HighsModelStatus.kOptimal,
+            highspy.HighsModelStatus.kTimeLimit,
+            highspy.HighsModelStatus.kInterrupt,
+        )
+        bound = float(info.mip_dual_bound) if bound_valid else np.inf
         if np.isfinite(bound) and bound < best_bound:
             best_bound = bound
             if report is not None:

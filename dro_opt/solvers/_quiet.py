@@ -146,6 +146,11 @@ def new_highs(verbose: bool = False) -> object:
     without ``verbose`` its construction banner is dropped (:func:`quiet_fds`)."""
     import highspy
 
+    # HiGHS keeps ONE global thread scheduler, created by the first run with that run's thread
+    # count; a later instance asking for another count then ends with model status kNotset
+    # (measured: a default-thread run, then the OA master with threads=1). Every instance made
+    # here starts from a fresh scheduler.
+    highspy.Highs.resetGlobalScheduler(True)
     with quiet_fds(not verbose):
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
