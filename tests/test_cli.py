@@ -661,3 +661,14 @@ def test_progress_line_off_with_quiet_and_on_a_pipe() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stdout and "\x1b" not in proc.stdout
     assert proc.stdout.startswith("instance:")
+
+
+def test_building_the_parser_does_not_import_cvxpy() -> None:
+    """Every command pays for what ``build_parser`` imports (the model packages register their
+    subcommands there); cvxpy alone took 1-5 s of each command's ``--time-limit`` budget."""
+    code = (
+        "import sys; import dro_opt.cli as c; c.build_parser(); "
+        "print(sorted(m for m in ('cvxpy', 'pyscipopt', 'highspy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

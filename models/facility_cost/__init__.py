@@ -9,20 +9,34 @@ from dro_opt.models.facility_cost.objective import (
     evaluate,
     values_and_jacobian,
 )
-from dro_opt.models.facility_cost.secant_socp import build_fcp_secant, secant_capture
-from dro_opt.models.facility_cost.solve import METHODS, solve_mc_fcp
+
+#: The model builders import cvxpy (through the modelling layer's rules): resolved on first use
+#: (PEP 562), so that ``dro-opt``, which imports this package to register ``solve mc-fcp``,
+#: starts without importing cvxpy.
+_LAZY = {
+    "build_fcp_secant": "dro_opt.models.facility_cost.secant_socp",
+    "secant_capture": "dro_opt.models.facility_cost.secant_socp",
+    "METHODS": "dro_opt.models.facility_cost.solve",
+    "solve_mc_fcp": "dro_opt.models.facility_cost.solve",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
-    "METHODS",
     "OBJECTIVES",
     "FCPInstance",
-    "build_fcp_secant",
     "capture_probabilities",
     "evaluate",
     "from_log_odds",
     "read_json",
-    "secant_capture",
-    "solve_mc_fcp",
     "values_and_jacobian",
     "write_json",
+    *_LAZY,
 ]
