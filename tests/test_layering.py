@@ -22,7 +22,7 @@ PACKAGES["dro_opt.instances"] = ROOT / "instances"
 
 # (layer name, module prefixes); the longest matching prefix decides a module's layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("utilities", ("dro_opt.errors", "dro_opt.interrupt", "dro_opt.deadline")),
+    ("utilities", ("dro_opt.errors", "dro_opt.interrupt", "dro_opt.deadline", "dro_opt.validate")),
     ("canonical form", ("dro_opt.conic", "dro_opt.certify")),
     (
         "rules, sets, files",

@@ -16,7 +16,6 @@ Radii are used as written (no 1/N), as in paper 002 eq. (1).
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +24,9 @@ import numpy as np
 
 from dro_opt.errors import NumericalError, ParameterError
 
-#: Relative tolerance to which ``weights`` must sum to one.
-WEIGHT_SUM_TOL = 1e-8
+# The radius / weights checks are shared with the reformulations (dro_opt.validate), which must
+# not import the ambiguity sets (and cvxpy) to use them; re-exported here.
+from dro_opt.validate import WEIGHT_SUM_TOL, check_radius, check_weights  # noqa: F401
 
 
 @dataclass
@@ -100,17 +100,6 @@ class ReweightingSet(AmbiguitySet):
 
 
 # --------------------------------------------------------------------------- input checks
-def check_radius(radius: Any, name: str = "radius") -> float:
-    """A finite radius ``>= 0`` as float, else :class:`ParameterError`."""
-    try:
-        r = float(radius)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a finite number >= 0, got {radius!r}") from None
-    if not (math.isfinite(r) and r >= 0.0):
-        raise ParameterError(f"{name} must be a finite number >= 0, got {radius!r}")
-    return r
-
-
 def check_losses(losses: Any) -> np.ndarray:
     """A non-empty 1-d array of finite losses, else :class:`ParameterError`."""
     try:
@@ -129,30 +118,6 @@ def check_losses(losses: Any) -> np.ndarray:
             f"losses must be finite; losses[{bad}] = {arr[bad]} (remove or cap that sample)"
         )
     return arr
-
-
-def check_weights(weights: Any, n: int) -> np.ndarray:
-    """Nominal probabilities: uniform when ``None``; else ``n`` finite non-negative numbers
-    summing to one (relative tolerance :data:`WEIGHT_SUM_TOL`), else :class:`ParameterError`."""
-    if weights is None:
-        return np.full(n, 1.0 / n)
-    try:
-        w = np.asarray(weights, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ParameterError("weights must be an array of probabilities") from None
-    if w.size != n:
-        raise ParameterError(f"weights has {w.size} entries for {n} samples; give one per sample")
-    if not np.isfinite(w).all():
-        raise ParameterError("weights must be finite")
-    if (w < 0).any():
-        bad = int(np.flatnonzero(w < 0)[0])
-        raise ParameterError(f"weights must be non-negative; weights[{bad}] = {w[bad]}")
-    total = float(w.sum())
-    if abs(total - 1.0) > WEIGHT_SUM_TOL:
-        raise ParameterError(
-            f"weights must sum to 1, they sum to {total:.12g}; pass weights / weights.sum()"
-        )
-    return w / total
 
 
 #: Relative slack by which a primal value may exceed its dual bound (floating-point rounding).

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from dro_opt.ambiguity.base import check_radius, check_weights
 from dro_opt.reformulations.emitter import Emitter, Expr, join_name
+from dro_opt.validate import check_radius, check_weights
 
 
 def chi2_dual(

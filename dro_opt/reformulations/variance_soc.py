@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from dro_opt.ambiguity.base import check_weights
 from dro_opt.errors import ParameterError
 from dro_opt.reformulations.emitter import Emitter, Expr
+from dro_opt.validate import check_weights
 
 #: Block roles: the variables ``m`` (mean), ``s`` (standard deviation), the rows.
 ROLES = ("m", "s", "mean", "std_soc")
