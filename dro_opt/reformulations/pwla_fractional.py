@@ -236,6 +236,27 @@ def pwla_error_bound(
         b = np.maximum(b, low)
     if nonnegative_denominator:
         b = np.maximum(b, 0.0)
+    eps = max_cell_ratio(a, b, d0)
+    if bounds_hold_on_box:
+        eps = np.minimum(eps, hi - lo)
+    return eps
+
+
+def max_cell_ratio(numerator: Any, denominator: Any, offset: Any = 0.0) -> np.ndarray:
+    """``max over cell choices (k_1..k_M) of sum_j a_njk_j / (d0_n + sum_j b_njk_j)`` per ``n``.
+
+    ``numerator`` ``a`` >= 0 and ``denominator`` ``b`` of shape ``(N, M, K)``, ``offset`` ``d0``
+    (scalar or ``(N,)``) with ``d0 + sum_j min_k b_njk > 0``. Exact up to a relative ``1e-12``
+    (rounded up): bisection on ``theta`` with Dinkelbach's test ``sum_j max_k (a - theta b) -
+    theta d0 <= 0`` (every choice has ratio ``<= theta``), all ``n`` at once.
+    """
+    a = np.asarray(numerator, dtype=float)
+    b = np.asarray(denominator, dtype=float)
+    if a.ndim != 3 or a.shape != b.shape or (a < 0).any() or not np.isfinite(a).all():
+        raise ParameterError(
+            "cell ratio: numerator and denominator must be finite (N, M, K), a >= 0"
+        )
+    d0 = _vector(offset, a.shape[0], "denominator offset")
     den_min = d0 + b.min(axis=2).sum(axis=1)
     if not (den_min > 0).all():
         bad = int(np.flatnonzero(~(den_min > 0))[0])
@@ -243,6 +264,7 @@ def pwla_error_bound(
             f"PWLA error bound: the denominator of sample {bad} is not bounded away from 0 on "
             "the box by the given oscillations; use more pieces or tighter oscillation bounds"
         )
+    N = a.shape[0]
     num_max = a.max(axis=2).sum(axis=1)
     lo_t = np.zeros(N)
     hi_t = num_max / den_min  # every ratio <= sum max a / min denominator
@@ -256,10 +278,7 @@ def pwla_error_bound(
         hi_t = np.where(ok, mid, hi_t)
         lo_t = np.where(ok, lo_t, mid)
     # hi_t always satisfies phi(hi_t) <= 0 (initially by construction); round up a hair
-    eps = hi_t * (1 + 1e-12)
-    if bounds_hold_on_box:
-        eps = np.minimum(eps, hi - lo)
-    return eps
+    return hi_t * (1 + 1e-12)
 
 
 def pwla_error_line(
@@ -504,6 +523,7 @@ __all__ = [
     "PWLAGrid",
     "PWLAModel",
     "lipschitz_oscillation",
+    "max_cell_ratio",
     "monotone_oscillation",
     "pwla_error_bound",
     "pwla_error_line",
