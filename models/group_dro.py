@@ -33,6 +33,11 @@ minimisers (the only one when the weighted objective is strictly convex, e.g. ``
 the logistic or squared loss) and its value minus :math:`\sum_k \lambda_k r_k` is the DRO
 optimum. Complementary slackness: only groups attaining the max get weight.
 
+For the smooth losses (logistic, squared) both the DRO fit and :meth:`reweighted_erm` end with
+Newton's method on their optimality conditions (:mod:`dro_opt.models.group_dro_polish`), kept
+only at a verified KKT point: the interior-point stop at a 1e-8 gap left the squared-loss
+parameters up to 1.6e-5 off; polished, the two fits agree to about 1e-11 (measured).
+
 Paper 000 Algorithm 1 (Lagrangian DRO for models given only through a loss-and-gradient
 callable) is :func:`dro_opt.models.lagrangian_dro.lagrangian_dro`.
 """
@@ -56,6 +61,7 @@ from dro_opt.errors import DroOptError, ParameterError
 from dro_opt.solvers import SolveOptions
 
 from .classification import _number
+from .group_dro_polish import polish_group_dro, polish_weighted_erm, signed_design
 
 #: Losses of the margin accepted by :class:`GroupDROClassifier`.
 GROUP_LOSSES = ("logistic", "hinge", "squared")
@@ -347,14 +353,25 @@ class GroupDROClassifier(_LinearGroupClassifier):
         obj = L + 0.5 * a * cp.sum_squares(w) if a > 0 else L
         problem = cp.Problem(cp.Minimize(obj), [epigraph])
         res = solve_certified(self, problem, self.solver)
-        self.coef_ = np.asarray(w.value, dtype=float).reshape(1, d)
-        self.intercept_ = np.array([float(b.value) if self.fit_intercept else 0.0])
+        coef = np.asarray(w.value, dtype=float)
+        icpt = float(b.value) if self.fit_intercept else 0.0
+        lam = self._multipliers(problem, epigraph, K)
+        Z = signed_design(data.X, data.ypm, self.fit_intercept)
+        theta = np.append(coef, icpt) if self.fit_intercept else coef
+        polished = polish_group_dro(
+            self.loss, Z, data.codes, data.counts, r, a, d, theta, lam
+        )  # smooth losses: the KKT point to machine precision (models/group_dro_polish.py)
+        if polished is not None:
+            coef, lam = polished.theta[:d], polished.weights
+            icpt = float(polished.theta[d]) if self.fit_intercept else 0.0
+        self.coef_ = coef.reshape(1, d)
+        self.intercept_ = np.array([icpt])
         self.classes_groups_ = data.group_names
         self.calibration_ = r
         self.group_risks_ = self._group_risks(data, self.coef_[0], self.intercept_[0], a)
         self.robust_objective_ = float(np.max(self.group_risks_ - r))
         self.lower_bound_, self.gap_, self.status_ = certificate_of(res, self.robust_objective_)
-        self.mixture_weights_ = self._multipliers(problem, epigraph, K)
+        self.mixture_weights_ = lam
         return self
 
     # ------------------------------------------------------------------ pieces
@@ -461,6 +478,12 @@ class GroupDROClassifier(_LinearGroupClassifier):
         res = solve_certified(self, cp.Problem(cp.Minimize(obj), []), self.solver)
         coef = np.asarray(w.value, dtype=float)
         icpt = float(b.value) if self.fit_intercept else 0.0
+        Z = signed_design(data.X, data.ypm, self.fit_intercept)
+        theta = np.append(coef, icpt) if self.fit_intercept else coef
+        polished = polish_weighted_erm(self.loss, Z, sample_w, a, d, theta)
+        if polished is not None:  # smooth losses: Newton to a stationary point
+            coef = polished.theta[:d]
+            icpt = float(polished.theta[d]) if self.fit_intercept else 0.0
         risks = self._group_risks(data, coef, icpt, a)
         value = float(lam @ risks)
         return WeightedERM(
