@@ -38,7 +38,7 @@ from dro_opt.solvers.features import (  # noqa: F401  (re-exported: the feature 
 )
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
-from dro_opt.solvers.trajectory import Point, TrajectoryRecorder
+from dro_opt.solvers.trajectory import Point, TrajectoryRecorder, listening
 
 
 @dataclass
@@ -211,7 +211,7 @@ class Backend:
         try:
             self.build(run)
             self.set_options(run)
-            if options.trajectory and self.trajectory_callback:
+            if (options.trajectory or listening()) and self.trajectory_callback:
                 run.recorder = TrajectoryRecorder()
                 self.attach_trajectory(run)
             build = time.perf_counter() - t0
@@ -234,7 +234,7 @@ class Backend:
             out.message = "; ".join([*run.notes, out.message] if out.message else run.notes)
         res = assemble_result(problem, out, solver=self.name, version=run.version)
         res.build_seconds, res.solve_seconds = build, solve
-        if run.recorder is not None:
+        if run.recorder is not None and options.trajectory:
             res.extra["trajectory"] = run.recorder.as_list()
         return res
 

@@ -21,6 +21,11 @@ solver has none yet. Sources, best first:
 * otherwise only the final point ``(solve_seconds, objective, bound)``.
 
 Points are recorded only when a bound changes, so a long solve stays small.
+
+Live listeners (:func:`live`): while a listener is registered, every backend with a hook records
+even without ``SolveOptions.trajectory`` (``Result.extra`` then gets no trajectory) and every kept
+point is also handed to the listener as it is found -- the live progress line of ``dro-opt``
+(:mod:`dro_opt.progress_line`) is fed this way.
 """
 
 from __future__ import annotations
@@ -28,13 +33,34 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 Point = tuple[float, float | None, float | None]
 
 # Values at or beyond these are a solver's "infinity" (SCIP 1e20, Gurobi 1e100, CPLEX 1e75).
 _INF = 1e19
+
+
+#: Called with every point kept by any recorder (:func:`live`).
+_LIVE: list[Callable[[float, float | None, float | None], None]] = []
+
+
+@contextmanager
+def live(listener: Callable[[float, float | None, float | None], None]) -> Iterator[None]:
+    """Hand ``listener(seconds, primal, dual)`` every point a recorder keeps while the block runs
+    (module docstring). It runs inside the solver's callback: it must be quick and not raise."""
+    _LIVE.append(listener)
+    try:
+        yield
+    finally:
+        _LIVE.remove(listener)
+
+
+def listening() -> bool:
+    """True while a live listener is registered (backends then attach their hooks)."""
+    return bool(_LIVE)
 
 
 def _clean(v: Any) -> float | None:
@@ -85,6 +111,8 @@ class TrajectoryRecorder:
         if p is None and d is None:
             return
         self.points.append((t, p, d))
+        for listener in tuple(_LIVE):
+            listener(t, p, d)
         if len(self.points) > self.max_points:
             self.points = [*self.points[:1], *self.points[1:-1:2], self.points[-1]]
 
