@@ -118,6 +118,7 @@ from dro_opt.ambiguity import DIVERGENCE_NAMES, cvar, ot_phi, phi_divergence, wa
 from dro_opt.dro import worst_case, worst_case_distribution
 from dro_opt.dro.losses import PiecewiseAffineLoss
 from dro_opt.errors import DroOptError
+from dro_opt.models.classifier_conic import DIRECT_MODELS, DirectFit, fit_direct
 
 #: Ambiguity names besides the phi-divergences.
 OTHER_AMBIGUITIES = ("erm", "cvar", "wasserstein", "ot-kl")
@@ -338,7 +339,18 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         k = self.max_features
         if k is not None and k > d:
             raise ValueError(f"max_features must be <= n_features = {d}, got {k!r}")
-        if k is None or k == d:  # k = d: the support rows are void, the dense model is exact
+        t = None
+        direct = self._fit_direct(amb, r, a, X, ypm) if k is None or k == d else None
+        if direct is not None:  # Clarabel on the directly written program (classifier_conic)
+            self.coef_ = direct.coef.reshape(1, d)
+            self.intercept_ = np.array([direct.intercept])
+            self.robust_objective_ = direct.objective
+            self.lower_bound_ = direct.lower
+            self.gap_ = direct.gap
+            self.status_ = direct.status
+            if k is not None:
+                self.support_ = np.flatnonzero(self.coef_[0] != 0)
+        elif k is None or k == d:  # k = d: the support rows are void, the dense model is exact
             res, w, b, t = self._solve(amb, r, th1, a, X, ypm, None)
             self.coef_ = np.asarray(w.value, dtype=float).reshape(1, d)
             self.intercept_ = np.array([float(b.value) if self.fit_intercept else 0.0])
@@ -350,15 +362,54 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
             if k is not None:
                 self.support_ = np.flatnonzero(self.coef_[0] != 0)
         else:
-            t = self._fit_sparse(amb, r, th1, a, X, ypm, int(k))
+            t, direct = self._fit_sparse(amb, r, th1, a, X, ypm, int(k))
         self.worst_case_weights_: np.ndarray | None = None
-        if amb == "erm":
+        if direct is not None:
+            self.worst_case_weights_ = direct.weights
+        elif amb == "erm":
             self.worst_case_weights_ = np.full(n, 1.0 / n)
         elif t is not None and amb not in ("wasserstein", "ot-kl"):
             self.worst_case_weights_ = np.asarray(
                 worst_case_distribution(t).probabilities, dtype=float
             )[:n]
         return self
+
+    def _fit_direct(
+        self,
+        amb: str,
+        r: float,
+        a: float,
+        X: np.ndarray,
+        ypm: np.ndarray,
+        limited: bool = True,
+    ) -> DirectFit | None:
+        """The dense fit by :func:`~dro_opt.models.classifier_conic.fit_direct` (Clarabel on the
+        program written as matrices, certified without a second solve) when it covers the
+        model and the options (certified, Clarabel or the default solver, the norm transport
+        cost, no divergence parameters); ``None`` otherwise or when Clarabel fails (then the
+        cvxpy route)."""
+        p, cost = self._transport()
+        solver = self.solver.lower() if isinstance(self.solver, str) else self.solver
+        if (
+            (self._loss, amb) not in DIRECT_MODELS
+            or not getattr(self, "certify", True)
+            or solver not in (None, "clarabel")
+            or (amb == "wasserstein" and cost != "norm")
+            or self.divergence_params
+        ):
+            return None
+        return fit_direct(
+            self._loss,
+            amb,
+            r,
+            X,
+            ypm,
+            alpha=a,
+            norm_penalty=self._norm_penalty(),
+            fit_intercept=bool(self.fit_intercept),
+            q_norm=_dual_exponent(p),
+            time_limit=self._time_limit() if limited else None,
+        )
 
     def _solve(
         self,
@@ -445,9 +496,10 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_sparse(
         self, amb: str, r: float, th1: float, a: float, X: np.ndarray, ypm: np.ndarray, k: int
-    ) -> cp.Variable | None:
+    ) -> tuple[cp.Variable | None, DirectFit | None]:
         """Mixed-integer solve for the support and its bound, then the continuous re-fit on the
-        support (module docstring); sets the fitted attributes, returns the re-fit's ``t``."""
+        support (module docstring); sets the fitted attributes, returns the re-fit's ``t`` (cvxpy
+        route) or its :class:`DirectFit` (direct route)."""
         d = X.shape[1]
         mi, w_mi, _, _ = self._solve(amb, r, th1, a, X, ypm, k, require_solution=False)
         cert = mi.certificate if w_mi.value is not None else None
@@ -474,22 +526,30 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         # the k largest |w_j| of the incumbent hold its whole support (|w_j| <= M s_j)
         support = np.sort(np.argsort(-np.abs(w_val), kind="stable")[:k])
         coef = np.zeros(d)
-        res, w, b, t = self._solve(amb, r, th1, a, X[:, support], ypm, None, limited=False)
-        coef[support] = np.asarray(w.value, dtype=float)
-        fine = res.status.value == "optimal"
+        t = None
+        direct = self._fit_direct(amb, r, a, X[:, support], ypm, limited=False)
+        if direct is not None:
+            coef[support] = direct.coef
+            intercept, upper = direct.intercept, direct.objective
+            fine, refit_stopped = direct.status == "optimal", direct.status == "time_limit"
+        else:
+            res, w, b, t = self._solve(amb, r, th1, a, X[:, support], ypm, None, limited=False)
+            coef[support] = np.asarray(w.value, dtype=float)
+            intercept = float(b.value) if self.fit_intercept else 0.0
+            upper = float(res.objective)
+            fine, refit_stopped = res.status.value == "optimal", res.status.value == "time_limit"
         self.coef_ = coef.reshape(1, d)
-        self.intercept_ = np.array([float(b.value) if self.fit_intercept else 0.0])
+        self.intercept_ = np.array([intercept])
         self.support_ = support
-        upper = float(res.objective)
         self.robust_objective_ = upper
         self.lower_bound_ = lower
         self.gap_ = None if lower is None else max(0.0, upper - lower) / max(1.0, abs(upper))
         # the mixed-integer solve's own status is not used: its certificate may lack an upper
         # side (measured for the logistic OT-KL), the re-fit supplies the certified upper
         proven = fine and self.gap_ is not None and self.gap_ <= 1e-5
-        stopped = mi.status.value == "time_limit" or res.status.value == "time_limit"
+        stopped = mi.status.value == "time_limit" or refit_stopped
         self.status_ = "optimal" if proven else ("time_limit" if stopped else "feasible")
-        return t
+        return t, direct
 
     def _sample_losses(self, margin: cp.Expression) -> cp.Expression:
         if self._loss == "hinge":
