@@ -12,7 +12,8 @@ without a second solve:
 * ``"erm"``: :math:`\frac1n \sum_i u_i`;
 * ``"chi2"`` (:math:`\sum_i p_i (P_i/p_i - 1)^2/2 \le r`): Duchi & Namkoong's dual
   :math:`\inf_\eta \eta + \sqrt{1 + 2r}\,\sqrt{\frac1n \sum_i (u_i - \eta)_+^2}`, i.e.
-  :math:`s \ge u - \eta,\ s \ge 0,\ \|s\|_2 \le \tau`, objective :math:`\eta + \sqrt{(1+2r)/n}\,\tau`
+  :math:`s \ge u - \eta,\ s \ge 0,\ \|s\|_2 \le \tau`, objective
+  :math:`\eta + \sqrt{(1+2r)/n}\,\tau`
   (paper 002 Table 1 with :math:`\phi(t) = (t-1)^2/2`, Ben-Tal et al. 2013);
 * ``"kl"``: :math:`\inf_{\lambda > 0} \lambda r + \lambda \log \frac1n \sum_i e^{u_i/\lambda}`
   (paper 002 Table 1 / Cor. 5.6 with :math:`\theta_1 \to \infty`), i.e. :math:`\lambda r + t`
@@ -295,7 +296,7 @@ def _assemble(lay: _Layout, clarabel: object) -> tuple[sp.csc_matrix, np.ndarray
         blocks = lay.rows[kind]
         if not blocks:
             continue
-        for mat, const, dim in blocks:
+        for mat, const, _dim in blocks:
             mats.append(-mat)
             rhs.append(np.broadcast_to(const, (mat.shape[0],)))
         if kind == "nonneg":
