@@ -44,14 +44,17 @@ import numpy as np
 from dro_opt.certify import CertificateLine
 from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.errors import ParameterError
-from dro_opt.models.security_game.curvature import averaged_line
+from dro_opt.models.security_game.cell_curvature import cell_curvature, cell_line
+from dro_opt.models.security_game.curvature import applies, averaged_line
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.objective import OBJECTIVES, utility_range
+from dro_opt.models.security_game.value_range import feasible_utility_range
 from dro_opt.reformulations.chi2_soc import chi2_dual
 from dro_opt.reformulations.emitter import ConicEmitter
 from dro_opt.reformulations.pwla_fractional import (
     PWLAGrid,
     PWLAModel,
+    max_cell_ratio,
     monotone_oscillation,
     pwla_error_bound,
     pwla_error_line,
@@ -59,6 +62,8 @@ from dro_opt.reformulations.pwla_fractional import (
     pwla_grid,
 )
 from dro_opt.reformulations.variance_soc import variance_soc
+
+PWLA_MODES = ("curvature", "restriction")
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,14 @@ class SSGPieces:
         )
 
 
-def ssg_pieces(instance: SSGInstance, pieces: int) -> SSGPieces:
-    """The PWLA data of ``instance`` with ``pieces`` cells per target (vectorised)."""
+def ssg_pieces(
+    instance: SSGInstance, pieces: int, value_range: tuple[np.ndarray, np.ndarray] | None = None
+) -> SSGPieces:
+    """The PWLA data of ``instance`` with ``pieces`` cells per target (vectorised).
+
+    ``value_range``: ``(lo, hi)`` (original units) valid for ``f_n`` on the feasible set (e.g.
+    :func:`.value_range.feasible_utility_range`); default the payoff range. The shift always
+    comes from the payoffs (non-negative numerators)."""
     M = instance.num_targets
     grid = pwla_grid(np.zeros(M), np.ones(M), pieces)
     t = grid.points[None]  # (1, M, K + 1)
@@ -101,6 +112,8 @@ def ssg_pieces(instance: SSGInstance, pieces: int) -> SSGPieces:
     DR, DP = instance.defender_reward[:, :, None], instance.defender_penalty[:, :, None]
     lo, hi = utility_range(instance)
     shift = max(0.0, -float(lo.min()))
+    if value_range is not None:
+        lo, hi = np.asarray(value_range[0], dtype=float), np.asarray(value_range[1], dtype=float)
     lo, hi = lo + shift, hi + shift
     ref = 0.5 * (lo + hi)
     logit = lam * (AR + t * (AP - AR))  # (N, M, K + 1)
@@ -122,7 +135,10 @@ class SSGMisocp:
     """The built MISOCP and what certificates need.
 
     ``problem`` (sense max, mean units, SHIFTED by ``shift``: original = model - shift),
-    ``pwla`` (the rule's output: ``z``, ``v``, ``y`` blocks, per-type error), ``pieces``.
+    ``pwla`` (the rule's output: ``z``, ``v``, ``y`` blocks, per-type error), ``pieces``,
+    ``pwla_mode`` and ``error_in_model`` (True: the ERM curvature offsets of
+    :mod:`.cell_curvature` are inside the numerators, so the model's bound already bounds the
+    continuous optimum).
     """
 
     problem: ConicProblem
@@ -134,10 +150,20 @@ class SSGMisocp:
     weights: np.ndarray
 
     instance: SSGInstance | None = None
+    pwla_mode: str = "restriction"
+    error_in_model: bool = False
 
     def pwla_line(self) -> CertificateLine:
-        """Rigorous bound on (continuous optimum) - (grid optimum), mean units: the rule's
-        round-down line, or the averaged line of :mod:`.curvature` when smaller."""
+        """Rigorous bound on (continuous optimum) - (model bound), mean units (module docstring)."""
+        if self.error_in_model:
+            return CertificateLine(
+                "pwla",
+                0.0,
+                True,
+                f"PWLA error inside the model (K = {self.pieces}): cell-dependent second-order "
+                "offsets raise every grid point's numerators, so the model's bound bounds the "
+                "continuous optimum (cell_curvature.py)",
+            )
         line = pwla_error_line(
             self.pwla.per_sample_error,
             self.weights,
@@ -145,7 +171,7 @@ class SSGMisocp:
             self.rho,
             pieces=self.pieces,
         )
-        return _smaller(line, self.instance, self.pieces, self.objective, self.rho)
+        return _smaller(line, self.instance, self.pieces, self.objective, self.rho, self.pwla_mode)
 
     def decision(self, solution: dict[str, np.ndarray]) -> np.ndarray:
         """The grid coverage of a solver solution (from the binaries)."""
@@ -153,38 +179,71 @@ class SSGMisocp:
 
 
 def pwla_line_for(
-    instance: SSGInstance, pieces: int, objective: str, rho: float
+    instance: SSGInstance,
+    pieces: int,
+    objective: str,
+    rho: float,
+    pwla_mode: str = "curvature",
 ) -> CertificateLine:
-    """The PWLA certificate line for ``pieces`` without building the model (for ``auto``)."""
-    p = ssg_pieces(instance, pieces)
+    """The PWLA certificate line for ``pieces`` without building the model (for ``auto``); for
+    the in-model ERM offsets, the uniform cell line (an a-priori estimate of their effect)."""
     effective = "erm" if rho == 0 else objective
+    value_range = feasible_utility_range(instance) if pwla_mode == "curvature" else None
+    p = ssg_pieces(instance, pieces, value_range)
     line = pwla_error_line(p.error(), instance.weights, effective, rho, pieces=pieces)
-    return _smaller(line, instance, pieces, effective, rho)
+    return _smaller(line, instance, pieces, effective, rho, pwla_mode)
 
 
 def _smaller(
-    line: CertificateLine, instance: SSGInstance | None, pieces: int, objective: str, rho: float
+    line: CertificateLine,
+    instance: SSGInstance | None,
+    pieces: int,
+    objective: str,
+    rho: float,
+    pwla_mode: str = "restriction",
 ) -> CertificateLine:
-    """The smaller of two rigorous lines (both bound the same difference)."""
+    """The smallest of the rigorous lines (all bound the same difference)."""
     if instance is None:
         return line
-    second = averaged_line(instance, pieces, objective, rho)
-    if second is None or second.value >= line.value:  # type: ignore[operator]
-        return line
-    return second
+    others = [averaged_line(instance, pieces, objective, rho)]
+    if pwla_mode == "curvature":
+        others.append(cell_line(instance, pieces, objective, rho))
+    for other in others:
+        if other is not None and other.value < line.value:  # type: ignore[operator]
+            line = other
+    return line
 
 
 def build_ssg_misocp(
-    instance: SSGInstance, objective: str = "erm", rho: float = 0.0, pieces: int = 10
+    instance: SSGInstance,
+    objective: str = "erm",
+    rho: float = 0.0,
+    pieces: int = 10,
+    pwla_mode: str = "curvature",
 ) -> SSGMisocp:
-    """Build the PWLA MISOCP (module docstring); ``rho = 0`` builds the ERM model."""
+    """Build the PWLA MISOCP (module docstring); ``rho = 0`` builds the ERM model.
+
+    ``pwla_mode``: ``"curvature"`` (default; feasible-set utility ranges of :mod:`.value_range`,
+    the ERM curvature offsets of :mod:`.cell_curvature` inside the model when ``R K`` is
+    integral, else the smallest line) or ``"restriction"`` (the grid restriction with the
+    round-down / averaged line only, as before).
+    """
+    if pwla_mode not in PWLA_MODES:
+        raise ParameterError(f"pwla_mode must be one of {', '.join(PWLA_MODES)}, got {pwla_mode!r}")
     if objective not in OBJECTIVES:
         raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if not (isinstance(rho, int | float) and math.isfinite(rho) and rho >= 0):
         raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}")
     rho = float(rho)
     objective = "erm" if rho == 0.0 else objective
-    data = ssg_pieces(instance, pieces)
+    curvature = pwla_mode == "curvature"
+    data = ssg_pieces(instance, pieces, feasible_utility_range(instance) if curvature else None)
+    numerators, ratio_hi = data.G, data.hi
+    in_model = curvature and objective == "erm" and applies(instance, pieces)
+    if in_model:
+        offsets = cell_curvature(instance, pieces).offsets()
+        numerators = data.G + offsets
+        ratio_hi = data.hi + max_cell_ratio(offsets, data.H)  # y = f + e <= hi + max e
     M = instance.num_targets
     q = instance.weights
     n = float(q.sum())
@@ -194,13 +253,13 @@ def build_ssg_misocp(
     model = pwla_fractional(
         em,
         data.grid,
-        data.G,
+        numerators,
         data.H,
         0.0,
         0.0,
         data.Og,
         data.Oh,
-        (data.lo, data.hi),
+        (data.lo, ratio_hi),
         reference=data.reference,
         relation="eq" if objective == "variance" else "le",
         packing=(np.ones((1, M)), instance.budget),
@@ -239,5 +298,14 @@ def build_ssg_misocp(
         em.zero("chi2_value", t - t_rule)
         em.set_objective(t * -1.0)
     return SSGMisocp(
-        bld.build(), objective, rho, int(pieces), data.shift, model, q.copy(), instance
+        bld.build(),
+        objective,
+        rho,
+        int(pieces),
+        data.shift,
+        model,
+        q.copy(),
+        instance,
+        pwla_mode,
+        in_model,
     )

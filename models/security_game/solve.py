@@ -43,7 +43,7 @@ import numpy as np
 from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
 from dro_opt.models.security_game.instance import SSGInstance
-from dro_opt.models.security_game.misocp import build_ssg_misocp, pwla_line_for
+from dro_opt.models.security_game.misocp import PWLA_MODES, build_ssg_misocp, pwla_line_for
 from dro_opt.models.security_game.objective import OBJECTIVES, evaluate, values_and_jacobian
 from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
@@ -73,6 +73,7 @@ def solve_ssg(
     max_pieces: int = DEFAULT_MAX_PIECES,
     restarts: int = 10,
     polish: bool = True,
+    pwla_mode: str = "curvature",
 ) -> Result:
     """Solve with a certified gap (module docstring).
 
@@ -91,6 +92,8 @@ def solve_ssg(
     restarts : random starts of the gradient baselines.
     polish : move the grid decision off the grid by exact-objective ascent (:mod:`.polish`);
         the returned coverage is the better one (``extra["grid_objective"]`` keeps the other).
+    pwla_mode : ``curvature`` (default: ERM error inside the model, cell-dependent lines) or
+        ``restriction`` (grid restriction + round-down / averaged line); :mod:`.misocp`.
 
     Returns
     -------
@@ -101,7 +104,7 @@ def solve_ssg(
     t_start = time.perf_counter()
     objective, rho = _validate(
         instance, objective, rho, pieces, method, time_limit, gap, clusters, strata,
-        per_stratum, seed, threads, max_pieces,
+        per_stratum, seed, threads, max_pieces, pwla_mode,
     )  # fmt: skip
     if method != "misocp":
         return _run_baseline(instance, objective, rho, method, seed, restarts, time_limit, t_start)
@@ -117,7 +120,7 @@ def solve_ssg(
         z0 = np.full(M, min(1.0, instance.budget / M))
         target = 0.5 * gap * max(1.0, abs(evaluate(instance, z0, objective, rho)))
         K = 2
-        while K < max_pieces and pwla_line_for(solved, K, effective, rho).value > target:  # type: ignore[operator]
+        while K < max_pieces and pwla_line_for(solved, K, effective, rho, pwla_mode).value > target:  # type: ignore[operator]
             K *= 2
         K = min(K, max_pieces)
     else:
@@ -142,7 +145,7 @@ def solve_ssg(
                 break
             remaining = max(remaining, 0.1 * time_limit)
         t0 = time.perf_counter()
-        model = build_ssg_misocp(solved, effective, rho, K)
+        model = build_ssg_misocp(solved, effective, rho, K, pwla_mode)
         build_seconds += time.perf_counter() - t0
         from dro_opt.solvers.registry import solve
 
@@ -249,6 +252,7 @@ def solve_ssg(
         extra={
             "method": "misocp",
             "pieces": tried[-1]["pieces"] if tried else K,
+            "pwla_mode": pwla_mode,
             "solves": tried,
             "reduction": red_info,
             "objective_name": objective,
@@ -359,6 +363,7 @@ def _validate(
     seed: int,
     threads: int,
     max_pieces: int,
+    pwla_mode: str = "curvature",
 ) -> tuple[str, float]:
     if not isinstance(instance, SSGInstance):
         raise ParameterError(f"instance must be an SSGInstance, got {type(instance).__name__}")
@@ -370,6 +375,8 @@ def _validate(
         raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}") from None
     if not (math.isfinite(rho) and rho >= 0):
         raise ParameterError(f"rho must be a finite number >= 0, got {rho}")
+    if pwla_mode not in PWLA_MODES:
+        raise ParameterError(f"pwla_mode must be one of {', '.join(PWLA_MODES)}, got {pwla_mode!r}")
     if method not in METHODS:
         raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if pieces != "auto" and (
