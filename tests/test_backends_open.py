@@ -323,25 +323,34 @@ def test_unknown_native_statuses_map_to_unknown() -> None:
     assert clarabel_backend.map_status("AlmostSolved")[0] is Status.FEASIBLE
 
 
-# ------------------------------------------------------- SCIP bulk load through its LP reader
+# ------------------------------------- SCIP's three loading routes: C API, LP reader, objects
 FILE_ROUTE_MODELS = [
     m for m, ref in REFERENCE_MODELS.items() if scip_backend.file_route_possible(ref.build())
 ]
+SCIP_ROUTES = {  # route -> (bulk_route, file_route_min_nnz)
+    "C API": (True, 50_000),
+    "lp file": (False, 0),
+    "objects": (False, 10**12),
+}
 
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+@pytest.mark.parametrize("route", list(SCIP_ROUTES))
 @pytest.mark.parametrize("name", FILE_ROUTE_MODELS)
-def test_scip_lp_file_route_reaches_reference(
-    name: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+def test_scip_routes_reach_reference(
+    name: str, route: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Large linear/SOC models reach SCIP through dro_opt's .lp writer and SCIP's reader; forced
-    here on every reference model it can hold: same optimum, bound and status, and silent."""
-    monkeypatch.setattr(scip_backend.ScipBackend, "file_route_min_nnz", 0)
+    """Linear/SOC models reach SCIP through its C API (cffi), dro_opt's .lp writer + SCIP's
+    reader, or per-object pyscipopt calls; each route forced here on every reference model it
+    can hold: same optimum, bound and status, and silent."""
+    bulk, min_nnz = SCIP_ROUTES[route]
+    monkeypatch.setattr(scip_backend.ScipBackend, "bulk_route", bulk)
+    monkeypatch.setattr(scip_backend.ScipBackend, "file_route_min_nnz", min_nnz)
     ref, problem = reference_model(name)
     res = solve(problem, "scip", threads=1)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
-    assert res.extra.get("loaded_from") == "lp file"
+    assert res.extra.get("loaded_from") == (None if route == "objects" else route)
     if ref.optimum is None:
         assert res.status is Status.parse(ref.expected_status), res.message
         return
@@ -354,10 +363,48 @@ def test_scip_lp_file_route_reaches_reference(
 
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
-def test_scip_lp_file_route_on_a_large_model() -> None:
-    """Past the threshold by itself (no monkeypatch): a maximum independent set on a path of
-    k nodes (x_i + x_(i+1) <= 1, binary; the path is bipartite, so the LP is integral) plus a
-    3-dimensional cone ||(u, v)|| <= 1 with max u + v: optimum ceil(k / 2) + sqrt(2)."""
+def test_scip_c_api_builds_the_same_model_as_the_objects_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The C-API route and the per-object route create the same SCIP problem: equal numbers of
+    variables and constraints, equal variable bounds, types and costs (a MISOCP with a reused
+    column, 2- and 3-dimensional cones, equality and inequality rows)."""
+    bld = ConicBuilder("max", name="routes")
+    z = bld.add_variables("z", 3, vtype="binary")
+    y = bld.add_variables("y", 3, lb=-1, ub=2)
+    t = bld.add_variables("t", 1, ub=5)
+    bld.add_le("budget", [(z, np.ones((1, 3)))], 2.0)
+    bld.add_ge("link", [(y, np.eye(3)), (z, -np.eye(3))], np.full(3, -0.5))
+    bld.add_constraints(
+        "c3", "soc", [(t, [[-1], [0], [0]]), (y, [[0, 0, 0], [-1, 0, 0], [0, -1, 0]])], dims=3
+    )
+    bld.add_constraints("c2", "soc", [(y, [[0, 0, -1], [-1, 0, 0]])], const=[1.0, 0.0], dims=2)
+    bld.set_objective([(y, [1.0, 1.0, 1.0]), (t, [-0.1]), (z, [0.2, 0.0, 0.3])])
+    problem = bld.build()
+    from pyscipopt import Model
+
+    def load(bulk: bool) -> tuple[list[tuple], int]:
+        model = Model()
+        model.hideOutput()
+        if bulk:
+            lib = scip_backend.scip_library(model)
+            assert lib is not None, "the SCIP library of pyscipopt cannot be opened here"
+            scip_backend.load_bulk(model, problem, lib)
+        else:
+            scip_backend.build_model(model, problem)
+        cols = sorted(
+            (v.getLbOriginal(), v.getUbOriginal(), v.vtype(), v.getObj()) for v in model.getVars()
+        )
+        return cols, model.getNConss()
+
+    assert load(True) == load(False)
+
+
+@pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+def test_scip_lp_file_route_on_a_large_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the threshold by itself (the C-API route switched off): a maximum independent set on
+    a path of k nodes (x_i + x_(i+1) <= 1, binary; the path is bipartite, so the LP is integral)
+    plus a 3-dimensional cone ||(u, v)|| <= 1 with max u + v: optimum ceil(k / 2) + sqrt(2)."""
     k = scip_backend.ScipBackend.file_route_min_nnz // 2 + 1
     bld = ConicBuilder("max", name="path_and_cone")
     x = bld.add_variables("x", k, vtype="binary")
@@ -368,6 +415,7 @@ def test_scip_lp_file_route_on_a_large_model() -> None:
     bld.set_objective([(x, np.ones(k)), (w, [1.0, 1.0])])
     problem = bld.build()
     assert problem.A.nnz >= scip_backend.ScipBackend.file_route_min_nnz
+    monkeypatch.setattr(scip_backend.ScipBackend, "bulk_route", False)
     res = solve(problem, "scip", threads=1, time_limit=120)
     assert res.extra.get("loaded_from") == "lp file"
     assert res.status is Status.OPTIMAL, res.message

@@ -53,10 +53,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from dro_opt.conic.cones import EXP, NONNEG, POW, SOC, ZERO, ConeRun
 from dro_opt.conic.problem import BINARY, CONTINUOUS, MAX, ConicProblem
 from dro_opt.solvers._quiet import quiet_fds
+from dro_opt.solvers._scip_bulk import (
+    VARTYPE_BINARY,
+    VARTYPE_CONTINUOUS,
+    VARTYPE_INTEGER,
+    BulkColumns,
+    BulkLoader,
+    ScipLibrary,
+    scip_library,
+)
 from dro_opt.solvers._transforms import (
     KIND_CODE,
     cone_slices,
@@ -109,7 +119,8 @@ class ScipModel:
     model: Any
     xvars: list[Any]
     handler: Any = None
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    columns: BulkColumns | None = None  # the C-API route's columns (then ``xvars`` is empty)
 
 
 class ScipBackend(Backend):
@@ -129,8 +140,10 @@ class ScipBackend(Backend):
     option_reference = "https://www.scipopt.org/doc/html/PARAMETERS.php"
     trajectory_callback = True
     log_parser = staticmethod(scip_log)
-    # From this many non-zeros on, linear/SOC models go to SCIP through its own LP-file reader
-    # (measured faster than per-object pyscipopt calls; benchmarks/build_overhead.py).
+    # Linear/SOC models go to SCIP through its C API (:mod:`dro_opt.solvers._scip_bulk`); where
+    # that library cannot be used, from this many non-zeros on through its own LP-file reader
+    # (both measured faster than per-object pyscipopt calls; benchmarks/build_overhead.py).
+    bulk_route = True
     file_route_min_nnz = 50_000
 
     def build(self, run: Run) -> None:
@@ -146,7 +159,10 @@ class ScipBackend(Backend):
             f"{model.getTechVersion()} (pyscipopt {self.version()})"
         )
         problem = run.problem
-        if problem.A.nnz >= self.file_route_min_nnz and file_route_possible(problem):
+        lib = scip_library(model) if self.bulk_route and file_route_possible(problem) else None
+        if lib is not None:
+            run.state["built"] = load_bulk(model, problem, lib)
+        elif problem.A.nnz >= self.file_route_min_nnz and file_route_possible(problem):
             run.state["built"] = load_from_lp_file(model, problem)
         else:
             run.state["built"] = build_model(model, problem)
@@ -238,6 +254,80 @@ def load_from_lp_file(model: Any, problem: ConicProblem) -> ScipModel:
     return ScipModel(model, xvars, None, {"loaded_from": "lp file"})
 
 
+# ------------------------------------------------------------------ bulk: SCIP's C API
+def load_bulk(model: Any, problem: ConicProblem, lib: ScipLibrary) -> ScipModel:
+    """Load a linear / (rotated) second-order-cone ``problem`` through SCIP's C functions
+    (:mod:`dro_opt.solvers._scip_bulk`): the translation of :func:`translate`, the same
+    constraints as :func:`build_model` creates -- linear rows, slack equalities
+    ``A_i x + s_i = b_i``, ``|s_1| <= s_0`` for 2-dimensional cones, ``sum s_i^2 - s_0^2 <= 0``
+    for larger ones -- with no Python object per column or row."""
+    tr = translate(problem)
+    A, b = tr.A, tr.b
+    m, n = A.shape
+    ns = int(tr.slack_rows.size)
+    vt = np.where(
+        problem.vtype == CONTINUOUS,
+        VARTYPE_CONTINUOUS,
+        np.where(problem.vtype == BINARY, VARTYPE_BINARY, VARTYPE_INTEGER),
+    )
+    loader = BulkLoader(model, lib)
+    loader.add_columns(
+        np.concatenate([tr.lb, tr.slack_lb]),
+        np.concatenate([tr.ub, np.full(ns, np.inf)]),
+        np.concatenate([problem.c, np.zeros(ns)]),
+        np.concatenate([vt, np.full(ns, VARTYPE_CONTINUOUS)]),
+    )
+    if problem.sense == MAX:
+        model.setMaximize()
+    if problem.c0:
+        model.addObjoffset(float(problem.c0))
+
+    # linear rows, then the slack equalities, then the two rows of every 2-dimensional cone
+    lin = np.flatnonzero(tr.linear)
+    slack_cols = sp.csr_matrix((np.ones(ns), (tr.slack_rows, np.arange(ns))), shape=(m, ns))
+    A_ext = sp.hstack([A, slack_cols], format="csr")
+    rows = np.concatenate([lin, tr.slack_rows])
+    blocks = [A_ext[rows]]
+    lhs = [np.where(tr.is_zero[lin], b[lin], -np.inf), b[tr.slack_rows]]
+    rhs = [b[lin], b[tr.slack_rows]]
+    quad: list[tuple[np.ndarray, np.ndarray]] = []  # (cols per cone, coefficients per cone)
+    for run, start in cone_slices(tr.cones):
+        if run.kind != SOC or run.count == 0 or run.dim == 1:
+            continue  # d = 1: s_0 >= 0 is the column's own lower bound
+        H = tr.handle_col[start : start + run.rows].reshape(run.count, run.dim)
+        if run.dim == 2:  # s_1 - s_0 <= 0 and -s_1 - s_0 <= 0
+            k = np.arange(2 * run.count)
+            cols = np.column_stack([np.repeat(H[:, 1], 2), np.repeat(H[:, 0], 2)])
+            vals = np.column_stack([np.tile([1.0, -1.0], run.count), -np.ones(2 * run.count)])
+            blocks.append(
+                sp.csr_matrix(
+                    (vals.ravel(), (np.repeat(k, 2), cols.ravel())), shape=(k.size, n + ns)
+                )
+            )
+            lhs.append(np.full(k.size, -np.inf))
+            rhs.append(np.zeros(k.size))
+        else:
+            coef = np.ones(run.dim)
+            coef[0] = -1.0
+            quad.append((H, np.tile(coef, (run.count, 1))))
+    L = sp.vstack(blocks, format="csr")
+    L.sum_duplicates()
+    loader.add_linear_rows(L.indptr, L.indices, L.data, np.concatenate(lhs), np.concatenate(rhs))
+    if quad:
+        sizes = np.concatenate([np.full(H.shape[0], H.shape[1]) for H, _ in quad])
+        cols = np.concatenate([H.ravel() for H, _ in quad])
+        loader.add_quadratic_rows(
+            np.concatenate([[0], np.cumsum(sizes)]),
+            cols,
+            cols,
+            np.concatenate([c.ravel() for _, c in quad]),
+        )
+    loader.finish()
+    counts = {"slacks": ns, "reused_rows": int(tr.ident.sum()), "loaded_from": "C API"}
+    columns = BulkColumns(lib, model, loader.var_addr[:n].copy())
+    return ScipModel(model, [], None, counts, columns)
+
+
 # --------------------------------------------------------------------------- translation
 def _implied_nonneg(cones: list[ConeRun], m: int) -> np.ndarray:
     """Rows whose slack the cone forces to be >= 0 (SOC heads, exp y and z, pow x and y)."""
@@ -265,10 +355,32 @@ def _const_exp_y(cones: list[ConeRun], nnz: np.ndarray, b: np.ndarray, m: int) -
     return out
 
 
-def build_model(model: Any, problem: ConicProblem) -> ScipModel:
-    """Fill ``model`` with ``problem`` (see the module docstring for the translation)."""
-    from pyscipopt.scip import Expr, ExprCons
+@dataclass
+class Translation:
+    """The translation of the module docstring as arrays, shared by both loading routes.
 
+    Columns are ``[x; s]``: the ``n`` problem columns (bounds ``lb``/``ub`` tightened by the
+    cones that reuse them), then one slack per row in ``slack_rows`` (lower bound
+    ``slack_lb``: 0 where the cone implies it). ``handle_col[i]`` is the column holding cone row
+    ``i``'s value (a slack or a reused ``x_j``; -1 for linear rows and constant exp ``y`` rows).
+    """
+
+    A: Any  # CSR, duplicates summed, rotated cones mapped onto standard ones
+    b: np.ndarray
+    cones: list[ConeRun]
+    linear: np.ndarray  # zero / nonneg rows
+    is_zero: np.ndarray
+    const_y: np.ndarray
+    ident: np.ndarray  # rows reusing a problem column
+    lb: np.ndarray
+    ub: np.ndarray
+    slack_rows: np.ndarray
+    slack_lb: np.ndarray
+    handle_col: np.ndarray
+
+
+def translate(problem: ConicProblem) -> Translation:
+    """Rows, slacks and reused columns of ``problem`` (module docstring), all vectorised."""
     soc = rsoc_to_soc(problem)
     A = soc.A.tocsr(copy=True)
     A.sum_duplicates()
@@ -288,12 +400,39 @@ def build_model(model: Any, problem: ConicProblem) -> ScipModel:
     bad = ub[first_col[need]] < 0
     ident[need[bad]] = False
     lb[first_col[need[~bad]]] = np.maximum(lb[first_col[need[~bad]]], 0.0)
-    slack = ~linear & ~const_y & ~ident
+    slack_rows = np.flatnonzero(~linear & ~const_y & ~ident)
+    handle_col = np.full(m, -1, dtype=np.int64)
+    handle_col[ident] = first_col[ident]
+    handle_col[slack_rows] = n + np.arange(slack_rows.size)
+    return Translation(
+        A=A,
+        b=b,
+        cones=cones,
+        linear=linear,
+        is_zero=kinds == KIND_CODE[ZERO],
+        const_y=const_y,
+        ident=ident,
+        lb=lb,
+        ub=ub,
+        slack_rows=slack_rows,
+        slack_lb=np.where(implied[slack_rows], 0.0, -np.inf),
+        handle_col=handle_col,
+    )
+
+
+def build_model(model: Any, problem: ConicProblem) -> ScipModel:
+    """Fill ``model`` with ``problem`` by pyscipopt objects (module docstring); any cone."""
+    from pyscipopt.scip import Expr, ExprCons
+
+    tr = translate(problem)
+    A, b, cones, ident = tr.A, tr.b, tr.cones, tr.ident
+    m, n = A.shape
+    const_y, slack_rows = tr.const_y, tr.slack_rows
 
     # variables (one pyscipopt call each: the unavoidable floor)
     vt = np.where(problem.vtype == CONTINUOUS, "C", np.where(problem.vtype == BINARY, "B", "I"))
-    lbl = [None if not np.isfinite(v) else v for v in lb.tolist()]
-    ubl = [None if not np.isfinite(v) else v for v in ub.tolist()]
+    lbl = [None if not np.isfinite(v) else v for v in tr.lb.tolist()]
+    ubl = [None if not np.isfinite(v) else v for v in tr.ub.tolist()]
     cl = problem.c.tolist()
     add_var = model.addVar
     xs = [
@@ -304,19 +443,18 @@ def build_model(model: Any, problem: ConicProblem) -> ScipModel:
         model.setMaximize()
     if problem.c0:
         model.addObjoffset(float(problem.c0))
-    slack_rows = np.flatnonzero(slack)
-    sl = [0.0 if f else None for f in implied[slack_rows].tolist()]
+    sl = [None if not np.isfinite(v) else v for v in tr.slack_lb.tolist()]
     ss = [
         model.addVar(name=f"s{i}", lb=lo, ub=None)
         for i, lo in zip(slack_rows.tolist(), sl, strict=True)
     ]
+    cols = np.empty(n + len(ss), dtype=object)
+    cols[:n] = xs
+    cols[n:] = ss
     handle = np.empty(m, dtype=object)
-    xarr = np.empty(n, dtype=object)
-    xarr[:] = xs
-    handle[ident] = xarr[first_col[ident]]
-    sarr = np.empty(len(ss), dtype=object)
-    sarr[:] = ss
-    handle[slack_rows] = sarr
+    has = tr.handle_col >= 0
+    handle[has] = cols[tr.handle_col[has]]
+    linear = tr.linear
 
     # linear rows and slack equalities, one Expr per row from the variables' own Terms
     xterms = np.empty(n, dtype=object)
@@ -326,7 +464,7 @@ def build_model(model: Any, problem: ConicProblem) -> ScipModel:
     ip = A.indptr.tolist()
     bl = b.tolist()
     add = model.addCons
-    is_zero = (kinds == KIND_CODE[ZERO]).tolist()
+    is_zero = tr.is_zero.tolist()
     for i in np.flatnonzero(linear).tolist():
         e = Expr(dict(zip(tl[ip[i] : ip[i + 1]], vl[ip[i] : ip[i + 1]], strict=True)))
         add(ExprCons(e, lhs=bl[i] if is_zero[i] else None, rhs=bl[i]))
@@ -455,7 +593,10 @@ def _extract(built: ScipModel, problem: ConicProblem) -> Extracted:
     out.nodes = int(model.getNNodes())
     if int(model.getNSols()) and (status.has_solution or status is Status.UNKNOWN):
         sol = model.getBestSol()
-        x = np.fromiter((sol[v] for v in built.xvars), dtype=float, count=len(built.xvars))
+        if built.columns is not None:
+            x = built.columns.values()
+        else:
+            x = np.fromiter((sol[v] for v in built.xvars), dtype=float, count=len(built.xvars))
         out.x = x
         viol = problem.max_violation(x)
         out.extra["max_violation"] = viol
