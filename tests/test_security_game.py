@@ -130,10 +130,22 @@ def _contains(cert: Certificate, oracle: float) -> None:
     assert max(oracle, cert.lower) <= cert.upper + 1e-9
 
 
-@pytest.mark.parametrize("objective", ["erm", "variance", "chi2"])
-def test_certificate_contains_the_continuous_optimum(game: SSGInstance, objective: str) -> None:
+@pytest.mark.parametrize(
+    ("objective", "mode"),
+    [
+        ("erm", "restriction"),
+        ("variance", "curvature"),
+        ("chi2", "curvature"),
+        ("chi2", "restriction"),
+    ],
+)
+def test_certificate_contains_the_continuous_optimum(
+    game: SSGInstance, objective: str, mode: str
+) -> None:
+    """The grid-restriction model (ERM in 'curvature' mode has its error inside the model and
+    is tested in test_erm_error_inside_the_model)."""
     rho, K = 2.0, 4
-    res = solve_ssg(game, objective, rho, pieces=K, gap=1e-6)
+    res = solve_ssg(game, objective, rho, pieces=K, gap=1e-6, pwla_mode=mode)
     cert = res.certificate
     assert res.bound is not None and cert.upper == res.bound
     z = res.solution["z"]
@@ -156,7 +168,9 @@ def test_certificate_contains_the_continuous_optimum(game: SSGInstance, objectiv
 
 def test_pwla_line_shrinks_with_pieces(game: SSGInstance) -> None:
     lines = [pwla_line_for(game, K, "variance", 2.0).value for K in (4, 8, 16, 32, 64)]
-    assert all(b < a for a, b in itertools.pairwise(lines)), lines
+    # non-increasing (coarse K: capped by the width of the feasible utility range), then falling
+    assert all(b <= a for a, b in itertools.pairwise(lines)), lines
+    assert all(b < a for a, b in itertools.pairwise(lines[1:])), lines
     assert lines[-1] < 0.25 * lines[1]
 
 
@@ -251,10 +265,89 @@ def test_hessian_bound_and_second_order_line(game: SSGInstance) -> None:
 @pytest.mark.parametrize("objective", ["erm", "variance", "chi2"])
 def test_averaged_line_certificate_contains_the_optimum(game: SSGInstance, objective: str) -> None:
     rho = 0.0 if objective == "erm" else 2.0
-    res = solve_ssg(game, objective, rho, pieces=16 if objective == "erm" else 8, gap=1e-3)
+    K = 16 if objective == "erm" else 8
+    res = solve_ssg(game, objective, rho, pieces=K, gap=1e-3, pwla_mode="restriction")
     line = res.certificate.lines[1]
     assert "averaged over grid corners" in line.note
     oracle = _fine_oracle(game, objective, rho)
     _contains(res.certificate, oracle)
-    coarse = solve_ssg(game, objective, rho, pieces=4, gap=1e-3).certificate.gap
-    assert res.certificate.gap < 0.8 * coarse
+    coarse = solve_ssg(game, objective, rho, pieces=4, gap=1e-3, pwla_mode="restriction")
+    assert res.certificate.gap < 0.8 * coarse.certificate.gap
+
+
+def test_feasible_utility_range_contains_every_feasible_value(game: SSGInstance) -> None:
+    from dro_opt.models.security_game.objective import utility_range
+    from dro_opt.models.security_game.value_range import feasible_utility_range
+
+    lo, hi = feasible_utility_range(game)
+    lo0, hi0 = utility_range(game)
+    assert (lo0 <= lo).all() and (hi <= hi0).all()
+    assert (hi < hi0 - 1.0).all()  # the budget caps the coverage: a real gain here
+    rng = np.random.default_rng(5)
+    Z = rng.dirichlet(np.ones(4), size=4000)[:, :3] * game.budget
+    Z = np.vstack([Z, np.zeros(3), np.eye(3) * game.budget])  # the vertices of the feasible set
+    F = np.array([defender_values(game, z) for z in Z])
+    assert (lo <= F.min(axis=0)).all() and (F.max(axis=0) <= hi).all()
+    assert (hi - F.max(axis=0)).max() < 0.1 and (F.min(axis=0) - lo).max() < 0.1
+
+
+def test_cell_curvature_bounds_against_finite_differences(game: SSGInstance) -> None:
+    """The separable Hessian and gradient bounds of cell_curvature hold at random points of
+    random cells (inside the feasible set) for random directions."""
+    from dro_opt.models.security_game.cell_curvature import cell_curvature
+
+    K = 5
+    cc = cell_curvature(game, K)
+    qmax = cc.h_max / cc.h_min.min(axis=2).sum(axis=1)[:, None, None]  # >= q_j on every cell
+    rng = np.random.default_rng(3)
+    h, checked = 1e-4, 0
+    while checked < 60:
+        cell = rng.integers(0, K, 3)
+        z = (cell + rng.uniform(0.05, 0.95, 3)) / K
+        if z.sum() > game.budget:
+            continue
+        checked += 1
+        J = values_and_jacobian(game, z)[1]
+        cols = [(values_and_jacobian(game, z + h * e)[1] - values_and_jacobian(game, z - h * e)[1])
+                / (2 * h) for e in np.eye(3)]  # fmt: skip
+        hess = np.stack(cols, axis=2)
+        d = rng.normal(size=3)
+        quad = np.einsum("nij,i,j->n", hess, d, d)
+        j = np.arange(3)
+        q = qmax[:, j, cell]
+        assert (-quad <= (q * cc.beta[:, j, cell] * d**2).sum(axis=1) + 1e-6).all()
+        assert (np.abs(quad) <= (q * cc.gamma[:, j, cell] * d**2).sum(axis=1) + 1e-6).all()
+        assert (np.abs(J).sum(axis=1) / (2 * K) <= cc.gradient_spread() + 1e-9).all()
+
+
+def test_erm_error_inside_the_model(game: SSGInstance) -> None:
+    """pwla_mode='curvature', ERM: the MISOCP's own bound bounds the continuous optimum (no
+    line), equals the enumeration of the offset grid, beats the restriction certificate and
+    shrinks like 1/K^2."""
+    from dro_opt.models.security_game.cell_curvature import cell_curvature
+
+    oracle = _fine_oracle(game, "erm", 0.0)
+    gaps = []
+    for K in (6, 12):
+        res = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7)
+        cert = res.certificate
+        assert cert.lines[1].value == 0.0 and "inside the model" in cert.lines[1].note
+        _contains(cert, oracle)
+        model = build_ssg_misocp(game, "erm", 0.0, K)
+        assert model.error_in_model
+        G = model.pwla  # enumerate max_c E_p (N + Gamma) / D over the feasible grid
+        from dro_opt.models.security_game.misocp import ssg_pieces
+
+        data = ssg_pieces(game, K)
+        offsets = cell_curvature(game, K).offsets()
+        idx = np.array([k for k in itertools.product(range(K + 1), repeat=3) if sum(k) <= K])
+        j = np.arange(3)
+        num = (data.G + offsets)[:, j, idx].sum(axis=2)
+        den = data.H[:, j, idx].sum(axis=2)
+        enum = float(((num / den).mean(axis=0)).max()) - data.shift
+        assert cert.upper == pytest.approx(enum, abs=1e-5)
+        assert G.grid.pieces == K
+        old = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7, pwla_mode="restriction")
+        assert cert.upper < old.certificate.upper
+        gaps.append(cert.upper - oracle)
+    assert gaps[1] < 0.35 * gaps[0], gaps  # second order: ~1/4 when K doubles
