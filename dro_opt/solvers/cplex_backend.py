@@ -4,9 +4,9 @@ The conic problem is lowered by
 :func:`~dro_opt.reformulations.soc_to_quadratic.lower_to_quadratic` (linear rows kept,
 one slack per cone row, ``s_1:'s_1: - s_0^2 <= 0`` with ``s_0 >= 0`` for each second-order cone,
 ``s_2:'s_2: - 2 s_0 s_1 <= 0`` with ``s_0, s_1 >= 0`` for each rotated one; CPLEX recognises both
-as cones). Columns go in with one ``variables.add`` call; the rows' ``lin_expr`` lists are sliced
-from the CSR arrays (no loop per non-zero). The CPLEX API adds quadratic constraints one at a time,
-so that step loops once per cone.
+as cones). Columns and rows go in from the CSR arrays with one call each to CPLEX's C library
+(:mod:`dro_opt.solvers._cplex_bulk`; the Python API's per-row lists where that library cannot be
+used); quadratic constraints are added one call per cone (CPLEX has no bulk call for them).
 
 Exponential and power cones are not declared (CPLEX has neither).
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from dro_opt.conic.problem import BINARY, ConicProblem
 from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
+from dro_opt.solvers._cplex_bulk import cplex_library, load_flat
 from dro_opt.solvers._licence import CPLEX_LIMIT, ModelSize
 from dro_opt.solvers._transforms import conic_duals
 from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
@@ -102,6 +103,7 @@ class CplexBackend(Backend):
     option_reference = "the CPLEX parameter reference (dotted names: 'mip.tolerances.absmipgap')"
     trajectory_callback = True
     log_parser = staticmethod(cplex_log)
+    bulk_route = True  # load through CPLEX's C functions where possible (_cplex_bulk)
 
     def build(self, run: Run) -> None:
         import cplex
@@ -188,21 +190,32 @@ class CplexBackend(Backend):
 
 
 def _build(cplex: Any, cpx: Any, problem: ConicProblem, form: QuadraticForm) -> None:
-    """Load ``form`` into ``cpx``: columns in one call, rows sliced from the CSR arrays."""
+    """Load ``form`` into ``cpx``: through CPLEX's C functions from the CSR arrays
+    (:mod:`dro_opt.solvers._cplex_bulk`) where that library is usable, else through the Python
+    API (columns in one call, rows as per-row lists sliced from the CSR arrays)."""
     inf = cplex.infinity
     types = np.full(form.num_cols, "C")
     types[: form.n][problem.vtype != 0] = "I"
     types[: form.n][problem.vtype == BINARY] = "B"
-    cpx.variables.add(
-        obj=form.c.tolist(),
-        lb=np.clip(form.lb, -inf, inf).tolist(),
-        ub=np.clip(form.ub, -inf, inf).tolist(),
-        types="".join(types) if (problem.vtype != 0).any() else "",
-    )
+    is_mip = bool((problem.vtype != 0).any())
+    lb, ub = np.clip(form.lb, -inf, inf), np.clip(form.ub, -inf, inf)
     sense = cpx.objective.sense
     cpx.objective.set_sense(sense.maximize if problem.sense == "max" else sense.minimize)
     cpx.objective.set_offset(problem.c0)
     A = form.A.tocsr()
+    lib = cplex_library() if CplexBackend.bulk_route else None
+    if lib is not None:
+        load_flat(
+            lib,
+            cpx,
+            (form.c, lb, ub, "".join(types).encode() if is_mip else None),
+            (A, "".join(form.row_sense).encode(), form.rhs),
+            (form.q_start, form.q_col1, form.q_col2, form.q_val),
+        )
+        return
+    cpx.variables.add(
+        obj=form.c.tolist(), lb=lb.tolist(), ub=ub.tolist(), types="".join(types) if is_mip else ""
+    )
     ind, val, ptr = A.indices.tolist(), A.data.tolist(), A.indptr.tolist()
     lin_expr = [[ind[a:b], val[a:b]] for a, b in itertools.pairwise(ptr)]
     if lin_expr:

@@ -4,8 +4,9 @@ The conic problem is lowered by
 :func:`~dro_opt.reformulations.soc_to_quadratic.lower_to_quadratic` (linear rows kept,
 one slack per cone row, each second-order cone ``||s_1:|| <= s_0`` as ``s_1:'s_1: - s_0^2 <= 0``
 with ``s_0 >= 0``, each rotated cone as ``s_2:'s_2: - 2 s_0 s_1 <= 0`` with ``s_0, s_1 >= 0``) and
-loaded in bulk with ``addMVar`` / ``addMConstr`` (scipy.sparse) and one matrix-valued quadratic
-constraint per group of cones with equal term count -- no Python loop per cone or per non-zero.
+loaded in bulk: columns and linear rows with one ``loadModel`` call (CSC arrays), then one sparse
+``addMQConstr`` per large cone or one matrix-valued quadratic constraint per group of cones with
+equal term count -- no Python loop per cone or per non-zero.
 
 Exponential and power cones are not declared: Gurobi 13 reaches ``y exp(x / y) <= z`` only
 through its nonlinear (spatial branch-and-bound) constraints, whose perspective form is undefined
@@ -97,8 +98,7 @@ class GurobiBackend(Backend):
         env = run.state["env"] = gp.Env(empty=True)
         env.setParam("OutputFlag", 1 if run.options.verbose else 0)
         env.start()
-        run.model = gp.Model(run.problem.name, env=env)
-        run.state["x"], run.state["rows"] = _build(gp, run.model, run.problem, form)
+        run.model = _build(gp, env, run.problem, form)
 
     def default_parameters(self, run: Run) -> dict[str, Any]:
         if run.state["form"].num_quadratic and not run.problem.is_mixed_integer:
@@ -126,7 +126,7 @@ class GurobiBackend(Backend):
         self.optimise(run)
 
     def extract(self, run: Run) -> Extracted:
-        return _extract(run.model, run.state["x"], run.state["rows"], run.problem)
+        return _extract(run.model, run.problem)
 
     def model_size(self, run: Run) -> ModelSize:
         form = run.state.get("form") or lower_to_quadratic(run.problem)
@@ -139,23 +139,61 @@ class GurobiBackend(Backend):
             run.state["env"].dispose()
 
 
-def _build(gp: Any, model: Any, problem: ConicProblem, form: QuadraticForm) -> tuple[Any, Any]:
-    """Load ``form`` into ``model`` in bulk; return the column MVar and the linear MConstr."""
+def _build(gp: Any, env: Any, problem: ConicProblem, form: QuadraticForm) -> Any:
+    """A model holding ``form``: columns and linear rows in one ``loadModel`` call (CSC arrays,
+    Gurobi's ``GRBloadmodel``), then the quadratic cone constraints on MVars of just the cone
+    columns. No Python object per column or row (``addMVar``/``addMConstr`` measured 4x slower on
+    benchmarks/build_overhead.py's model); ``_extract`` reads all values in one call."""
     inf = gp.GRB.INFINITY
-    vtype = np.full(form.num_cols, gp.GRB.CONTINUOUS)
-    vtype[: form.n][problem.vtype != 0] = gp.GRB.INTEGER
-    vtype[: form.n][problem.vtype == BINARY] = gp.GRB.BINARY
-    x = model.addMVar(
-        form.num_cols,
+    vtype = np.full(form.num_cols, b"C", dtype="S1")
+    vtype[: form.n][problem.vtype != 0] = b"I"
+    vtype[: form.n][problem.vtype == BINARY] = b"B"
+    csc = form.A.tocsc()
+    csc.sort_indices()
+    model = gp.loadModel(
+        env=env,
+        numvars=form.num_cols,
+        numconstrs=form.num_rows,
+        modelsense=gp.GRB.MAXIMIZE if problem.sense == "max" else gp.GRB.MINIMIZE,
+        objcon=float(problem.c0),
+        obj=form.c,
         lb=np.clip(form.lb, -inf, inf),
         ub=np.clip(form.ub, -inf, inf),
-        obj=form.c,
-        vtype=vtype,
+        vtype=vtype.tobytes(),
+        constr_csc=(csc.data, csc.indices, csc.indptr),
+        sense=np.where(form.row_sense == "E", b"=", b"<").astype("S1").tobytes(),
+        rhs=form.rhs,
+        name=problem.name,
     )
-    model.ModelSense = gp.GRB.MAXIMIZE if problem.sense == "max" else gp.GRB.MINIMIZE
-    model.ObjCon = problem.c0
-    sense = np.where(form.row_sense == "E", gp.GRB.EQUAL, gp.GRB.LESS_EQUAL)
-    rows = model.addMConstr(form.A, x, sense, form.rhs)  # unnamed: names cost ~5 us per row
+    if form.num_quadratic:
+        try:
+            model.update()  # else every per-index column lookup pays for the pending load
+            _add_cones(gp, model, form)
+        except BaseException:
+            model.dispose()
+            raise
+    model.update()
+    return model
+
+
+def _cone_columns(gp: Any, model: Any, cols: np.ndarray) -> Any:
+    """MVar of the given columns. ``Model.getVars()`` creates a Python object per column of the
+    whole model; gurobipy's per-index accessor ``_getVar`` (private: used only where present and
+    only when the objects it returns carry the requested column indices) only for these."""
+    get = getattr(model, "_getVar", None)
+    if get is not None:
+        found = [get(j) for j in cols.tolist()]
+        if all(found[k].index == int(cols[k]) for k in {0, len(found) - 1}):
+            return gp.MVar.fromlist(found)
+    every = model.getVars()
+    return gp.MVar.fromlist([every[j] for j in cols.tolist()])
+
+
+def _add_cones(gp: Any, model: Any, form: QuadraticForm) -> None:
+    """Quadratic cone constraints of ``form`` on the columns they use (renumbered 0..k-1)."""
+    used, inverse = np.unique(np.concatenate([form.q_col1, form.q_col2]), return_inverse=True)
+    c1, c2 = inverse[: form.q_col1.size], inverse[form.q_col1.size :]
+    x = _cone_columns(gp, model, used)
     counts = np.diff(form.q_start)
     for t in np.unique(counts):
         cones = np.flatnonzero(counts == t)
@@ -163,27 +201,23 @@ def _build(gp: Any, model: Any, problem: ConicProblem, form: QuadraticForm) -> t
             # a few (large) cones: one sparse Q each, no Python expression objects
             for q in cones.tolist():
                 a, b = int(form.q_start[q]), int(form.q_start[q + 1])
-                Q = sp.coo_matrix(
-                    (form.q_val[a:b], (form.q_col1[a:b], form.q_col2[a:b])),
-                    shape=(form.num_cols, form.num_cols),
-                )
+                Q = sp.coo_matrix((form.q_val[a:b], (c1[a:b], c2[a:b])), shape=(used.size,) * 2)
                 model.addMQConstr(Q, None, gp.GRB.LESS_EQUAL, 0.0, x, x)
             continue
         # many cones with t terms each: one matrix-valued quadratic constraint
         idx = form.q_start[cones][:, None] + np.arange(t)
-        expr = (form.q_val[idx] * x[form.q_col1[idx]] * x[form.q_col2[idx]]).sum(axis=1)
+        expr = (form.q_val[idx] * x[c1[idx]] * x[c2[idx]]).sum(axis=1)
         model.addConstr(expr <= 0.0)
-    return x, rows
 
 
-def _extract(model: Any, x: Any, rows: Any, problem: ConicProblem) -> Extracted:
+def _extract(model: Any, problem: ConicProblem) -> Extracted:
     code = int(model.Status)
     has_sol = model.SolCount > 0
     status = map_status(code, has_sol)
     is_mip = bool(model.IsMIP)
     out = Extracted(
         status,
-        x=np.asarray(x.X) if has_sol else None,
+        x=np.asarray(model.getAttr("X"), dtype=float) if has_sol else None,
         nodes=int(model.NodeCount) if is_mip else None,
         message=f"Gurobi status {code}",
         extra={"native_status": code},
@@ -191,7 +225,8 @@ def _extract(model: Any, x: Any, rows: Any, problem: ConicProblem) -> Extracted:
     dual_bound = None
     if status is Status.OPTIMAL and not is_mip:
         try:
-            out.duals, dual_bound = conic_duals(problem, np.asarray(rows.Pi))
+            pi = model.getAttr("Pi") if model.NumConstrs else []
+            out.duals, dual_bound = conic_duals(problem, np.asarray(pi, dtype=float))
         except Exception:  # no duals for this model type
             out.duals = {}
     # ObjBound: the branch-and-bound bound of a MIP, the barrier/simplex dual objective of a
