@@ -217,35 +217,15 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[str, float, float, float]:
-        amb = self.ambiguity
-        if not isinstance(amb, str) or amb not in AMBIGUITIES:
-            raise ValueError(f"ambiguity must be one of {AMBIGUITIES}, got {amb!r}")
-        r = _number(self.radius, "radius")
-        if r < 0:
-            raise ValueError(f"radius must be >= 0, got {self.radius!r}")
-        if amb == "cvar" and not 0 < r <= 1:
-            raise ValueError(
-                f"for ambiguity='cvar' the radius is the CVaR level in (0, 1], got {r!r}"
-            )
-        th1 = math.nan
-        if amb == "ot-kl":
-            th1 = _number(self.theta1, "theta1")
-            if not th1 > 1:
-                raise ValueError(
-                    f"theta1 must be > 1 (theta2 = theta1 / (theta1 - 1)), got {self.theta1!r}"
-                )
-        a = _number(self.alpha, "alpha")
-        if a < 0:
-            raise ValueError(f"alpha (ridge weight) must be >= 0, got {self.alpha!r}")
+        amb, r, th1, a = check_dro_params(
+            self.ambiguity, self.radius, self.theta1, self.alpha, self.max_features
+        )
         self._transport()
         c = self._norm_penalty()
         self._time_limit()
         if not isinstance(getattr(self, "certify", True), bool):
             raise ValueError(f"certify must be True or False, got {self.certify!r}")
-        k = self.max_features
-        if k is not None:
-            if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-                raise ValueError(f"max_features must be None or an int >= 1, got {k!r}")
+        if self.max_features is not None:
             if not getattr(self, "certify", True):
                 raise ValueError(
                     "certify=False is for dense fits only: max_features needs the certified "
@@ -718,6 +698,35 @@ def _big_m(loss0: float, alpha: float, c: float) -> float:
     return min(bounds)
 
 
+def check_dro_params(
+    ambiguity: Any, radius: Any, theta1: Any, alpha: Any, max_features: Any
+) -> tuple[str, float, float, float]:
+    """``(ambiguity, radius, theta1, alpha)`` of a DRO linear model, checked (``ValueError``
+    naming the parameter and the valid range): ``ambiguity`` in :data:`AMBIGUITIES`, a finite
+    ``radius >= 0`` (for ``"cvar"`` the level in ``(0, 1]``), ``theta1 > 1`` for ``"ot-kl"``
+    (else ``nan``), ``alpha >= 0`` and ``max_features`` ``None`` or an int ``>= 1``. Shared by
+    the classifiers and :class:`~dro_opt.models.regression.DROLinearRegression`."""
+    if not isinstance(ambiguity, str) or ambiguity not in AMBIGUITIES:
+        raise ValueError(f"ambiguity must be one of {AMBIGUITIES}, got {ambiguity!r}")
+    r = _number(radius, "radius")
+    if r < 0:
+        raise ValueError(f"radius must be >= 0, got {radius!r}")
+    if ambiguity == "cvar" and not 0 < r <= 1:
+        raise ValueError(f"for ambiguity='cvar' the radius is the CVaR level in (0, 1], got {r!r}")
+    th1 = math.nan
+    if ambiguity == "ot-kl":
+        th1 = _number(theta1, "theta1")
+        if not th1 > 1:
+            raise ValueError(f"theta1 must be > 1 (theta2 = theta1 / (theta1 - 1)), got {theta1!r}")
+    a = _number(alpha, "alpha")
+    if a < 0:
+        raise ValueError(f"alpha (ridge weight) must be >= 0, got {alpha!r}")
+    k = max_features
+    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1):
+        raise ValueError(f"max_features must be None or an int >= 1, got {k!r}")
+    return ambiguity, r, th1, a
+
+
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{what} must be a real number, got {value!r}")
@@ -744,4 +753,10 @@ def __getattr__(name: str) -> Any:  # PEP 562: resolved on first use, no import 
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AMBIGUITIES", "DROLinearSVC", "DROLogisticRegression", *_REEXPORTED]
+__all__ = [
+    "AMBIGUITIES",
+    "DROLinearSVC",
+    "DROLogisticRegression",
+    "check_dro_params",
+    *_REEXPORTED,
+]

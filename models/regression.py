@@ -68,7 +68,6 @@ is derived: the worst-case loss is :math:`\ge 0`, so
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import cvxpy as cp
@@ -81,7 +80,7 @@ from dro_opt.ambiguity import cvar, ot_phi, phi_divergence
 from dro_opt.dro import worst_case, worst_case_distribution
 from dro_opt.dro.losses import PiecewiseAffineLoss
 from dro_opt.errors import DroOptError
-from dro_opt.models.classification import AMBIGUITIES, _number
+from dro_opt.models.classification import check_dro_params
 
 #: Accepted residual losses.
 LOSSES = ("squared", "absolute")
@@ -135,35 +134,17 @@ class DROLinearRegression(RegressorMixin, BaseEstimator):
         self.loss = loss
 
     def _check_params(self) -> tuple[str, float, float, float]:
-        """``(ambiguity, radius, theta1, alpha)`` checked with the classifiers' messages."""
-        amb = self.ambiguity
-        if not isinstance(amb, str) or amb not in AMBIGUITIES:
-            raise ValueError(f"ambiguity must be one of {AMBIGUITIES}, got {amb!r}")
-        r = _number(self.radius, "radius")
-        if r < 0:
-            raise ValueError(f"radius must be >= 0, got {self.radius!r}")
-        if amb == "cvar" and not 0 < r <= 1:
+        """``(ambiguity, radius, theta1, alpha)`` checked with the classifiers' messages
+        (:func:`~dro_opt.models.classification.check_dro_params`), then the loss."""
+        amb, r, th1, a = check_dro_params(
+            self.ambiguity, self.radius, self.theta1, self.alpha, self.max_features
+        )
+        if self.max_features is not None and not a > 0:
             raise ValueError(
-                f"for ambiguity='cvar' the radius is the CVaR level in (0, 1], got {r!r}"
+                "max_features needs a ridge weight alpha > 0: the big-M of the binary "
+                "support rows is sqrt(2 F(0, b0) / alpha) (module docstring), with alpha = 0 "
+                f"no finite valid bound exists (got alpha={self.alpha!r}); set e.g. alpha=0.1"
             )
-        th1 = _number(self.theta1, "theta1") if amb == "ot-kl" else math.nan
-        if amb == "ot-kl" and not th1 > 1:
-            raise ValueError(
-                f"theta1 must be > 1 (theta2 = theta1 / (theta1 - 1)), got {self.theta1!r}"
-            )
-        a = _number(self.alpha, "alpha")
-        if a < 0:
-            raise ValueError(f"alpha (ridge weight) must be >= 0, got {self.alpha!r}")
-        k = self.max_features
-        if k is not None:
-            if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-                raise ValueError(f"max_features must be None or an int >= 1, got {k!r}")
-            if not a > 0:
-                raise ValueError(
-                    "max_features needs a ridge weight alpha > 0: the big-M of the binary "
-                    "support rows is sqrt(2 F(0, b0) / alpha) (module docstring), with alpha = 0 "
-                    f"no finite valid bound exists (got alpha={self.alpha!r}); set e.g. alpha=0.1"
-                )
         if not isinstance(self.loss, str) or self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if amb == "ot-kl" and self.loss == "squared":
