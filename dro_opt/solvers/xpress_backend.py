@@ -175,7 +175,7 @@ def _build(xp: Any, prob: Any, problem: ConicProblem, form: QuadraticForm) -> No
     qcoef = np.where(form.q_col1 == form.q_col2, form.q_val, 0.5 * form.q_val)
     prob.loadMIQCQP(
         probname=problem.name,
-        rowtype=list(form.row_sense) + ["L"] * nq,
+        rowtype=np.concatenate([form.row_sense.astype("U1"), np.full(nq, "L")]),  # not a list
         rhs=np.concatenate([form.rhs, np.zeros(nq)]),
         rng=None,
         objcoef=form.c,
@@ -190,7 +190,7 @@ def _build(xp: Any, prob: Any, problem: ConicProblem, form: QuadraticForm) -> No
         rowqcol1=form.q_col1 if nq else None,
         rowqcol2=form.q_col2 if nq else None,
         rowqcoef=qcoef if nq else None,
-        coltype=list(coltype) if ints.size else None,
+        coltype=coltype.astype("U1") if ints.size else None,
         entind=ints if ints.size else None,
     )
     if problem.c0:
