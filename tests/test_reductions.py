@@ -288,3 +288,45 @@ def test_weighted_kmeans_zero_weights_and_few_distinct_points() -> None:
         np.testing.assert_allclose(km.centres[c], (q[m] @ X[m]) / q[m].sum())
     expected = float(q @ ((X - km.centres[km.labels]) ** 2).sum(axis=1))
     assert km.inertia == pytest.approx(expected) and km.iterations >= 1
+
+
+def _toy_value(x: np.ndarray, w: np.ndarray, z: float, rho: float) -> float:
+    """Toy model f_i(z) = sin(x_i z): mean - sqrt(2 rho Var / n) (mean units), by hand."""
+    f, n = np.sin(x * z), w.sum()
+    mean = w @ f / n
+    return float(mean - np.sqrt(2.0 * rho * (w @ (f - mean) ** 2 / n) / n))
+
+
+@pytest.mark.parametrize("how", [{"clusters": 6}, {"strata": 4, "per_stratum": 2}])
+@pytest.mark.parametrize("rho", [0.0, 20.0])
+def test_reduce_and_certify_line_holds_on_a_grid(how: dict, rho: float) -> None:
+    """The shared glue (dro_opt/reductions/representatives.py) on a toy model whose pair bound
+    is the Lipschitz one, ``|sin(x_i z) - sin(x_k z)| <= |x_i - x_k| max|z|``: the line bounds
+    ``|F_full(z) - F_reduced(z)|`` on a fine grid of z (independent evaluation)."""
+    from dro_opt.reductions.representatives import choose_representatives, reduce_and_certify
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 2.0, 60)
+    q = rng.uniform(0.5, 2.0, 60)
+    q[:3] = 0.0  # zero-weight samples carry no mass
+    zmax = 1.5
+
+    def bounds(red: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.abs(x[rows] - red[cols]) * zmax
+
+    objective = "erm" if rho == 0 else "variance"
+    common = {"clusters": None, "strata": None, "per_stratum": None, "seed": 1, **how}
+    red, lines, info = reduce_and_certify(
+        x[:, None], q, objective, rho, from_centres=lambda c, w: c[:, 0],
+        from_sample=lambda i, w: x[i], pair_bounds=bounds, samples="toys", pair_note="sine",
+        **common,
+    )  # fmt: skip
+    reps = choose_representatives(x[:, None], q, **how, seed=1)
+    assert np.allclose(reps.weights.sum(), q.sum()) and info["representatives"] == red.size
+    assert (reps.coupling.data > 0).all() and reps.rows.size == reps.coupling.nnz
+    assert not np.isin(reps.rows, [0, 1, 2]).any()
+    (line,) = lines
+    assert line.rigorous and 0 < line.value < 1
+    for z in np.linspace(0.0, zmax, 61):
+        diff = _toy_value(x, q, z, rho) - _toy_value(red, reps.weights, z, rho)
+        assert abs(diff) <= line.value + 1e-12

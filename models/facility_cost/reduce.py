@@ -31,14 +31,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from dro_opt.certify import CertificateLine
 from dro_opt.models.facility_cost.instance import FCPInstance
 from dro_opt.models.facility_cost.objective import capture_range
-from dro_opt.reductions.clustering import weighted_kmeans
-from dro_opt.reductions.coupling_bounds import check_coupling, summarize_coupling, uniform_errors
-from dro_opt.reductions.stratified import stratified_sample
+from dro_opt.reductions.representatives import reduce_and_certify
 
 
 def _log_expm1(x: np.ndarray) -> np.ndarray:
@@ -86,51 +83,27 @@ def reduce_clients(
     per_stratum: int | None,
     seed: int,
 ) -> tuple[FCPInstance, list[CertificateLine], dict[str, Any]]:
-    """The reduced instance, its certificate line (mean units) and a description."""
-    X = _features(instance)
-    q = instance.q
-    N, M = instance.shape
+    """The reduced instance, its certificate line (mean units) and a description
+    (:func:`dro_opt.reductions.representatives.reduce_and_certify`)."""
+    M = instance.num_locations
     upper = np.minimum(instance.upper, budget)
-    if clusters is not None:
-        km = weighted_kmeans(X, q, min(int(clusters), N), seed=int(seed))
-        K = km.centres.shape[0]
-        bias, rate = km.centres[:, :M], np.maximum(km.centres[:, M:], 0.0)
-        reduced = FCPInstance(
-            km.weights, bias, rate, instance.upper, f"{instance.name}_clusters{K}",
-            dict(instance.meta),
-        )  # fmt: skip
-        coupling = sp.csr_matrix((q, (np.arange(N), km.labels)), shape=(N, K))
-        method = "clustering"
-    else:
-        assert strata is not None and per_stratum is not None
-        km = weighted_kmeans(X, q, min(int(strata), N), seed=int(seed))
-        ss = stratified_sample(km.labels, q, int(per_stratum), seed=int(seed))
-        reduced = instance.subset(ss.indices, ss.weights, f"{instance.name}_strata")
-        coupling = ss.coupling
-        method = "stratified sampling"
-    pi = check_coupling(coupling, q, reduced.q)
-    rows = np.repeat(np.arange(N), np.diff(pi.indptr))  # aligned with pi.data (CSR order)
-    d = pair_bounds(instance, reduced, rows, pi.indices, upper)
-    summary = summarize_coupling(pi, q, reduced.q, d)
-    value = uniform_errors(summary, objective, rho)[0] / instance.n
-    line = CertificateLine(
-        "reduction",
-        value,
-        True,
-        f"{method} of {N} clients to {reduced.num_clients}: coupling bound with the per-pair "
-        f"capture bound (max {summary.max_d:.4g}), uniform in z",
-    )
-    info = {
-        "method": method,
-        "representatives": reduced.num_clients,
-        "clusters": clusters,
-        "strata": strata,
-        "per_stratum": per_stratum,
-        "seed": int(seed),
-        "error_bound": value,
-        "max_pair_bound": summary.max_d,
-    }
-    return reduced, [line], info
+
+    def from_centres(centres: np.ndarray, weights: np.ndarray) -> FCPInstance:
+        bias, rate = centres[:, :M], np.maximum(centres[:, M:], 0.0)
+        name = f"{instance.name}_clusters{centres.shape[0]}"
+        return FCPInstance(weights, bias, rate, instance.upper, name, dict(instance.meta))
+
+    def from_sample(indices: np.ndarray, weights: np.ndarray) -> FCPInstance:
+        return instance.subset(indices, weights, f"{instance.name}_strata")
+
+    def bounds(reduced: FCPInstance, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return pair_bounds(instance, reduced, rows, cols, upper)
+
+    return reduce_and_certify(
+        _features(instance), instance.q, objective, rho, clusters=clusters, strata=strata,
+        per_stratum=per_stratum, seed=seed, from_centres=from_centres, from_sample=from_sample,
+        pair_bounds=bounds, samples="clients", pair_note="capture",
+    )  # fmt: skip
 
 
 __all__ = ["pair_bounds", "reduce_clients"]

@@ -56,15 +56,13 @@ from scipy.special import expit
 from dro_opt.certify import CertificateLine
 from dro_opt.errors import ParameterError
 from dro_opt.models.facility_location.instance import MCFLPInstance
-from dro_opt.reductions.clustering import weighted_kmeans
 from dro_opt.reductions.coupling_bounds import (
     CouplingSummary,
-    check_coupling,
     summarize_coupling,
     uniform_errors,
     uniform_errors_from_max,
 )
-from dro_opt.reductions.stratified import stratified_sample
+from dro_opt.reductions.representatives import choose_representatives
 
 __all__ = [
     "CLIP",
@@ -276,29 +274,27 @@ def reduce_by_clustering(
     """
     N = instance.num_customers
     k = _check_count("clusters", clusters, N)
-    km = weighted_kmeans(
-        clipped_log_odds(instance.a, SPACE_CLIP), instance.q, k, seed=seed, max_iter=max_iter
-    )
-    rows = np.flatnonzero(instance.q > 0)
-    cols = km.labels[rows]
-    coupling = sp.csr_matrix((instance.q[rows], (rows, cols)), shape=(N, km.centres.shape[0]))
-    coupling = check_coupling(coupling, instance.q, km.weights)  # one entry per row, row order
+    reps = choose_representatives(
+        clipped_log_odds(instance.a, SPACE_CLIP), instance.q, clusters=k, seed=seed,
+        max_iter=max_iter,
+    )  # fmt: skip
+    coupling, rows, cols, weights = reps.coupling, reps.rows, reps.cols, reps.weights
     # representatives: weighted centroids of the final clusters in clip(a, -CLIP, CLIP)
-    centres = (coupling.T @ clipped_log_odds(instance.a)) / km.weights[:, None]
+    centres = (coupling.T @ clipped_log_odds(instance.a)) / weights[:, None]
     d = pair_bounds(instance.a, centres, rows, cols)
     reduced = MCFLPInstance(
-        q=km.weights,
+        q=weights,
         a=centres,
-        name=f"{instance.name}/kmeans{km.centres.shape[0]}",
+        name=f"{instance.name}/kmeans{reps.strata}",
         meta={
             **instance.meta,
             "reduction": "kmeans",
-            "clusters": int(km.centres.shape[0]),
+            "clusters": int(reps.strata),
             "seed": int(seed),
         },
     )
     radius = space_radius(instance.a, centres, rows, cols)
-    return Reduction(reduced, "kmeans", radius, coupling, d, km.labels)
+    return Reduction(reduced, "kmeans", radius, coupling, d, reps.labels)
 
 
 def reduce_by_stratified_sampling(
@@ -310,25 +306,23 @@ def reduce_by_stratified_sampling(
     k = _check_count("strata", strata, N)
     if not (isinstance(per_stratum, int | np.integer) and per_stratum >= 1):
         raise ParameterError(f"per_stratum must be an integer >= 1, got {per_stratum!r}")
-    km = weighted_kmeans(
-        clipped_log_odds(instance.a, SPACE_CLIP), instance.q, k, seed=seed, max_iter=max_iter
-    )
-    sample = stratified_sample(km.labels, instance.q, int(per_stratum), seed=seed)
-    pi = check_coupling(sample.coupling, instance.q, sample.weights)
-    rows = np.repeat(np.arange(N), np.diff(pi.indptr))
-    a_red = instance.a[sample.indices]
-    d = pair_bounds(instance.a, a_red, rows, pi.indices)
+    reps = choose_representatives(
+        clipped_log_odds(instance.a, SPACE_CLIP), instance.q, strata=k,
+        per_stratum=int(per_stratum), seed=seed, max_iter=max_iter,
+    )  # fmt: skip
+    a_red = instance.a[reps.indices]
+    d = pair_bounds(instance.a, a_red, reps.rows, reps.cols)
     reduced = MCFLPInstance(
-        q=sample.weights,
+        q=reps.weights,
         a=a_red,
-        name=f"{instance.name}/strat{km.centres.shape[0]}x{per_stratum}",
+        name=f"{instance.name}/strat{reps.strata}x{per_stratum}",
         meta={
             **instance.meta,
             "reduction": "stratified",
-            "strata": int(km.centres.shape[0]),
+            "strata": int(reps.strata),
             "per_stratum": int(per_stratum),
             "seed": int(seed),
         },
     )
-    radius = space_radius(instance.a, a_red, rows, pi.indices)
-    return Reduction(reduced, "stratified", radius, pi, d, km.labels, sample.indices)
+    radius = space_radius(instance.a, a_red, reps.rows, reps.cols)
+    return Reduction(reduced, "stratified", radius, reps.coupling, d, reps.labels, reps.indices)

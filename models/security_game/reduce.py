@@ -30,14 +30,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from dro_opt.certify import CertificateLine
 from dro_opt.models.security_game.instance import PAYOFFS, SSGInstance
 from dro_opt.models.security_game.objective import utility_range
-from dro_opt.reductions.clustering import weighted_kmeans
-from dro_opt.reductions.coupling_bounds import check_coupling, summarize_coupling, uniform_errors
-from dro_opt.reductions.stratified import stratified_sample
+from dro_opt.reductions.representatives import reduce_and_certify
 
 
 def payoff_features(instance: SSGInstance) -> np.ndarray:
@@ -73,50 +70,24 @@ def reduce_types(
     per_stratum: int | None,
     seed: int,
 ) -> tuple[SSGInstance, list[CertificateLine], dict[str, Any]]:
-    """The reduced game, its certificate line (mean units) and a description."""
-    X = payoff_features(instance)
-    q = instance.weights
-    N = instance.num_types
-    n = instance.n
-    if clusters is not None:
-        km = weighted_kmeans(X, q, min(int(clusters), N), seed=int(seed))
-        K = km.centres.shape[0]
-        parts = np.split(km.centres, 4, axis=1)
-        reduced = SSGInstance(
-            instance.budget, instance.lam, *parts, weights=km.weights,
-            name=f"{instance.name}_clusters{K}", meta=dict(instance.meta),
+    """The reduced game, its certificate line (mean units) and a description
+    (:func:`dro_opt.reductions.representatives.reduce_and_certify`)."""
+
+    def from_centres(centres: np.ndarray, weights: np.ndarray) -> SSGInstance:
+        return SSGInstance(
+            instance.budget, instance.lam, *np.split(centres, 4, axis=1), weights=weights,
+            name=f"{instance.name}_clusters{centres.shape[0]}", meta=dict(instance.meta),
         )  # fmt: skip
-        coupling = sp.csr_matrix((q, (np.arange(N), km.labels)), shape=(N, K))
-        method = "clustering"
-    else:
-        assert strata is not None and per_stratum is not None
-        km = weighted_kmeans(X, q, min(int(strata), N), seed=int(seed))
-        ss = stratified_sample(km.labels, q, int(per_stratum), seed=int(seed))
-        reduced = instance.subset(ss.indices, ss.weights, f"{instance.name}_strata")
-        coupling = ss.coupling
-        method = "stratified sampling"
-    pi = check_coupling(coupling, q, reduced.weights)
-    # d aligned with pi.data (CSR order), as summarize_coupling expects
-    rows_csr = np.repeat(np.arange(N), np.diff(pi.indptr))
-    d_csr = pair_bounds(instance, reduced, rows_csr, pi.indices)
-    summary = summarize_coupling(pi, q, reduced.weights, d_csr)
-    upper, _ = uniform_errors(summary, objective, rho)
-    value = upper / n
-    line = CertificateLine(
-        "reduction",
-        value,
-        True,
-        f"{method} of {N} attacker types to {reduced.num_types}: coupling bound with the "
-        f"per-pair utility bound (max {summary.max_d:.4g}), uniform in z",
-    )
-    info = {
-        "method": method,
-        "representatives": reduced.num_types,
-        "clusters": clusters,
-        "strata": strata,
-        "per_stratum": per_stratum,
-        "seed": int(seed),
-        "error_bound": value,
-        "max_pair_bound": summary.max_d,
-    }
-    return reduced, [line], info
+
+    def from_sample(indices: np.ndarray, weights: np.ndarray) -> SSGInstance:
+        return instance.subset(indices, weights, f"{instance.name}_strata")
+
+    def bounds(reduced: SSGInstance, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return pair_bounds(instance, reduced, rows, cols)
+
+    return reduce_and_certify(
+        payoff_features(instance), instance.weights, objective, rho, clusters=clusters,
+        strata=strata, per_stratum=per_stratum, seed=seed, from_centres=from_centres,
+        from_sample=from_sample, pair_bounds=bounds, samples="attacker types",
+        pair_note="utility",
+    )  # fmt: skip
