@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             solve = "-" if licence else f"{r.solve_seconds:.2f}"
             print(
                 f"{N:>5} {name:>7} {r.status.value:>14} {build:>8} {solve:>8} "
-                f"{_cell(r.objective)} {_cell(grid_bound)} {_cell(r.bound)} {_cell(r.certificate.gap)} {_load():>5}"
+                f"{_cell(r.objective)} {_cell(grid_bound)} {_cell(r.bound)} "
+                f"{_cell(r.certificate.gap)} {_load():>5}"
                 f"  (wall {wall:.1f} s)",
                 flush=True,
             )
