@@ -329,7 +329,7 @@ def test_erm_error_inside_the_model(game: SSGInstance) -> None:
     oracle = _fine_oracle(game, "erm", 0.0)
     gaps = []
     for K in (6, 12):
-        res = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7)
+        res = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7, pwla_mode="curvature")
         cert = res.certificate
         assert cert.lines[1].value == 0.0 and "inside the model" in cert.lines[1].note
         _contains(cert, oracle)
@@ -351,3 +351,57 @@ def test_erm_error_inside_the_model(game: SSGInstance) -> None:
         assert cert.upper < old.certificate.upper
         gaps.append(cert.upper - oracle)
     assert gaps[1] < 0.35 * gaps[0], gaps  # second order: ~1/4 when K doubles
+
+
+def test_local_refinement_certificate(game: SSGInstance) -> None:
+    """pwla_mode='adaptive' (ERM): max(bound outside the refined box, bound inside it) contains
+    the continuous optimum and is tighter than the single grid; both sub-models agree with
+    enumeration of their grid points (exclusion row / sub-box)."""
+    from dro_opt.models.security_game.cell_curvature import cell_curvature
+    from dro_opt.models.security_game.misocp import ssg_pieces
+    from dro_opt.models.security_game.refine import refine_erm
+    from dro_opt.models.security_game.solve import SCIP_OPTIONS
+    from dro_opt.solvers.base import SolveOptions
+    from dro_opt.solvers.registry import solve
+
+    oracle = _fine_oracle(game, "erm", 0.0)
+    K = 8
+    single = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7, pwla_mode="curvature")
+    res = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7)  # default: adaptive
+    _contains(res.certificate, oracle)
+    assert [e.get("part") for e in res.extra["solves"]] == [None, "outside", "inside"]
+    assert res.certificate.upper < single.certificate.upper - 0.05
+
+    def enumerate_bound(pieces: int, box=None, exclude=None) -> float:
+        data = ssg_pieces(game, pieces, None, box)
+        off = cell_curvature(game, pieces, box).offsets()
+        idx = np.array(list(itertools.product(range(pieces + 1), repeat=3)))
+        j = np.arange(3)
+        z = data.grid.points[j, idx]
+        keep = z.sum(axis=1) <= game.budget + 1e-9
+        if exclude is not None:
+            inside = ((idx > exclude[0]) & (idx < exclude[1])).all(axis=1)
+            keep &= ~inside
+        idx = idx[keep]
+        ratio = (data.G + off)[:, j, idx].sum(axis=2) / data.H[:, j, idx].sum(axis=2)
+        return float(ratio.mean(axis=0).max()) - data.shift
+
+    seen = []
+
+    def run(model):
+        out = solve(model.problem, "scip", SolveOptions(gap=1e-9, extra=dict(SCIP_OPTIONS)))
+        seen.append((model, out))
+        return out
+
+    center = np.asarray(single.extra["grid_decision"])
+    ref = refine_erm(game, K, center, run)
+    assert ref is not None and len(seen) == 2
+    (out_model, out_res), (in_model, in_res) = seen
+    a = np.clip(np.rint(center * K).astype(int) - 2, 0, K - 4)
+    assert out_res.bound - out_model.shift == pytest.approx(
+        enumerate_bound(K, exclude=(a, a + 4)), abs=1e-5
+    )
+    assert in_res.bound - in_model.shift == pytest.approx(
+        enumerate_bound(16, box=(a / K, (a + 4) / K)), abs=1e-5
+    )
+    assert ref.upper == pytest.approx(max(b["bound"] for b in ref.solves), abs=1e-12)

@@ -125,10 +125,24 @@ class CellCurvature:
         return np.minimum(weighted, (half * self.slope).max(axis=(1, 2)))  # sum_j q_j = 1
 
 
-def cell_curvature(instance: SSGInstance, pieces: int) -> CellCurvature:
-    """Cell bounds for the ``pieces``-cell grid of ``[0, 1]^M`` (vectorised over n, j, k)."""
+def averaging_applies(instance: SSGInstance, grid: PWLAGrid) -> bool:
+    """The corner decomposition needs one cell width ``delta`` for all targets with ``R /
+    delta`` and every ``lower_j / delta`` integral (then the budget polytope of a cell is
+    integral, as in :mod:`.curvature`); checked to 1e-9."""
+    d = grid.delta
+    if not (d > 0).all() or np.ptp(d) > 1e-12 * d.max():
+        return False
+    ratios = np.r_[instance.budget, grid.lower] / d[0]
+    return bool(np.all(np.abs(ratios - np.round(ratios)) <= 1e-9))
+
+
+def cell_curvature(
+    instance: SSGInstance, pieces: int, box: tuple[np.ndarray, np.ndarray] | None = None
+) -> CellCurvature:
+    """Cell bounds for the ``pieces``-cell grid of ``[0, 1]^M`` or of the sub-box ``box =
+    (lower, upper)`` (vectorised over n, j, k)."""
     M = instance.num_targets
-    grid = pwla_grid(np.zeros(M), np.ones(M), pieces)
+    grid = pwla_grid(np.zeros(M), np.ones(M), pieces) if box is None else pwla_grid(*box, pieces)
     t = grid.points[None]
     AR, AP = instance.attacker_reward[:, :, None], instance.attacker_penalty[:, :, None]
     DR, DP = instance.defender_reward[:, :, None], instance.defender_penalty[:, :, None]

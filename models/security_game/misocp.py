@@ -40,11 +40,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from dro_opt.certify import CertificateLine
 from dro_opt.conic import ConicBuilder, ConicProblem
 from dro_opt.errors import ParameterError
-from dro_opt.models.security_game.cell_curvature import cell_curvature, cell_line
+from dro_opt.models.security_game.cell_curvature import (
+    averaging_applies,
+    cell_curvature,
+    cell_line,
+)
 from dro_opt.models.security_game.curvature import applies, averaged_line
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.objective import OBJECTIVES, utility_range
@@ -96,16 +101,27 @@ class SSGPieces:
         )
 
 
+def box_grid(M: int, pieces: int, box: tuple[np.ndarray, np.ndarray] | None = None) -> PWLAGrid:
+    """The ``pieces``-cell grid of ``[0, 1]^M`` or of ``box = (lower, upper)``."""
+    if box is None:
+        return pwla_grid(np.zeros(M), np.ones(M), pieces)
+    return pwla_grid(box[0], box[1], pieces)
+
+
 def ssg_pieces(
-    instance: SSGInstance, pieces: int, value_range: tuple[np.ndarray, np.ndarray] | None = None
+    instance: SSGInstance,
+    pieces: int,
+    value_range: tuple[np.ndarray, np.ndarray] | None = None,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SSGPieces:
     """The PWLA data of ``instance`` with ``pieces`` cells per target (vectorised).
 
     ``value_range``: ``(lo, hi)`` (original units) valid for ``f_n`` on the feasible set (e.g.
     :func:`.value_range.feasible_utility_range`); default the payoff range. The shift always
-    comes from the payoffs (non-negative numerators)."""
+    comes from the payoffs (non-negative numerators). ``box``: ``(lower, upper)`` sub-box of
+    ``[0, 1]^M`` to grid instead of the unit box (:mod:`.refine`)."""
     M = instance.num_targets
-    grid = pwla_grid(np.zeros(M), np.ones(M), pieces)
+    grid = box_grid(M, pieces, box)
     t = grid.points[None]  # (1, M, K + 1)
     lam = instance.lam
     AR, AP = instance.attacker_reward[:, :, None], instance.attacker_penalty[:, :, None]
@@ -220,13 +236,19 @@ def build_ssg_misocp(
     rho: float = 0.0,
     pieces: int = 10,
     pwla_mode: str = "curvature",
+    box: tuple[np.ndarray, np.ndarray] | None = None,
+    exclude: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SSGMisocp:
     """Build the PWLA MISOCP (module docstring); ``rho = 0`` builds the ERM model.
 
     ``pwla_mode``: ``"curvature"`` (default; feasible-set utility ranges of :mod:`.value_range`,
     the ERM curvature offsets of :mod:`.cell_curvature` inside the model when ``R K`` is
     integral, else the smallest line) or ``"restriction"`` (the grid restriction with the
-    round-down / averaged line only, as before).
+    round-down / averaged line only, as before). ``box``: grid the sub-box ``(lower, upper)`` of
+    ``[0, 1]^M`` instead (coverage restricted to it); ``exclude = (a, b)`` (integer grid indices,
+    ``a < b``): drop every grid point strictly inside the index box, i.e. add the row
+    ``sum_j [(1 - v_j,a_j+1) + v_j,b_j] >= 1`` (``z_j <= a_j delta`` or ``z_j >= b_j delta`` for
+    some ``j``). Both serve the local refinement of :mod:`.refine`.
     """
     if pwla_mode not in PWLA_MODES:
         raise ParameterError(f"pwla_mode must be one of {', '.join(PWLA_MODES)}, got {pwla_mode!r}")
@@ -237,11 +259,17 @@ def build_ssg_misocp(
     rho = float(rho)
     objective = "erm" if rho == 0.0 else objective
     curvature = pwla_mode == "curvature"
-    data = ssg_pieces(instance, pieces, feasible_utility_range(instance) if curvature else None)
+    value_range = feasible_utility_range(instance) if curvature else None
+    data = ssg_pieces(instance, pieces, value_range, box)
     numerators, ratio_hi = data.G, data.hi
-    in_model = curvature and objective == "erm" and applies(instance, pieces)
+    if box is None:
+        in_model = curvature and objective == "erm" and applies(instance, pieces)
+    else:
+        in_model = curvature and objective == "erm" and averaging_applies(instance, data.grid)
+        if not in_model:
+            raise ParameterError("a sub-box model needs the ERM curvature mode on a TU grid")
     if in_model:
-        offsets = cell_curvature(instance, pieces).offsets()
+        offsets = cell_curvature(instance, pieces, box).offsets()
         numerators = data.G + offsets
         ratio_hi = data.hi + max_cell_ratio(offsets, data.H)  # y = f + e <= hi + max e
     M = instance.num_targets
@@ -266,6 +294,8 @@ def build_ssg_misocp(
         denominator_lower=data.H_low,
         bounds_hold_on_box=True,
     )
+    if exclude is not None:
+        _exclusion_row(em, model, np.asarray(exclude[0]), np.asarray(exclude[1]))
     y = model.y
     ylo, yhi = float(data.lo.min()), float(data.hi.max())
     if objective == "erm":
@@ -309,3 +339,16 @@ def build_ssg_misocp(
         pwla_mode,
         in_model,
     )
+
+
+def _exclusion_row(em: ConicEmitter, model: PWLAModel, a: np.ndarray, b: np.ndarray) -> None:
+    """``sum_j [(1 - v_j,a_j+1) + v_j,b_j] >= 1`` (build_ssg_misocp, ``exclude``)."""
+    M, K = model.grid.size, model.grid.pieces
+    a, b = a.astype(int), b.astype(int)
+    if a.shape != (M,) or b.shape != (M,) or (a < 0).any() or (b > K).any() or (a >= b).any():
+        raise ParameterError(f"exclude needs integer index vectors 0 <= a < b <= {K} of length {M}")
+    j = np.arange(M)
+    cols = np.r_[j * K + a, j * K + b - 1]  # v_j,a_j+1 and v_j,b_j (coordinate-major, 0-based)
+    vals = np.r_[-np.ones(M), np.ones(M)]
+    row = sp.csr_matrix((vals, (np.zeros(2 * M, dtype=int), cols)), shape=(1, M * K))
+    em.nonneg("exclusion", em.matmul(row, model.v) + float(M - 1))

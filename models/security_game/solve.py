@@ -45,6 +45,7 @@ from dro_opt.errors import ParameterError
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.misocp import PWLA_MODES, build_ssg_misocp, pwla_line_for
 from dro_opt.models.security_game.objective import OBJECTIVES, evaluate, values_and_jacobian
+from dro_opt.models.security_game.refine import FACTOR, refine_erm
 from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
@@ -73,7 +74,7 @@ def solve_ssg(
     max_pieces: int = DEFAULT_MAX_PIECES,
     restarts: int = 10,
     polish: bool = True,
-    pwla_mode: str = "curvature",
+    pwla_mode: str = "adaptive",
 ) -> Result:
     """Solve with a certified gap (module docstring).
 
@@ -92,7 +93,8 @@ def solve_ssg(
     restarts : random starts of the gradient baselines.
     polish : move the grid decision off the grid by exact-objective ascent (:mod:`.polish`);
         the returned coverage is the better one (``extra["grid_objective"]`` keeps the other).
-    pwla_mode : ``curvature`` (default: ERM error inside the model, cell-dependent lines) or
+    pwla_mode : ``adaptive`` (default: ``curvature`` plus, for ERM, the local refinement of
+        :mod:`.refine`), ``curvature`` (ERM error inside the model, cell-dependent lines) or
         ``restriction`` (grid restriction + round-down / averaged line); :mod:`.misocp`.
 
     Returns
@@ -115,18 +117,33 @@ def solve_ssg(
         instance, effective, rho, clusters, strata, per_stratum, seed
     )
     reduce_seconds = time.perf_counter() - t0
+    model_mode = "curvature" if pwla_mode == "adaptive" else pwla_mode
     if pieces == "auto":
         M = instance.num_targets
         z0 = np.full(M, min(1.0, instance.budget / M))
         target = 0.5 * gap * max(1.0, abs(evaluate(instance, z0, objective, rho)))
         K = 2
-        while K < max_pieces and pwla_line_for(solved, K, effective, rho, pwla_mode).value > target:  # type: ignore[operator]
+        while (
+            K < max_pieces and pwla_line_for(solved, K, effective, rho, model_mode).value > target
+        ):  # type: ignore[operator]
             K *= 2
         K = min(K, max_pieces)
     else:
         K = int(pieces)
 
     name = solver or "scip"
+    grid_z: np.ndarray | None = None
+    grid_K, grid_in_model = K, False
+
+    def run(model: Any, remaining: float | None) -> Result:
+        from dro_opt.solvers.registry import solve
+
+        extra = dict(SCIP_OPTIONS) if name == "scip" else {}
+        options = SolveOptions(
+            time_limit=remaining, gap=0.25 * gap, threads=threads, verbose=verbose, extra=extra
+        )
+        return solve(model.problem, name, options)
+
     best_z: np.ndarray | None = None
     best_exact = -math.inf
     best_cert: Certificate | None = None
@@ -145,22 +162,9 @@ def solve_ssg(
                 break
             remaining = max(remaining, 0.1 * time_limit)
         t0 = time.perf_counter()
-        model = build_ssg_misocp(solved, effective, rho, K, pwla_mode)
+        model = build_ssg_misocp(solved, effective, rho, K, model_mode)
         build_seconds += time.perf_counter() - t0
-        from dro_opt.solvers.registry import solve
-
-        extra = dict(SCIP_OPTIONS) if name == "scip" else {}
-        res = solve(
-            model.problem,
-            name,
-            SolveOptions(
-                time_limit=remaining,
-                gap=0.25 * gap,
-                threads=threads,
-                verbose=verbose,
-                extra=extra,
-            ),
-        )
+        res = run(model, remaining)
         solve_seconds += res.solve_seconds
         build_seconds += res.build_seconds
         last_status, nodes, version = res.status, res.nodes, res.solver_version
@@ -173,6 +177,7 @@ def solve_ssg(
         if res.bound is not None and math.isfinite(res.bound):
             bound = float(res.bound) - model.shift
         if z is not None:
+            grid_z, grid_K, grid_in_model = z, K, model.error_in_model
             on_solved = evaluate(solved, z, effective, rho)
             entry["model_value_of_decision"] = on_solved
             if bound is not None and bound < on_solved - 1e-7 * max(1.0, abs(on_solved)):
@@ -211,6 +216,28 @@ def solve_ssg(
             break
         K = min(2 * K, max_pieces)
 
+    if pwla_mode == "adaptive" and grid_z is not None and grid_in_model:
+        t0 = time.perf_counter()
+        ref = refine_erm(solved, grid_K, grid_z, lambda m: run(m, _remaining(time_limit, t_start)))
+        if ref is not None:
+            build_seconds += ref.seconds[0] + (time.perf_counter() - t0 - sum(ref.seconds))
+            solve_seconds += ref.seconds[1]
+            tried.extend(ref.solves)
+            if ref.decision is not None:
+                exact = evaluate(instance, ref.decision, objective, rho)
+                if exact > best_exact:
+                    best_z, best_exact = ref.decision, exact
+            if ref.upper is not None and (
+                best_cert is None or best_cert.upper is None or ref.upper < best_cert.upper
+            ):
+                best_cert = Certificate.for_sense(
+                    "max",
+                    best_exact,
+                    ref.upper,
+                    errors=[_refined_line(grid_K), *red_lines],
+                    bound_note=f"{name}'s proven bounds, max(outside the refined box at K = "
+                    f"{grid_K}, inside it at {FACTOR}x finer cells); refine.py",
+                )
     if best_z is None:
         best_z = np.zeros(instance.num_targets)
         best_exact = evaluate(instance, best_z, objective, rho)
@@ -258,9 +285,26 @@ def solve_ssg(
             "objective_name": objective,
             "rho": rho,
             "grid_objective": grid_exact,
+            "grid_decision": None if grid_z is None else grid_z.tolist(),
             "polished": bool(best_exact > grid_exact),
             "total_seconds": time.perf_counter() - t_start,
         },
+    )
+
+
+def _remaining(time_limit: float | None, t_start: float) -> float | None:
+    if time_limit is None:
+        return None
+    return max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
+
+
+def _refined_line(pieces: int) -> CertificateLine:
+    return CertificateLine(
+        "pwla",
+        0.0,
+        True,
+        f"PWLA error inside the models (K = {pieces}, locally {FACTOR}x finer): cell-dependent "
+        "second-order offsets raise every grid point's numerators (cell_curvature.py, refine.py)",
     )
 
 
@@ -363,7 +407,7 @@ def _validate(
     seed: int,
     threads: int,
     max_pieces: int,
-    pwla_mode: str = "curvature",
+    pwla_mode: str = "adaptive",
 ) -> tuple[str, float]:
     if not isinstance(instance, SSGInstance):
         raise ParameterError(f"instance must be an SSGInstance, got {type(instance).__name__}")
@@ -375,8 +419,9 @@ def _validate(
         raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}") from None
     if not (math.isfinite(rho) and rho >= 0):
         raise ParameterError(f"rho must be a finite number >= 0, got {rho}")
-    if pwla_mode not in PWLA_MODES:
-        raise ParameterError(f"pwla_mode must be one of {', '.join(PWLA_MODES)}, got {pwla_mode!r}")
+    if pwla_mode not in (*PWLA_MODES, "adaptive"):
+        modes = ", ".join(("adaptive", *PWLA_MODES))
+        raise ParameterError(f"pwla_mode must be one of {modes}, got {pwla_mode!r}")
     if method not in METHODS:
         raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if pieces != "auto" and (
