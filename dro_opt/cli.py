@@ -44,6 +44,7 @@ from dro_opt.cli_common import (
     EXIT_USAGE,
     add_solver_options,
     command_status,
+    progress_line,
     solve_options,
     status_exit_code,
 )
@@ -110,6 +111,7 @@ def _cmd_solve_file(args: argparse.Namespace) -> int:
     from dro_opt.deadline import clip
     from dro_opt.io.formats import read_model
     from dro_opt.io.paths import check_output_path
+    from dro_opt.progress_line import solver_values
     from dro_opt.solvers.registry import default_solver, get_backend
     from dro_opt.solvers.result import write_json_atomic
 
@@ -120,7 +122,8 @@ def _cmd_solve_file(args: argparse.Namespace) -> int:
     read_seconds = time.perf_counter() - t0
     backend = get_backend(args.solver or default_solver(problem))
     options.time_limit = clip(options.time_limit)  # reading the file used part of the budget
-    result = backend.solve(problem, options)
+    with progress_line(args), solver_values(phase=backend.name):
+        result = backend.solve(problem, options)
     result.status = command_status(result.status)
     result.extra.setdefault("read_seconds", read_seconds)
     result.extra.setdefault("model", str(args.model))

@@ -15,14 +15,19 @@ A model subcommand gets Ctrl-C, the time budget and the progress line like the b
 4. ``status = command_status(result.status)`` (``interrupted`` after Ctrl-C), write the JSON,
    ``return status_exit_code(status)`` (130 after Ctrl-C);
 5. live progress: run the solve inside ``with progress_line(args):`` and publish the best proven
-   values with ``dro_opt.progress_line.publish(incumbent, bound)`` (shown only on a terminal,
-   off with ``--quiet``; :mod:`dro_opt.progress_line`).
+   values with ``dro_opt.progress_line.publish(incumbent, bound)``, or wrap a solver run in
+   ``with dro_opt.progress_line.solver_values(phase):`` to show the solver's own incumbent and
+   bound as its callbacks report them (shown only on a terminal, off with ``--quiet``;
+   :mod:`dro_opt.progress_line`);
+6. argument checks: :func:`solve_options` checks the solver options, ``--seed`` and the
+   reduction options (``--clusters`` / ``--strata`` / ``--per-stratum``) with
+   :mod:`dro_opt.validate`, the same functions the library's ``solve_*`` functions call.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,16 +75,37 @@ def status_exit_code(status: Any) -> int:
     return EXIT_OK if status in answered else EXIT_SOLVER
 
 
-def solve_options(args: argparse.Namespace) -> Any:
-    from dro_opt.errors import ParameterError
-    from dro_opt.solvers.base import SolveOptions
+#: The option names of the library arguments, for :mod:`dro_opt.validate`'s messages.
+OPTION_NAMES = {
+    "time_limit": "--time-limit",
+    "gap": "--gap",
+    "threads": "--threads",
+    "seed": "--seed",
+    "clusters": "--clusters",
+    "strata": "--strata",
+    "per_stratum": "--per-stratum",
+}
 
-    if args.time_limit is not None and not (args.time_limit > 0):
-        raise ParameterError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
-    if args.gap is not None and not (args.gap >= 0):
-        raise ParameterError(f"--gap must be >= 0, got {args.gap}")
-    if args.threads is not None and args.threads < 1:
-        raise ParameterError(f"--threads must be >= 1 (1 = one thread), got {args.threads}")
+
+def solve_options(args: argparse.Namespace) -> Any:
+    """The solver options of ``args`` (:func:`add_solver_options`) as ``SolveOptions``, checked
+    by :func:`dro_opt.validate.check_solve_arguments` (one message per mistake, as in the
+    library) -- with ``--seed`` and the reduction options when the parser has them."""
+    from dro_opt.solvers.base import SolveOptions
+    from dro_opt.validate import check_reduction, check_solve_arguments
+
+    check_solve_arguments(
+        time_limit=args.time_limit, gap=args.gap, threads=args.threads, names=OPTION_NAMES
+    )
+    if hasattr(args, "seed"):
+        check_solve_arguments(seed=args.seed, names=OPTION_NAMES)
+    if hasattr(args, "clusters") or hasattr(args, "strata"):
+        check_reduction(
+            getattr(args, "clusters", None),
+            getattr(args, "strata", None),
+            getattr(args, "per_stratum", None),
+            names=OPTION_NAMES,
+        )
     return SolveOptions(
         time_limit=args.time_limit, gap=args.gap, threads=args.threads, verbose=args.verbose
     )
@@ -99,7 +125,8 @@ def progress_line(args: argparse.Namespace) -> Iterator[Any]:
         yield line
 
 
-def add_solver_options(p: argparse.ArgumentParser) -> None:
+def add_solver_options(p: argparse.ArgumentParser, gap: float = 1e-6) -> None:
+    """The solver options; ``gap`` is the default of ``--gap`` (the route's library default)."""
     p.add_argument(
         "--solver",
         help="scip, highs, clarabel, gurobi, mosek, cplex or xpress "
@@ -112,7 +139,13 @@ def add_solver_options(p: argparse.ArgumentParser) -> None:
         help="seconds, > 0, for the whole command: reading, every solve phase and the "
         "certificate (default: no limit)",
     )
-    p.add_argument("--gap", type=float, default=1e-6, help="relative gap tolerance (default 1e-6)")
+    p.add_argument(
+        "--gap",
+        type=float,
+        default=gap,
+        help=f"relative gap target, >= 0: 'optimal' only when the certified gap is below it "
+        f"(default {gap:g})",
+    )
     p.add_argument("--threads", type=int, default=1, help="solver threads, >= 1 (default 1)")
     p.add_argument("--verbose", action="store_true", help="show the solver's log")
     p.add_argument(
@@ -121,3 +154,57 @@ def add_solver_options(p: argparse.ArgumentParser) -> None:
         help="no live progress line (it is shown only when stdout is a terminal)",
     )
     p.set_defaults(time_budget=True)  # --time-limit is the whole command's budget (dro_opt.cli)
+
+
+# ------------------------------------------------------------------ summaries
+#: What the summary adds after the status (the result is still the best certified one so far).
+STATUS_NOTES = {
+    "interrupted": " (Ctrl-C: the best certified result so far)",
+    "time_limit": " (the budget of --time-limit ran out: the best certified result so far)",
+}
+
+
+def fmt(value: Any) -> str:
+    """A value of the summary: ``n/a`` for None, 10 significant digits for floats."""
+    if value is None:
+        return "n/a"
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
+def print_parameters(pairs: Sequence[tuple[str, Any]]) -> None:
+    """``parameters: name value, ...`` (the ones given; None = not given, left out)."""
+    shown = [f"{name} {fmt(value)}" for name, value in pairs if value is not None]
+    print("parameters: " + ", ".join(shown))
+
+
+def print_status(status: str) -> None:
+    print(f"status: {status}{STATUS_NOTES.get(status, '')}")
+
+
+def print_certificate(cert: dict[str, Any] | None, lower_means: str, upper_means: str) -> None:
+    """``lower``/``upper``/``gap`` as the README names them (the certificate of the result)."""
+    cert = cert or {}
+    print(f"lower: {fmt(cert.get('lower'))}  ({lower_means})")
+    print(f"upper: {fmt(cert.get('upper'))}  ({upper_means})")
+    print(f"gap: {fmt(cert.get('gap'))}  ((upper - lower) / max(1, |lower|))")
+
+
+def print_certificate_lines(cert: dict[str, Any] | None) -> None:
+    """The certificate's lines (``--verbose``): each error term, marked when not rigorous."""
+    for line in (cert or {}).get("lines", []):
+        flag = "" if line.get("rigorous", True) else " (not rigorous)"
+        note = f" -- {line['note']}" if line.get("note") else ""
+        print(f"  certificate {line['name']}: {fmt(line['value'])}{flag}{note}")
+
+
+def print_indexed(label: str, values: Sequence[float], digits: int = 4, tiny: float = 1e-8) -> None:
+    """``label (1-based): 1: v1, 2: v2, ...``; above 30 entries only those with ``|v| > tiny``
+    (and how many were left out)."""
+    entries = list(enumerate(values, start=1))
+    note = ""
+    if len(entries) > 30:
+        kept = [(i, v) for i, v in entries if abs(v) > tiny]
+        note = f"; the other {len(entries) - len(kept)} are below {tiny:g}"
+        entries = kept
+    shown = ", ".join(f"{i}: {v:.{digits}g}" for i, v in entries) or "none"
+    print(f"{label} (1-based{note}): {shown}")

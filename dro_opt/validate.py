@@ -57,36 +57,40 @@ def check_integer(value: Any, name: str, minimum: int | None = None) -> int:
     return int(value)
 
 
+#: "Argument not given" (``None`` is a value: no time limit, or a mistake for the others).
+_NOT_GIVEN: Any = object()
+
+
 def check_solve_arguments(
     *,
-    time_limit: Any = None,
-    gap: Any = None,
-    threads: Any = None,
-    seed: Any = None,
+    time_limit: Any = _NOT_GIVEN,
+    gap: Any = _NOT_GIVEN,
+    threads: Any = _NOT_GIVEN,
+    seed: Any = _NOT_GIVEN,
     names: dict[str, str] | None = None,
 ) -> None:
-    """The solver arguments of a ``solve_*`` function; ``None`` means "not given" for each.
+    """The solver arguments of a ``solve_*`` function (only those passed are checked).
 
-    ``time_limit``: finite seconds ``> 0``; ``gap``: finite relative gap ``>= 0``; ``threads``:
-    integer ``>= 1`` (1 = one thread; 0 or negative counts are refused rather than handed to a
-    solver that reads them as "all cores"); ``seed``: an integer. ``names`` renames arguments in
-    the messages (the CLI passes ``{"time_limit": "--time-limit", ...}``).
+    ``time_limit``: ``None`` (no limit) or finite seconds ``> 0``; ``gap``: a finite relative gap
+    ``>= 0``; ``threads``: an integer ``>= 1`` (1 = one thread; 0 or negative counts are refused
+    rather than handed to a solver that reads them as "all cores"); ``seed``: an integer.
+    ``names`` renames arguments in the messages (the CLI passes ``{"time_limit":
+    "--time-limit", ...}``).
     """
     label = {"time_limit": "time_limit", "gap": "gap", "threads": "threads", "seed": "seed"}
     label.update(names or {})
-    if time_limit is not None and not (
-        _is_number(time_limit) and math.isfinite(time_limit) and time_limit > 0
-    ):
-        raise ParameterError(
-            f"{label['time_limit']} must be a finite number of seconds > 0, got {time_limit!r}"
-        )
-    if gap is not None and not (_is_number(gap) and math.isfinite(gap) and gap >= 0):
+    if time_limit is not _NOT_GIVEN and time_limit is not None:
+        if not (_is_number(time_limit) and math.isfinite(time_limit) and time_limit > 0):
+            raise ParameterError(
+                f"{label['time_limit']} must be a finite number of seconds > 0, got {time_limit!r}"
+            )
+    if gap is not _NOT_GIVEN and not (_is_number(gap) and math.isfinite(gap) and gap >= 0):
         raise ParameterError(f"{label['gap']} must be a finite number >= 0, got {gap!r}")
-    if threads is not None and (not _is_integer(threads) or threads < 1):
+    if threads is not _NOT_GIVEN and (not _is_integer(threads) or threads < 1):
         raise ParameterError(
             f"{label['threads']} must be an integer >= 1 (1 = one thread), got {threads!r}"
         )
-    if seed is not None:
+    if seed is not _NOT_GIVEN:
         check_integer(seed, label["seed"])
 
 

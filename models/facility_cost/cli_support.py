@@ -72,7 +72,7 @@ def register(solve_models: Any, generate_models: Any) -> None:
     m.add_argument("--upper", type=float, default=1.0, help="U_j of derived instances (1)")
     m.add_argument("--theta", type=float, default=0.5, help="share of utility bought (0.5)")
     m.add_argument("--margin", type=float, default=1.0, help="floor margin of the rates (1)")
-    add_solver_options(m)
+    add_solver_options(m, gap=1e-4)  # solve_mc_fcp's default
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     m.set_defaults(func=run_solve)
 
@@ -113,25 +113,34 @@ def load_instance(args: argparse.Namespace) -> Any:
 
 
 def run_solve(args: argparse.Namespace) -> int:
-    """``dro-opt solve mc-fcp``; every check before any work, exit code from the status."""
-    from dro_opt.cli_common import solve_options, status_exit_code
+    """``dro-opt solve mc-fcp``; every check before any work, exit code from the status (130
+    after Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
+    from dro_opt.cli_common import command_status, progress_line, solve_options, status_exit_code
+    from dro_opt.deadline import clip
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_cost.solve import solve_mc_fcp
+    from dro_opt.progress_line import solver_values
     from dro_opt.solvers.result import write_json_atomic
+    from dro_opt.validate import check_integer, check_reduction
 
     if not (math.isfinite(args.rho) and args.rho >= 0):
         raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
     if args.objective == "erm" and args.rho != 0:
-        raise ParameterError("--rho applies to --objective variance or chi2 only; drop --rho")
+        raise ParameterError(
+            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
+            "choose --objective variance or chi2"
+        )
     if args.pieces != "auto" and args.pieces < 1:
         raise ParameterError(f"--pieces (K) must be an integer >= 1, got {args.pieces}")
     if not (math.isfinite(args.budget) and args.budget > 0):
         raise ParameterError(f"--budget must be a finite number > 0, got {args.budget}")
-    if (args.strata is None) != (args.per_stratum is None):
-        raise ParameterError("--strata and --per-stratum go together")
-    if args.method in ("pga", "tt-gad") and (args.clusters is not None or args.strata is not None):
-        raise ParameterError("--method pga/tt-gad run on the full data: drop --clusters/--strata")
-    options = solve_options(args)
+    check_integer(args.restarts, "--restarts", minimum=1)
+    options = solve_options(args)  # also --seed and the reduction options
+    if args.method in ("pga", "tt-gad"):
+        check_reduction(
+            args.clusters, args.strata, args.per_stratum,
+            full_data_only=f"--method {args.method}", names=_NAMES,
+        )  # fmt: skip
     check_output_path(args.json, inputs=[args.instance], option="--json")
     instance = load_instance(args)
     if args.budget > float(instance.upper.sum()):
@@ -139,23 +148,79 @@ def run_solve(args: argparse.Namespace) -> int:
             f"--budget {args.budget:g} exceeds the sum of the investment bounds "
             f"{float(instance.upper.sum()):g}"
         )
-    result = solve_mc_fcp(
-        instance, args.budget, args.objective, args.rho, pieces=args.pieces,
-        method=args.method, solver=args.solver, time_limit=options.time_limit,
-        gap=options.gap if options.gap is not None else 1e-4, clusters=args.clusters,
-        strata=args.strata, per_stratum=args.per_stratum, seed=args.seed,
-        threads=options.threads or 1, verbose=options.verbose, restarts=args.restarts,
-    )  # fmt: skip
+    kind = {"secant": "secant MISOCP", "pwla": "PWLA MISOCP", "misocp": "PWLA MISOCP"}
+    phase = f"{args.method} (no bound)"
+    if args.method in kind:
+        phase = f"{kind[args.method]} ({args.solver or 'scip'}), values of the model"
+    with progress_line(args), solver_values(phase):
+        result = solve_mc_fcp(
+            instance, args.budget, args.objective, args.rho, pieces=args.pieces,
+            method=args.method, solver=args.solver, time_limit=clip(options.time_limit),
+            gap=options.gap if options.gap is not None else 1e-4, clusters=args.clusters,
+            strata=args.strata, per_stratum=args.per_stratum, seed=args.seed,
+            threads=options.threads or 1, verbose=options.verbose, restarts=args.restarts,
+        )  # fmt: skip
+    result.status = command_status(result.status)  # interrupted after Ctrl-C
     payload = payload_of(result, instance, args)
-    cert = payload["certificate"] or {}
-    print(
-        f"mc-fcp {instance.name} ({instance.num_clients} clients, {instance.num_locations} "
-        f"locations), {args.method}: status {payload['status']}"
-    )
-    print(f"lower: {cert.get('lower')}  upper: {cert.get('upper')}  gap: {cert.get('gap')}")
+    _print_summary(payload, verbose=bool(args.verbose))
     if args.json:
         write_json_atomic(args.json, payload)
     return status_exit_code(result.status)
+
+
+_NAMES = {"clusters": "--clusters", "strata": "--strata", "per_stratum": "--per-stratum"}
+
+
+def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
+    """The parameters, the status, the investment by 1-based location, ``lower``/``upper``/gap
+    (the certificate); its lines and the solver's messages with ``--verbose``."""
+    from dro_opt.cli_common import (
+        fmt,
+        print_certificate,
+        print_certificate_lines,
+        print_indexed,
+        print_parameters,
+        print_status,
+    )
+
+    inst, par = payload["instance"], payload["parameters"]
+    print(f"instance: {inst['name']} ({inst['clients']} clients, {inst['locations']} locations)")
+    reduced = par.get("clusters") is not None or par.get("strata") is not None
+    baseline = payload["method"] in ("pga", "tt-gad")
+    print_parameters(
+        [
+            ("budget", par["budget"]),
+            ("objective", par["objective"]),
+            ("rho", par["rho"] if par["objective"] != "erm" else None),
+            ("method", par.get("method")),
+            ("pieces", None if baseline else payload["pieces"]),
+            ("gap", par.get("gap")),
+            ("alpha", par.get("alpha")),
+            ("beta", par.get("beta")),
+            ("clusters", par.get("clusters")),
+            ("strata", par.get("strata")),
+            ("per-stratum", par.get("per_stratum")),
+            ("seed", par["seed"] if reduced or baseline else None),
+            ("restarts", par.get("restarts") if baseline else None),
+        ]
+    )
+    print_status(payload["status"])
+    print_indexed("investment by location", payload["investment"])
+    print_certificate(
+        payload["certificate"],
+        "exact objective of this investment on the full data, mean capture per client",
+        "proven upper bound on the continuous optimum",
+    )
+    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
+    print(
+        f"time: build {payload['build_seconds'] or 0:.2f} s, "
+        f"solve {payload['solve_seconds'] or 0:.2f} s"
+    )
+    if not verbose:
+        return
+    print_certificate_lines(payload["certificate"])
+    if payload.get("message"):
+        print(f"message (solver details): {payload['message']}")
 
 
 def payload_of(result: Any, instance: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -188,6 +253,12 @@ def payload_of(result: Any, instance: Any, args: argparse.Namespace) -> dict[str
             "strata": args.strata,
             "per_stratum": args.per_stratum,
             "seed": args.seed,
+            "method": args.method,
+            "gap": args.gap,
+            "time_limit": args.time_limit,
+            "restarts": args.restarts,
+            "alpha": args.alpha,
+            "beta": args.beta,
         },
         "message": result.message,
     }

@@ -58,11 +58,7 @@ def run_mc_flp(args: argparse.Namespace) -> int:
             f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
             "choose --objective variance or chi2"
         )
-    if args.per_stratum is not None and args.strata is None:
-        raise ParameterError("--per-stratum needs --strata")
-    if args.strata is not None and args.per_stratum is None:
-        raise ParameterError("--strata needs --per-stratum (samples drawn per stratum)")
-    options = solve_options(args)
+    options = solve_options(args)  # also --seed and the reduction options
     # outputs before any work: a typo in a directory must not cost a solve
     check_output_path(args.json, inputs=[args.instance, args.export], option="--json")
     check_output_path(args.export, inputs=[args.instance], option="--export")
@@ -152,39 +148,46 @@ def mc_flp_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict
 def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
     """What a user needs: the parameters, the 1-based open locations, ``lower``/``upper``/gap
     (the certificate, as the README names them); solver internals only with ``--verbose``."""
-
-    def fmt(v: Any) -> str:
-        return "n/a" if v is None else (f"{v:.10g}" if isinstance(v, float) else str(v))
+    from dro_opt.cli_common import (
+        fmt,
+        print_certificate,
+        print_certificate_lines,
+        print_parameters,
+        print_status,
+    )
 
     inst = payload["instance"]
     par = payload["parameters"]
     print(
         f"instance: {inst['name']} ({inst['customers']} customers, {inst['locations']} locations)"
     )
-    shown = [f"objective {par['objective']}"]
-    if par["objective"] != "erm":
-        shown.append(f"rho {fmt(par['rho'])}")
-    shown.append(f"budget {par['budget']}")
-    for key in ("alpha", "beta", "clusters", "strata", "per_stratum"):
-        if par.get(key) is not None:
-            shown.append(f"{key.replace('_', '-')} {fmt(par[key])}")
-    if par.get("clusters") is not None or par.get("strata") is not None:
-        shown.append(f"seed {par['seed']}")
-    print("parameters: " + ", ".join(shown))
-    notes = {
-        "interrupted": " (Ctrl-C: the best certified result so far)",
-        "time_limit": " (the budget of --time-limit ran out: the best certified result so far)",
-    }
-    print(f"status: {payload['status']}{notes.get(payload['status'], '')}")
+    reduced = par.get("clusters") is not None or par.get("strata") is not None
+    print_parameters(
+        [
+            ("objective", par["objective"]),
+            ("rho", par["rho"] if par["objective"] != "erm" else None),
+            ("budget", par["budget"]),
+            ("alpha", par.get("alpha")),
+            ("beta", par.get("beta")),
+            ("clusters", par.get("clusters")),
+            ("strata", par.get("strata")),
+            ("per-stratum", par.get("per_stratum")),
+            ("seed", par["seed"] if reduced else None),
+        ]
+    )
+    print_status(payload["status"])
     opened = ", ".join(str(j) for j in payload["open"]) or "none"
     print(f"open locations (1-based): {opened}")
-    cert = payload["certificate"]
-    lower = cert["lower"] if cert else payload["objective"]
-    upper = cert["upper"] if cert else payload["bound"]
-    gap = cert["gap"] if cert else payload["gap"]
-    print(f"lower: {fmt(lower)}  (exact objective of these locations on the full data)")
-    print(f"upper: {fmt(upper)}  (proven upper bound on the optimum)")
-    print(f"gap: {fmt(gap)}  ((upper - lower) / max(1, |lower|))")
+    cert = payload["certificate"] or {
+        "lower": payload["objective"],
+        "upper": payload["bound"],
+        "gap": payload["gap"],
+    }
+    print_certificate(
+        cert,
+        "exact objective of these locations on the full data",
+        "proven upper bound on the optimum",
+    )
     print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
     print(
         f"time: build {payload['build_seconds'] or 0:.2f} s, "
@@ -193,12 +196,6 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
     if not verbose:
         return
     print(f"solver objective: {fmt(payload['objective'])}, bound: {fmt(payload['bound'])}")
-    if cert:
-        for line in cert["lines"]:
-            flag = "" if line["rigorous"] else " (not rigorous)"
-            print(
-                f"  certificate {line['name']}: {fmt(line['value'])}{flag}"
-                + (f" -- {line['note']}" if line.get("note") else "")
-            )
+    print_certificate_lines(payload["certificate"])
     if payload.get("message"):  # the routes' own words; "status=" there is a solver's status
         print(f"message (solver details): {payload['message']}")

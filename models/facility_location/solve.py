@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from dro_opt import deadline
-from dro_opt.certify import Certificate, CertificateLine
+from dro_opt.certify import Certificate, CertificateLine, total_error
 from dro_opt.errors import ParameterError
 from dro_opt.models.facility_location.certificate import (
     bound_falsified,
@@ -57,9 +57,11 @@ from dro_opt.models.facility_location.instance import MCFLPInstance
 from dro_opt.models.facility_location.misocp import _check_arguments, build_mc_flp_misocp_model
 from dro_opt.models.facility_location.objectives import evaluate
 from dro_opt.models.facility_location.progress import CertifiedTrajectory
+from dro_opt.progress_line import set_phase, solver_values
 from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
+from dro_opt.validate import check_reduction, check_solve_arguments
 
 METHODS = ("auto", "oa", "misocp")
 #: Integrality/feasibility tolerance options of the MISOCP route, per solver. With utilities
@@ -352,27 +354,8 @@ def _validate(
             "variance-regularised objective is neither, so OA cuts are not valid bounds for it: "
             "use method 'misocp' (or 'auto'), or objective 'chi2' (its monotone upper envelope)"
         )
-    if time_limit is not None and not (
-        isinstance(time_limit, int | float) and math.isfinite(time_limit) and time_limit > 0
-    ):
-        raise ParameterError(f"time_limit must be a finite number of seconds > 0, got {time_limit}")
-    if not (isinstance(gap, int | float) and math.isfinite(gap) and gap >= 0):
-        raise ParameterError(f"gap must be a finite number >= 0, got {gap}")
-    for label, value in (("clusters", clusters), ("strata", strata), ("per_stratum", per_stratum)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1
-        ):
-            raise ParameterError(f"{label} must be an integer >= 1, got {value!r}")
-    if clusters is not None and strata is not None:
-        raise ParameterError("give either clusters or strata (with per_stratum), not both")
-    if (strata is None) != (per_stratum is None):
-        raise ParameterError(
-            "stratified sampling needs both strata and per_stratum (samples drawn per stratum)"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ParameterError(f"seed must be an integer, got {seed!r}")
-    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
-        raise ParameterError(f"threads must be an integer >= 1, got {threads!r}")
+    check_solve_arguments(time_limit=time_limit, gap=gap, threads=threads, seed=seed)
+    check_reduction(clusters, strata, per_stratum)
     return objective, rho, int(budget)
 
 
@@ -442,6 +425,7 @@ def _run_oa(
 ) -> _Outcome:
     from dro_opt.algorithms.submodular_oa import solve_oa
 
+    set_phase("outer approximation")
     res = solve_oa(
         inst,
         budget,
@@ -493,19 +477,27 @@ def _run_misocp(
     finite = model.a_model[np.isfinite(model.a_model)]
     tol = solver_tolerance(float(np.exp(finite.max())) if finite.size else 1.0)
     solve_start = time.perf_counter()
-    res = solve(
-        model.problem,
-        name,
-        # half the target: the certificate adds the cap/drop line and the solver's tolerances
-        SolveOptions(
-            time_limit=time_limit,
-            gap=0.5 * gap,
-            threads=threads,
-            verbose=verbose,
-            extra={key: tol for key in TOLERANCE_OPTIONS.get(name, ())},
-            trajectory=tracker is not None,
-        ),
-    )
+    # the live progress line: the solver's incumbent (its value on the model) and its bound
+    # widened by the cap/drop and reduction lines, as the solver reports them
+    widen = total_error([model.error_line(), *(reduction_lines or [])])
+
+    def widened(primal: float | None, dual: float | None) -> tuple[float | None, float | None]:
+        return primal, None if dual is None or widen is None else dual + widen
+
+    with solver_values(f"MISOCP ({name}), the solver's incumbent", widened):
+        res = solve(
+            model.problem,
+            name,
+            # half the target: the certificate adds the cap/drop line and the solver's tolerances
+            SolveOptions(
+                time_limit=time_limit,
+                gap=0.5 * gap,
+                threads=threads,
+                verbose=verbose,
+                extra={key: tol for key in TOLERANCE_OPTIONS.get(name, ())},
+                trajectory=tracker is not None,
+            ),
+        )
     n = inst.n
     sensitivity = (
         1.0
@@ -625,6 +617,7 @@ def _chi2_bound(
     from dro_opt.algorithms.submodular_oa import solve_oa
 
     master = solver if solver in (None, "scip", "highs") else None
+    set_phase("chi-square bound (outer approximation)")
     res = solve_oa(
         instance,
         budget,

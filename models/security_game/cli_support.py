@@ -52,8 +52,7 @@ def register(solve_models: Any, generate_models: Any) -> None:
     red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
     m.add_argument("--per-stratum", type=int, help="types drawn per stratum (with --strata)")
     m.add_argument("--seed", type=int, default=0, help="seed of reductions/baselines (default 0)")
-    add_solver_options(m)
-    m.set_defaults(gap=1e-4)
+    add_solver_options(m, gap=1e-4)  # solve_ssg's default
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     m.set_defaults(func=run_solve)
 
@@ -80,51 +79,65 @@ def _pieces(text: str) -> int | str:
 
 
 def run_solve(args: argparse.Namespace) -> int:
-    """``dro-opt solve ssg``; returns the exit code."""
-    from dro_opt.cli_common import solve_options, status_exit_code
+    """``dro-opt solve ssg``; every check before any work, exit code from the status (130 after
+    Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
+    from dro_opt.cli_common import command_status, progress_line, solve_options, status_exit_code
+    from dro_opt.deadline import clip
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.security_game.instance import read_instance
     from dro_opt.models.security_game.solve import solve_ssg
+    from dro_opt.progress_line import solver_values
     from dro_opt.solvers.result import write_json_atomic
+    from dro_opt.validate import check_reduction
 
     pieces = _pieces(str(args.pieces))
     if not (math.isfinite(args.rho) and args.rho >= 0):
         raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
+    if args.objective == "erm" and args.rho != 0:
+        raise ParameterError(
+            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
+            "choose --objective variance or chi2"
+        )
     if args.max_pieces < 1:
         raise ParameterError(f"--max-pieces must be >= 1, got {args.max_pieces}")
-    if args.per_stratum is not None and args.strata is None:
-        raise ParameterError("--per-stratum needs --strata")
-    if args.strata is not None and args.per_stratum is None:
-        raise ParameterError("--strata needs --per-stratum (types drawn per stratum)")
-    for label in ("clusters", "strata", "per_stratum"):
-        value = getattr(args, label)
-        if value is not None and value < 1:
-            raise ParameterError(f"--{label.replace('_', '-')} must be >= 1, got {value}")
-    options = solve_options(args)
+    options = solve_options(args)  # also --seed and the reduction options
+    if args.method != "misocp":
+        check_reduction(
+            args.clusters, args.strata, args.per_stratum,
+            full_data_only=f"--method {args.method}", names=_NAMES,
+        )  # fmt: skip
     check_output_path(args.json, inputs=[args.instance], option="--json")
     instance = read_instance(args.instance)
-    result = solve_ssg(
-        instance,
-        args.objective,
-        args.rho,
-        pieces=pieces,
-        method=args.method,
-        solver=args.solver,
-        time_limit=options.time_limit,
-        gap=options.gap if options.gap is not None else 1e-4,
-        clusters=args.clusters,
-        strata=args.strata,
-        per_stratum=args.per_stratum,
-        seed=args.seed,
-        threads=options.threads or 1,
-        verbose=options.verbose,
-        max_pieces=args.max_pieces,
-    )
+    phase = f"PWLA MISOCP ({args.solver or 'scip'}), values of the model"
+    if args.method != "misocp":
+        phase = f"{args.method} (no bound)"
+    with progress_line(args), solver_values(phase):
+        result = solve_ssg(
+            instance,
+            args.objective,
+            args.rho,
+            pieces=pieces,
+            method=args.method,
+            solver=args.solver,
+            time_limit=clip(options.time_limit),  # what is left of the command's budget
+            gap=options.gap if options.gap is not None else 1e-4,
+            clusters=args.clusters,
+            strata=args.strata,
+            per_stratum=args.per_stratum,
+            seed=args.seed,
+            threads=options.threads or 1,
+            verbose=options.verbose,
+            max_pieces=args.max_pieces,
+        )
+    result.status = command_status(result.status)  # interrupted after Ctrl-C
     payload = ssg_payload(result, instance, args)
-    _print_summary(payload)
+    _print_summary(payload, verbose=bool(args.verbose))
     if args.json:
         write_json_atomic(args.json, payload)
     return status_exit_code(result.status)
+
+
+_NAMES = {"clusters": "--clusters", "strata": "--strata", "per_stratum": "--per-stratum"}
 
 
 def ssg_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -160,34 +173,65 @@ def ssg_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict[st
             "strata": args.strata,
             "per_stratum": args.per_stratum,
             "seed": args.seed,
+            "gap": args.gap,
+            "time_limit": args.time_limit,
         },
         "message": result.message,
         "result": result.to_dict(include_solution=False),
     }
 
 
-def _print_summary(payload: dict[str, Any]) -> None:
-    def fmt(v: Any) -> str:
-        return "n/a" if v is None else (f"{v:.10g}" if isinstance(v, float) else str(v))
+def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
+    """The parameters, the status, the coverage by 1-based target, ``lower``/``upper``/gap (the
+    certificate); its lines and the solver's messages with ``--verbose``."""
+    from dro_opt.cli_common import (
+        fmt,
+        print_certificate,
+        print_certificate_lines,
+        print_parameters,
+        print_status,
+    )
 
     inst, par = payload["instance"], payload["parameters"]
     print(
         f"instance: {inst['name']} ({inst['types']} attacker types, {inst['targets']} targets, "
         f"budget {fmt(inst['budget'])}, lambda {fmt(inst['lambda'])})"
     )
-    print(
-        f"parameters: objective {par['objective']}, rho {fmt(par['rho'])}, method "
-        f"{par['method']}, pieces {fmt(payload['pieces'])}"
+    reduced = par.get("clusters") is not None or par.get("strata") is not None
+    print_parameters(
+        [
+            ("objective", par["objective"]),
+            ("rho", par["rho"] if par["objective"] != "erm" else None),
+            ("method", par["method"]),
+            ("pieces", payload["pieces"] if par["method"] == "misocp" else None),
+            ("gap", par.get("gap")),
+            ("clusters", par.get("clusters")),
+            ("strata", par.get("strata")),
+            ("per-stratum", par.get("per_stratum")),
+            ("seed", par["seed"] if reduced or par["method"] != "misocp" else None),
+        ]
     )
-    print(f"status: {payload['status']}")
+    print_status(payload["status"])
     cov = payload["coverage"] or []
-    print("coverage: " + ", ".join(f"{c:.4g}" for c in cov))
-    cert = payload["certificate"] or {}
-    print(f"lower: {fmt(cert.get('lower'))}  (exact objective of this coverage on all types)")
-    print(f"upper: {fmt(cert.get('upper'))}  (proven upper bound on the continuous optimum)")
-    print(f"gap: {fmt(cert.get('gap'))}  ((upper - lower) / max(1, |lower|))")
-    for line in cert.get("lines", []):
-        print(f"  {line['name']}: {fmt(line['value'])}")
+    print(
+        "coverage by target (1-based): "
+        + (", ".join(f"{j}: {c:.4g}" for j, c in enumerate(cov, start=1)) or "none")
+    )
+    print_certificate(
+        payload["certificate"],
+        "exact objective of this coverage on all attacker types",
+        "proven upper bound on the continuous optimum",
+    )
+    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
+    print(
+        f"time: build {payload['build_seconds'] or 0:.2f} s, "
+        f"solve {payload['solve_seconds'] or 0:.2f} s"
+    )
+    if not verbose:
+        return
+    print_certificate_lines(payload["certificate"])
+    if payload.get("message"):
+        print(f"message (solver details): {payload['message']}")
 
 
 def run_generate(args: argparse.Namespace) -> int:
