@@ -1,0 +1,131 @@
+"""Chi-square screened enumeration (``dro_opt.algorithms.oa_chi2_enumerate``) and its hand-over
+from the outer-approximation master, against independent oracles.
+
+Oracles: brute-force enumeration (``models/facility_location/bruteforce.py``) on instances where
+greedy + swap local search is NOT optimal, exhaustive exact evaluation of the restricted domain
+(fixings), and the scalar closed form ``chi2_worst_case`` for the batched worst case.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from dro_opt.algorithms import submodular_oa
+from dro_opt.algorithms.capture_objectives import chi2_worst_case
+from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
+from dro_opt.algorithms.oa_chi2_enumerate import chi2_batch, count_sets, enumerate_chi2
+from dro_opt.models.facility_location import MCFLPInstance, evaluate
+from dro_opt.models.facility_location.bruteforce import brute_force
+from dro_opt.solvers.status import Status
+
+
+def _two_taste_instance(seed: int, N: int = 40, D: int = 10) -> MCFLPInstance:
+    rng = np.random.default_rng(seed)
+    q = rng.integers(1, 8, N).astype(float)
+    a = rng.normal(-2.0, 1.5, (N, D))
+    a[: N // 3] += rng.normal(0, 2.5, D)  # a minority with other tastes: the worst case moves
+    return MCFLPInstance(q, a, name=f"taste{seed}")
+
+
+# greedy + swaps end at least 0.1% below the optimum on these (asserted below)
+HARD = [(100.0, 6), (100.0, 15), (1000.0, 1), (1000.0, 2)]
+
+
+def _heuristic(inst: MCFLPInstance, r: int, rho: float) -> tuple[np.ndarray, float]:
+    obj = SetObjective(inst.a, inst.q, "chi2", rho)
+    mask, value, _ = local_search(obj, greedy(obj, r)[-1])
+    return mask, value
+
+
+@pytest.mark.parametrize("radius", [1e-3, 0.05, 0.5, 30.0])
+def test_batched_worst_case_is_an_upper_bound_in_the_ball(radius: float) -> None:
+    rng = np.random.default_rng(7)
+    N = 200
+    p = rng.random(N) + 0.01
+    p /= p.sum()
+    F = rng.random((12, N)) ** 4
+    F[1] = 0.25  # constant row: point masses / ties
+    F[2, : N // 2] = 0.0  # many ties at the minimum
+    F[3] = np.round(F[3], 1)  # ties everywhere
+    values, P = chi2_batch(p, F, radius)
+    for b in range(F.shape[0]):
+        exact, _ = chi2_worst_case(p, F[b], radius)
+        assert exact - 1e-14 <= values[b] <= exact + 2e-10
+        assert P[b].min() >= 0 and abs(P[b].sum() - 1) <= 1e-12
+        divergence = 0.5 * p @ (P[b] / p - 1.0) ** 2
+        assert divergence <= radius * (1 + 1e-12)
+        assert P[b] @ F[b] == pytest.approx(values[b], abs=1e-13)
+
+
+@pytest.mark.parametrize(("rho", "seed"), HARD)
+def test_enumeration_matches_brute_force_when_greedy_is_suboptimal(rho: float, seed: int) -> None:
+    inst, r = _two_taste_instance(seed), 3
+    mask, value = _heuristic(inst, r, rho)
+    bf = brute_force(inst, r, "chi2", rho)
+    assert value < bf.value * (1 - 1e-3), "precondition: the incumbent heuristics miss it"
+    none = np.zeros(inst.num_locations, dtype=bool)
+    res = enumerate_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7)
+    assert res.complete and res.sets == count_sets(inst.num_locations, r)
+    assert res.evaluated < res.sets  # the surrogates pruned some sets ...
+    exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
+    assert exact == pytest.approx(bf.value, rel=1e-12)  # ... but not the optimum
+    assert bf.value <= res.bound <= bf.value * (1 + 1e-7)
+
+
+@pytest.mark.parametrize("seed", [1, 6])
+def test_enumeration_with_fixings_matches_exhaustive_restricted_search(seed: int) -> None:
+    inst, r, rho = _two_taste_instance(seed), 4, 300.0
+    D = inst.num_locations
+    fixed_one = np.zeros(D, dtype=bool)
+    fixed_zero = np.zeros(D, dtype=bool)
+    fixed_one[[2]] = True
+    fixed_zero[[0, 7]] = True
+    free = np.flatnonzero(~fixed_one & ~fixed_zero)
+    best = -np.inf
+    for X in itertools.combinations(free.tolist(), r - 1):
+        z = fixed_one.astype(float)
+        z[list(X)] = 1.0
+        best = max(best, evaluate(inst.a, inst.q, z, "chi2", rho))
+    start = np.zeros(D, dtype=bool)
+    start[[1]] = True  # a poor feasible incumbent outside the restricted domain
+    v0 = evaluate(inst.a, inst.q, start.astype(float), "chi2", rho)
+    res = enumerate_chi2(inst.a, inst.q, rho, r, fixed_zero, fixed_one, start, v0, 1e-9)
+    assert res.complete and res.sets == count_sets(free.size, r - 1)
+    assert res.mask[2] and not res.mask[[0, 7]].any() and res.mask.sum() == r
+    exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
+    assert exact == pytest.approx(best, rel=1e-12)
+    assert best <= res.bound <= best * (1 + 1e-8)
+
+
+def test_enumeration_stops_incomplete_at_the_deadline() -> None:
+    inst, r, rho = _two_taste_instance(1), 3, 100.0
+    mask, value = _heuristic(inst, r, rho)
+    none = np.zeros(inst.num_locations, dtype=bool)
+    res = enumerate_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7, deadline_at=0.0)
+    assert not res.complete and res.bound is None
+    assert np.array_equal(res.mask, mask) and res.value == value
+
+
+def _stalled_master(oracle, initial_rows, **kwargs) -> dict:
+    """A master that ran out of its slice without any bound (forces the hand-over)."""
+    return {"status": "timelimit", "dual_bound": np.inf, "rounds": 0, "frac_rounds": 0, "nodes": 0}
+
+
+@pytest.mark.parametrize(("rho", "seed"), HARD[:2])
+def test_solve_oa_hands_over_to_the_enumeration(monkeypatch, rho: float, seed: int) -> None:
+    inst, r = _two_taste_instance(seed), 3
+    bf = brute_force(inst, r, "chi2", rho)
+    monkeypatch.setattr(
+        submodular_oa, "_run_master", lambda name, o, rows, kw: _stalled_master(o, rows)
+    )
+    res = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-7)
+    assert res.status is Status.OPTIMAL and "enumeration" in res.message, res.message
+    assert res.value == pytest.approx(bf.value, rel=1e-12)
+    assert res.bound >= bf.value * (1 - 1e-12)
+    # without the enumeration the stalled master proves nothing, and nothing is claimed
+    off = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-7, enumeration_work=0)
+    assert off.status is not Status.OPTIMAL
+    assert off.bound is None or off.bound >= bf.value * (1 - 1e-12)
