@@ -27,8 +27,9 @@ from scipy.special import expit
 
 from dro_opt.algorithms.capture_objectives import chi2_worst_case
 from dro_opt.algorithms.capture_objectives import logsumexp_rows as logsumexp
+from dro_opt.algorithms.scaled_scores import ScaledScores, scaled_scores
 
-__all__ = ["SetObjective", "greedy", "local_search"]
+__all__ = ["SetObjective", "addition_sums", "greedy", "local_search"]
 
 
 @dataclass
@@ -69,24 +70,27 @@ class SetObjective:
             return np.full(self.a.shape[0], -np.inf)
         return logsumexp(self.a[:, mask], axis=1)
 
+    @property
+    def scaled(self) -> ScaledScores:
+        """Row-scaled exponentials of ``a`` (:mod:`scaled_scores`), shared per array."""
+        return scaled_scores(self.a)
+
     def value(self, mask: np.ndarray) -> float:
         return self.from_probabilities(expit(self.log_scores(np.asarray(mask, bool))))[0]
 
 
 def _best_of_candidates(
     obj: SetObjective,
-    weights: np.ndarray,
-    candidate_f: Callable[[np.ndarray], np.ndarray],
-    count: int,
+    surrogate: np.ndarray,
+    candidate_f: Callable[[int], np.ndarray],
     threshold: float,
-    chunk: int,
 ) -> tuple[int, float]:
-    """Exact best candidate index among ``count`` candidates (or -1 if none beats
-    ``threshold``). ``candidate_f(idx)`` returns the (k, N) probabilities of candidates idx."""
-    surrogate = np.empty(count)
-    for start in range(0, count, chunk):
-        idx = np.arange(start, min(count, start + chunk))
-        surrogate[idx] = candidate_f(idx) @ weights
+    """Exact best candidate index (or -1 if none beats ``threshold``) given the linear upper
+    surrogates ``surrogate`` (one per candidate; for ERM the values themselves).
+    ``candidate_f(k)`` returns the (N,) probabilities of candidate ``k``."""
+    count = surrogate.size
+    if count == 0:
+        return -1, threshold
     if obj.kind == "erm":
         obj.evaluations += count
         k = int(np.argmax(surrogate))
@@ -95,45 +99,62 @@ def _best_of_candidates(
     for k in np.argsort(-surrogate):
         if surrogate[k] <= best_v:
             break
-        v = obj.from_probabilities(candidate_f(np.array([k]))[0])[0]
+        v = obj.from_probabilities(candidate_f(int(k)))[0]
         if v > best_v:
             best_k, best_v = int(k), v
     return best_k, best_v
 
 
-def greedy(obj: SetObjective, budget: int, chunk_elements: int = 4_000_000) -> list[np.ndarray]:
+def addition_sums(
+    sc: ScaledScores, t: np.ndarray, weights: np.ndarray, chunk_rows: int = 4096
+) -> np.ndarray:
+    """``sum_i w_i (f_i(S + j) - f_i(S))`` for every column ``j`` (D,), in scaled units
+    (:mod:`scaled_scores`: gain ``(b / (b + t)) (v_ij / (b + t + v_ij))``; 0 for ``j in S``
+    because the caller masks those). One pass over ``v`` in row blocks small enough for the
+    temporaries to stay in cache (4096 rows: 4x faster than 65536 here)."""
+    N, D = sc.v.shape
+    out = np.zeros(D)
+    step = max(int(chunk_rows), 1)
+    for lo in range(0, N, step):
+        rows = slice(lo, min(N, lo + step))
+        bt = sc.b[rows] + t[rows]
+        v = sc.v[rows]
+        den = v + bt[:, None]
+        np.divide(v, den, out=den)
+        out += (weights[rows] * (sc.b[rows] / bt)) @ den
+    return out
+
+
+def greedy(obj: SetObjective, budget: int, chunk_elements: int = 250_000) -> list[np.ndarray]:
     """Best-addition greedy; returns the masks of every prefix ``S_1, ..., S_r`` (always adds the
-    best element, also on ties: the objectives are monotone, so adding never hurts)."""
-    a = obj.a
-    N, D = a.shape
+    best element, also on ties: the objectives are monotone, so adding never hurts). Marginal
+    gains in scaled units (:func:`addition_sums`), one pass over the data per step."""
+    sc = obj.scaled
+    N, D = sc.v.shape
     mask = np.zeros(D, dtype=bool)
-    L = np.full(N, -np.inf)
-    _, weights = obj.from_probabilities(expit(L))
-    chunk = max(1, chunk_elements // max(N, 1))
+    t = np.zeros(N)
+    f = np.zeros(N)
+    _value, weights = obj.from_probabilities(f)
+    rows = max(1, chunk_elements // max(D, 1))
     prefixes = []
     for _ in range(min(budget, D)):
         free = np.flatnonzero(~mask)
+        surrogate = float(weights @ f) + addition_sums(sc, t, weights, rows)[free]
 
-        def cand(idx: np.ndarray, free: np.ndarray = free, L: np.ndarray = L) -> np.ndarray:
-            return expit(np.logaddexp(L[None, :], a[:, free[idx]].T))
+        def cand(k: int, free: np.ndarray = free, t: np.ndarray = t) -> np.ndarray:
+            return sc.probabilities(t + sc.v[:, free[k]])
 
-        k, _v = _best_of_candidates(obj, weights, cand, free.size, -np.inf, chunk)
+        k, _v = _best_of_candidates(obj, surrogate, cand, -np.inf)
         if k < 0:
             break
         j = free[k]
         mask = mask.copy()
         mask[j] = True
-        L = np.logaddexp(L, a[:, j])
-        _value, weights = obj.from_probabilities(expit(L))
+        t = t + sc.v[:, j]
+        f = sc.probabilities(t)
+        _value, weights = obj.from_probabilities(f)
         prefixes.append(mask)
     return prefixes
-
-
-def _drop_scores(a: np.ndarray, members: np.ndarray, drop: tuple[int, ...]) -> np.ndarray:
-    keep = np.setdiff1d(members, np.asarray(drop, dtype=int))
-    if keep.size == 0:
-        return np.full(a.shape[0], -np.inf)
-    return logsumexp(a[:, keep], axis=1)
 
 
 def local_search(
@@ -142,50 +163,80 @@ def local_search(
     *,
     two_swap: bool = False,
     max_rounds: int = 100,
-    chunk_elements: int = 4_000_000,
+    chunk_elements: int = 250_000,
 ) -> tuple[np.ndarray, float, list[np.ndarray]]:
     """Best-improvement swap local search from ``mask`` (size preserved).
 
-    1-swap: replace one member by one non-member. 2-swap (optional, used when 1-swap is stuck):
-    replace two members by two non-members. Returns ``(best mask, its value, visited masks)``.
+    1-swap: replace one member by one non-member (all ``|S| (D - |S|)`` swaps from ``|S|``
+    passes of :func:`addition_sums`, one per dropped member). 2-swap (optional, used when 1-swap
+    is stuck): replace two members by two non-members. A move is taken only if its exact value
+    (log space, :meth:`SetObjective.value`) improves. Returns ``(best mask, its value, visited
+    masks)``.
     """
-    a = obj.a
-    N, _D = a.shape
+    sc = obj.scaled
+    D = sc.v.shape[1]
     mask = np.asarray(mask, dtype=bool).copy()
-    chunk = max(1, chunk_elements // max(N, 1))
+    rows = max(1, chunk_elements // max(D, 1))
     visited = [mask.copy()]
-    value, weights = obj.from_probabilities(expit(obj.log_scores(mask)))
+    value = obj.value(mask)
     for _ in range(max_rounds):
         members, outside = np.flatnonzero(mask), np.flatnonzero(~mask)
         if members.size == 0 or outside.size == 0:
             break
-        improved = False
+        moved = False
         for size in (1, 2) if two_swap else (1,):
             if members.size < size or outside.size < size:
                 break
-            drops = list(combinations(members.tolist(), size))
-            adds = np.array(list(combinations(outside.tolist(), size)), dtype=int)
-            Ld = np.stack([_drop_scores(a, members, d) for d in drops])  # (nd, N)
-            n_add = adds.shape[0]
-
-            def cand(idx: np.ndarray, Ld: np.ndarray = Ld, adds: np.ndarray = adds) -> np.ndarray:
-                di, ai = np.divmod(idx, adds.shape[0])
-                La = (
-                    logsumexp(a[:, adds[ai]], axis=2).T
-                    if adds.shape[1] > 1
-                    else a[:, adds[ai, 0]].T
-                )
-                return expit(np.logaddexp(Ld[di], La))
-
-            k, v = _best_of_candidates(obj, weights, cand, len(drops) * n_add, value, chunk)
-            if k >= 0 and v > value * (1 + 1e-12):
-                di, ai = divmod(k, n_add)
-                mask[list(drops[di])] = False
-                mask[adds[ai]] = True
-                value, weights = obj.from_probabilities(expit(obj.log_scores(mask)))
+            move = _best_swap(obj, sc, members, outside, size, value, rows)
+            if move is None:
+                continue
+            new = mask.copy()
+            new[list(move[0])] = False
+            new[list(move[1])] = True
+            new_value = obj.value(new)
+            if new_value > value * (1 + 1e-12):  # exact check: rounding cannot cycle
+                mask, value, moved = new, new_value, True
                 visited.append(mask.copy())
-                improved = True
                 break
-        if not improved:
+        if not moved:
             break
     return mask, value, visited
+
+
+def _best_swap(
+    obj: SetObjective,
+    sc: ScaledScores,
+    members: np.ndarray,
+    outside: np.ndarray,
+    size: int,
+    value: float,
+    rows: int,
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """Best swap of ``size`` members for ``size`` non-members beating ``value`` (None if none)."""
+    drops = list(combinations(members.tolist(), size))
+    adds = list(combinations(outside.tolist(), size))
+    keep_t = [sc.v[:, np.setdiff1d(members, d)].sum(axis=1) for d in drops]
+    surrogate = np.empty((len(drops), len(adds)))
+    for di, t in enumerate(keep_t):
+        f = sc.probabilities(t)
+        _, w = obj.from_probabilities(f)
+        if size == 1:
+            surrogate[di] = float(w @ f) + addition_sums(sc, t, w, rows)[outside]
+        else:  # pairs (j1, j2), j1 < j2, in the order of ``combinations``: one pass per j1
+            k = 0
+            for pos, j1 in enumerate(outside[:-1].tolist()):
+                rest = outside[pos + 1 :]
+                tj = t + sc.v[:, j1]
+                f_pair = sc.probabilities(tj[:, None] + sc.v[:, rest])
+                surrogate[di, k : k + rest.size] = w @ f_pair
+                k += rest.size
+
+    def cand(k: int) -> np.ndarray:
+        di, ai = divmod(k, len(adds))
+        return sc.probabilities(keep_t[di] + sc.v[:, list(adds[ai])].sum(axis=1))
+
+    k, _v = _best_of_candidates(obj, surrogate.ravel(), cand, value)
+    if k < 0:
+        return None
+    di, ai = divmod(k, len(adds))
+    return drops[di], adds[ai]

@@ -46,7 +46,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dro_opt.algorithms.greedy import SetObjective
-from dro_opt.algorithms.submodular_cuts import SubmodularCuts
+from dro_opt.algorithms.submodular_cuts import SubmodularCuts, fold_rows
 
 __all__ = ["CHECK_TOL", "CutRows", "OAOracle", "default_groups"]
 
@@ -348,17 +348,17 @@ class OAOracle:
     def _set_cut_sums(
         self, mask: np.ndarray, weights: tuple[np.ndarray, ...], chunk: int = 4096
     ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, np.ndarray]]]:
-        """Sums of the form-(a) cuts at ``S`` (:meth:`SubmodularCuts.cut_from_sets`, exact at
+        """Sums of the form-(a) cuts at ``S`` (:meth:`SubmodularCuts.cut_from_scores`, exact at
         ``S``): per group ``(G const, G coef)`` and, for each weight vector ``w``,
         ``(w'const, w'coef)``; built in blocks of ``chunk`` customers, so no N x D array is
         formed (the sums are the same linear combinations of the same valid cuts)."""
-        L = self.cuts.log_scores(mask)
+        t = self.cuts.scores(mask)
         members = np.broadcast_to(mask, (self.N, self.D))
         gc, gz = np.zeros(self.K), np.zeros((self.K, self.D))
         sums = [[0.0, np.zeros(self.D)] for _ in weights]
         for lo in range(0, self.N, max(int(chunk), 1)):
             hi = min(self.N, lo + max(int(chunk), 1))
-            blk = self.cuts.cut_from_sets(L, members, np.arange(lo, hi))
+            blk = self.cuts.cut_from_scores(t, members, slice(lo, hi), fold=False)
             if self.K:
                 Gs = self._G_columns[:, lo:hi]
                 gc += Gs @ blk.const
@@ -366,6 +366,7 @@ class OAOracle:
             for acc, w in zip(sums, weights, strict=True):
                 acc[0] += float(w[lo:hi] @ blk.const)
                 acc[1] += w[lo:hi] @ blk.coef
+        fold_rows(gc, gz, self.cuts.fold)
         return gc, gz, [(float(c0), c) for c0, c in sums]
 
     def fractional_cuts(self, x: np.ndarray, gradient: bool = True, eps: float = 1e-7) -> CutRows:
@@ -376,7 +377,8 @@ class OAOracle:
         the candidate with the smallest value at ``z`` (a valid cut of ``f_i`` whichever is
         chosen), and the group rows are the weighted sums. The choice and the values at ``z``
         need only the support of ``z`` (:meth:`SubmodularCuts.nested_choice`); full rows of
-        coefficients are built only for the customers of violated rows.
+        coefficients are built only for the customers of violated rows and summed block by
+        block (:meth:`SubmodularCuts.nested_sums`), then the sums are folded.
         """
         z, theta, t = self.split(x)
         choice = self.cuts.nested_choice(z, gradient)
@@ -384,11 +386,8 @@ class OAOracle:
         if self.K:
             idx = np.flatnonzero(theta > self.G @ choice.value + eps)
             if idx.size:
-                Gv = self.G[idx]
-                cust = np.unique(Gv.indices)
-                block = self.cuts.nested_coefficients(choice, cust)
-                Gv = Gv[:, cust]
-                gc, gz = Gv @ block.const, np.asarray(Gv @ block.coef)
+                gc, gz = self.cuts.nested_sums(choice, self.G[idx].tocsc())
+                fold_rows(gc, gz, self.cuts.fold)
                 keep = theta[idx] > gc + gz @ z + eps
                 parts.append(self._theta_rows(idx[keep], gc[keep], gz[keep]))
         if self.kind == "chi2":
@@ -404,9 +403,9 @@ class OAOracle:
                 _, _, w = self.evaluate(last_mask)
                 P = w / self.n
                 if t > P @ choice.value + eps:
-                    cust = np.flatnonzero(P > 0)
-                    block = self.cuts.nested_coefficients(choice, cust)
-                    const, coef = float(P[cust] @ block.const), P[cust] @ block.coef
+                    gc, gz = self.cuts.nested_sums(choice, sp.csc_matrix(P[None, :]))
+                    fold_rows(gc, gz, self.cuts.fold)
+                    const, coef = float(gc[0]), gz[0]
                     if t > const + coef @ z + eps:
                         parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)

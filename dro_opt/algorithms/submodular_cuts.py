@@ -48,14 +48,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
 from dro_opt.algorithms.capture_objectives import logsumexp_rows
+from dro_opt.algorithms.scaled_scores import scaled_scores
 
 __all__ = [
     "CutBlock",
     "NestedChoice",
     "SubmodularCuts",
+    "fold_rows",
     "gain_factor",
     "logsumexp_rows",
     "softplus",
@@ -109,6 +112,15 @@ class CutBlock:
         return float(w @ self.const), w @ self.coef
 
 
+def fold_rows(const: np.ndarray, coef: np.ndarray, fold: float) -> None:
+    """Fold the coefficients below ``fold`` of the rows ``theta_g <= const_g + coef_g' z``
+    into the constants, in place: ``c z_j <= c`` for ``c >= 0`` and ``z_j <= 1``, so the rows
+    only get looser."""
+    tiny = coef < fold
+    const += np.where(tiny, coef, 0.0).sum(axis=1)
+    coef[tiny] = 0.0
+
+
 def strengthen_with_upper_bound(
     const: np.ndarray, coef: np.ndarray, upper: np.ndarray
 ) -> np.ndarray:
@@ -129,23 +141,38 @@ class NestedChoice:
     """Per-customer choice of :meth:`SubmodularCuts.nested_choice` at one point ``z``.
 
     ``order``: the nested sets' elements (largest ``z_j`` first); customer ``i`` takes the
-    submodular cut at ``S_k = order[:best_k[i]]`` (log-score ``best_L[i]``) unless
-    ``use_gradient[i]``, then the strengthened tangent at ``z`` (log-score ``Lz[i]``, constant
-    ``g_const[i]``, coefficient cap ``cap[i]``); ``value[i]`` is the chosen cut's value at ``z``.
+    submodular cut at ``S_k = order[:best_k[i]]`` (scaled score ``best_t[i]``,
+    :mod:`scaled_scores`) unless ``use_gradient[i]``, then the strengthened tangent at ``z``
+    (scaled score ``tz[i]``, constant ``g_const[i]``, coefficient cap ``cap[i]``); ``value[i]``
+    is the chosen cut's value at ``z``.
     """
 
     order: np.ndarray
     best_k: np.ndarray
-    best_L: np.ndarray
+    best_t: np.ndarray
     use_gradient: np.ndarray
-    Lz: np.ndarray
+    tz: np.ndarray
     g_const: np.ndarray
     cap: np.ndarray
     value: np.ndarray
 
 
+def _gain(b: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``f(S + j) - f(S) = (b / (b + t)) (v / (b + t + v))`` (rows ``b``, ``t`` (n,), ``v``
+    (n, k)): products of factors in ``[0, 1]``, no cancellation (:mod:`scaled_scores`)."""
+    bt = (b + t)[:, None]
+    out = v + bt
+    np.divide(v, out, out=out)
+    out *= b[:, None] / bt
+    return out
+
+
 class SubmodularCuts:
     """Marginal gains and cuts for the customer functions ``f_i`` of one instance.
+
+    All cut arithmetic runs in the row-scaled units of :mod:`scaled_scores` (``v = e^{a - m}``,
+    ``b = e^{-m}``): the formulas of the module docstring with ``s_i`` replaced by the scaled
+    score ``t_i`` and ``1`` by ``b_i``, each a product of factors in ``[0, 1]``.
 
     Parameters
     ----------
@@ -159,15 +186,17 @@ class SubmodularCuts:
         self.N, self.D = self.a.shape
         self.budget = int(budget)
         self.fold = float(fold)
-        self._desc = -np.sort(-self.a, axis=1)  # each row sorted descending
+        self.scaled = scaled_scores(self.a)
+        self.v, self.b = self.scaled.v, self.scaled.b
         # ranks fit in int16 for D < 32768 (a quarter of the memory of int64 at city scale)
-        self._rank = np.empty_like(self.a, dtype=np.int16 if self.D < 32768 else np.int64)
-        order = np.argsort(-self.a, axis=1, kind="stable")
+        order = np.argsort(-self.v, axis=1, kind="stable")
+        self._vdesc = np.take_along_axis(self.v, order, axis=1)  # each row descending
+        self._rank = np.empty(self.v.shape, dtype=np.int16 if self.D < 32768 else np.int64)
         np.put_along_axis(self._rank, order, np.arange(self.D)[None, :], axis=1)
-        self._drop_cache: dict[int, np.ndarray] = {}
-        self.upper = expit(logsumexp_rows(self._desc[:, : max(self.budget, 1)], axis=1))
-        if self.budget == 0:
-            self.upper = np.zeros(self.N)
+        del order
+        self._drop_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        top = self._vdesc[:, : max(self.budget, 1)].sum(axis=1)
+        self.upper = top / (self.b + top) if self.budget > 0 else np.zeros(self.N)
 
     # ----------------------------------------------------------------- values and gains
     def log_scores(self, mask: np.ndarray) -> np.ndarray:
@@ -178,31 +207,32 @@ class SubmodularCuts:
         return logsumexp_rows(self.a[:, mask], axis=1)
 
     def values(self, mask: np.ndarray) -> np.ndarray:
-        """``f_i(S)`` (N,)."""
+        """``f_i(S)`` (N,), exact (log space, reads only the columns of ``S``)."""
         return expit(self.log_scores(mask))
 
-    def gains(self, mask: np.ndarray, L: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, mask: np.ndarray) -> np.ndarray:
+        """Scaled scores ``t_i(S)`` (:mod:`scaled_scores`)."""
+        return self.scaled.scores(mask)
+
+    def gains(self, mask: np.ndarray) -> np.ndarray:
         """``rho_ij(S)`` for every ``j`` (N, D); entries with ``j in S`` are 0."""
         mask = np.asarray(mask, dtype=bool)
-        if L is None:
-            L = self.log_scores(mask)
-        out = gain_factor(self.a, L)
+        out = _gain(self.b, self.scores(mask), self.v)
         out[:, mask] = 0.0
         return out
 
     def _drop_tables(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row tables for ``M_ij``: the log-score of the ``m`` best locations (used when
-        ``j`` is not among them) and the drop-one log-scores of the ``m + 1`` best (used when
-        ``j`` has rank ``< m``). Cached per ``m``; (N,) and (N, m+1) floats."""
+        """Per-row tables for ``M_ij`` (scaled): the score of the ``m`` best locations (used
+        when ``j`` is not among them) and the drop-one scores of the ``m + 1`` best (used when
+        ``j`` has rank ``< m``), as prefix plus suffix sums (no subtraction). Cached per ``m``;
+        (N,) and (N, m+1) floats."""
         if m in self._drop_cache:
             return self._drop_cache[m]
-        top = self._desc[:, : m + 1]
-        L_top_m = logsumexp_rows(self._desc[:, :m], axis=1)
-        # drop-one log-sums of the top m+1 from prefix/suffix log-sums (no cancellation)
-        ninf = np.full((self.N, 1), -np.inf)
-        pre = np.hstack([ninf, np.logaddexp.accumulate(top, axis=1)[:, :-1]])
-        suf = np.hstack([np.logaddexp.accumulate(top[:, ::-1], axis=1)[:, ::-1][:, 1:], ninf])
-        tables = (L_top_m, np.logaddexp(pre, suf))
+        top = self._vdesc[:, : m + 1]
+        zero = np.zeros((self.N, 1))
+        pre = np.hstack([zero, np.cumsum(top, axis=1)[:, :-1]])
+        suf = np.hstack([np.cumsum(top[:, ::-1], axis=1)[:, ::-1][:, 1:], zero])
+        tables = (self._vdesc[:, :m].sum(axis=1), pre + suf)
         self._drop_cache[m] = tables
         return tables
 
@@ -211,7 +241,7 @@ class SubmodularCuts:
     ) -> np.ndarray:
         """``c_ij(m)`` for the columns ``cols`` (and rows ``rows``: indices or a slice): a lower
         bound on ``rho_ij(B)`` over all ``B`` not containing ``j`` with ``|B| <= m``; ``M_ij``
-        = the log-score of the ``m`` best locations of row ``i`` other than ``j``."""
+        = the score of the ``m`` best locations of row ``i`` other than ``j``."""
         m = int(min(max(m, 0), self.D - 1))
         cols = np.asarray(cols, dtype=np.int64)
         if rows is None:
@@ -222,25 +252,25 @@ class SubmodularCuts:
         def pick(x: np.ndarray) -> np.ndarray:
             return x[rows][:, cols] if isinstance(rows, slice) else x[np.ix_(rows, cols)]
 
-        a = pick(self.a)
+        v = pick(self.v)
+        b = self.b[rows]
         if m == 0:
-            M = np.full(a.shape, -np.inf)
+            M = np.zeros(v.shape)
         else:
-            L_top_m, drop_one = self._drop_tables(m)
+            top_m, drop_one = self._drop_tables(m)
             rank = pick(self._rank)
             M = np.where(
                 rank < m,
                 np.take_along_axis(drop_one[rows], np.minimum(rank, m), axis=1),
-                L_top_m[rows][:, None],
+                top_m[rows][:, None],
             )
-        u = softplus(M)  # log(1 + s); expit(-M) = exp(-u)
-        w = a - u
-        np.minimum(w, 700.0, out=w)
-        np.exp(w, out=w)
-        w /= 1.0 + w
-        np.negative(u, out=u)
-        np.exp(u, out=u)
-        return u * w
+        # (b / (b + M)) (v / (b + M + v)), elementwise M
+        M += b[:, None]
+        out = v + M
+        np.divide(v, out, out=out)
+        np.divide(b[:, None], M, out=M)
+        out *= M
+        return out
 
     def drop_coefficients(self, m: int) -> np.ndarray:
         """``c_ij(m)`` for every column (N, D) (see :meth:`drop_columns`)."""
@@ -256,27 +286,41 @@ class SubmodularCuts:
         customer ``i`` is exact at ``S``: ``const_i + coef_i' 1_S = f_i(S)`` (up to folding).
         """
         mask = np.asarray(mask, dtype=bool)
-        L = self.log_scores(mask)
-        block = self.cut_from_sets(L, np.broadcast_to(mask, (self.N, self.D)), rows)
-        return block, expit(L)
+        block = self.cut_from_scores(
+            self.scores(mask), np.broadcast_to(mask, (self.N, self.D)), rows
+        )
+        return block, self.values(mask)
 
     def cut_from_sets(
         self, L: np.ndarray, members: np.ndarray, rows: np.ndarray | None = None
     ) -> CutBlock:
+        """:meth:`cut_from_scores` with the sets' log-scores ``L_i = log s_i(S_i)`` instead of
+        scaled scores (``t_i = exp(L_i + log b_i)``)."""
+        t = np.exp(np.asarray(L, dtype=float) + np.log(self.b))
+        return self.cut_from_scores(t, members, rows)
+
+    def cut_from_scores(
+        self,
+        t: np.ndarray,
+        members: np.ndarray,
+        rows: np.ndarray | slice | None = None,
+        fold: bool = True,
+    ) -> CutBlock:
         """Form-(a) cuts at a possibly different set ``S_i`` for each customer.
 
-        ``members`` (N, D) boolean: row ``i`` is ``S_i``; ``L`` (N,) its log-scores
-        ``log s_i(S_i)``. The cut of customer ``i`` only involves ``f_i``, so choosing ``S_i``
-        per customer keeps every cut valid.
+        ``members`` (N, D) boolean: row ``i`` is ``S_i``; ``t`` (N,) its scaled scores
+        ``t_i(S_i)``. The cut of customer ``i`` only involves ``f_i``, so choosing ``S_i`` per
+        customer keeps every cut valid. ``fold=False`` skips the folding of tiny coefficients
+        (for callers that aggregate the rows first and fold the sums, :func:`fold_rows`).
         """
-        if rows is not None:
-            L, members = L[rows], members[rows]
-            a = self.a[rows]
-        else:
+        if rows is None:
             rows = np.arange(self.N)
-            a = self.a
-        coef = gain_factor(a, L)
-        const = expit(L)
+        elif isinstance(rows, slice):
+            rows = np.arange(self.N)[rows]
+        t, members = t[rows], members[rows]
+        b = self.b[rows]
+        coef = _gain(b, t, self.v[rows])
+        const = t / (b + t)
         sizes = members.sum(axis=1)
         used = np.flatnonzero(members.any(axis=0))
         for k in np.unique(sizes):
@@ -288,6 +332,8 @@ class SubmodularCuts:
             sub = coef[np.ix_(sel, used)]
             coef[np.ix_(sel, used)] = np.where(mem, ck, sub)
             const[sel] -= np.where(mem, ck, 0.0).sum(axis=1)
+        if not fold:
+            return CutBlock(rows, const, coef)
         return self._fold(rows, const, coef)
 
     def nested_best_cut(self, z: np.ndarray, gradient: bool = True, work: float = 1e7) -> CutBlock:
@@ -327,36 +373,40 @@ class SubmodularCuts:
         self, rows: slice, z: np.ndarray, supp: np.ndarray, tried: set[int], gradient: bool, ch
     ) -> None:
         """:meth:`nested_choice` on the consecutive customers ``rows`` (fills ``ch``)."""
-        a = self.a[rows]
-        n = a.shape[0]
-        a_s, z_s, order = a[:, supp], z[supp], ch.order
+        v = self.v[rows]
+        b = self.b[rows]
+        n = v.shape[0]
+        v_s, z_s, order = v[:, supp], z[supp], ch.order
         ord_pos = np.searchsorted(supp, order)
-        L = np.full(n, -np.inf)
-        best_v, best_k, best_L = np.full(n, np.inf), np.zeros(n, dtype=np.int64), L.copy()
+        t = np.zeros(n)
+        best_v, best_k, best_t = np.full(n, np.inf), np.zeros(n, dtype=np.int64), t.copy()
         in_s = np.zeros(supp.size, dtype=bool)
         for k in range(order.size + 1):
             if k:
-                L = np.logaddexp(L, a[:, order[k - 1]])
+                t = t + v[:, order[k - 1]]
                 in_s[ord_pos[k - 1]] = True
             if k not in tried:
                 continue
-            val = expit(L) + gain_factor(a_s[:, ~in_s], L) @ z_s[~in_s]
+            bt = b + t
+            out = ~in_s
+            val = t / bt + (b / bt) * ((v_s[:, out] / (v_s[:, out] + bt[:, None])) @ z_s[out])
             if k:
                 val -= self.drop_columns(k + self.budget - 1, supp[in_s], rows) @ (1.0 - z_s[in_s])
             better = val < best_v
             best_v = np.where(better, val, best_v)
             best_k = np.where(better, k, best_k)
-            best_L = np.where(better, L, best_L)
-        ch.best_k[rows], ch.best_L[rows], ch.value[rows] = best_k, best_L, best_v
+            best_t = np.where(better, t, best_t)
+        ch.best_k[rows], ch.best_t[rows], ch.value[rows] = best_k, best_t, best_v
         ch.use_gradient[rows] = False
         if gradient and supp.size:  # tangent of the concave f_i at z (see gradient_cut)
-            Lz = logsumexp_rows(a_s + np.log(z_s)[None, :], axis=1)
-            g_s = np.exp(np.minimum(a_s - 2.0 * softplus(Lz)[:, None], 700.0))
-            g_const = expit(Lz) - g_s @ z_s
+            tz = v_s @ z_s
+            btz = b + tz
+            g_s = v_s * (b / (btz * btz))[:, None]
+            g_const = tz / btz - g_s @ z_s
             cap = np.maximum(self.upper[rows] - g_const, 0.0)
             g_val = g_const + np.minimum(g_s, cap[:, None]) @ z_s
             use = g_val < best_v
-            ch.use_gradient[rows], ch.Lz[rows] = use, Lz
+            ch.use_gradient[rows], ch.tz[rows] = use, tz
             ch.g_const[rows], ch.cap[rows] = g_const, cap
             ch.value[rows] = np.where(use, g_val, best_v)
 
@@ -364,7 +414,7 @@ class SubmodularCuts:
         self, ch: NestedChoice, rows: np.ndarray | None = None, chunk: int = 4096
     ) -> CutBlock:
         """The cuts chosen in ``ch`` for the customers ``rows`` (default all), built in blocks
-        of ``chunk`` rows with the formulas of :meth:`cut_from_sets` (submodular cut at
+        of ``chunk`` rows with the formulas of :meth:`cut_from_scores` (submodular cut at
         ``S_k``) and :meth:`gradient_cut` (strengthened tangent), then folded: every row is one
         of those valid cuts."""
         rows = np.arange(self.N) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -376,22 +426,44 @@ class SubmodularCuts:
             const[part], coef[part] = self._coefficient_rows(ch, rows[part])
         return CutBlock(rows, const, coef)
 
-    def _coefficient_rows(self, ch: NestedChoice, rows: np.ndarray) -> tuple:
-        a = self.a[rows]
+    def nested_sums(
+        self, ch: NestedChoice, weights: sp.csc_matrix, chunk: int = 4096
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(weights @ const, weights @ coef)`` of the cuts chosen in ``ch`` (before folding),
+        for a non-negative ``weights`` (k, N): the aggregated rows ``sum_i w_gi cut_i`` without
+        forming the (N, D) block -- blocks of ``chunk`` consecutive customers, skipping
+        customers of weight 0. Every sum is a non-negative combination of valid cuts; fold it
+        with :func:`fold_rows`."""
+        k = weights.shape[0]
+        gc, gz = np.zeros(k), np.zeros((k, self.D))
+        step = max(int(chunk), 1)
+        for lo in range(0, self.N, step):
+            W = weights[:, lo : min(self.N, lo + step)]
+            used = np.flatnonzero(np.diff(W.indptr))
+            if used.size == 0:
+                continue
+            const, coef = self._coefficient_rows(ch, lo + used, fold=False)
+            W = W[:, used]
+            gc += W @ const
+            gz += np.asarray(W @ coef)
+        return gc, gz
+
+    def _coefficient_rows(self, ch: NestedChoice, rows: np.ndarray, fold: bool = True) -> tuple:
+        v = self.v[rows]
+        b = self.b[rows]
         use = ch.use_gradient[rows]
         const = np.empty(rows.size)
         coef = np.empty((rows.size, self.D))
         if use.any():
-            g = a[use] - 2.0 * softplus(ch.Lz[rows[use]])[:, None]
-            np.minimum(g, 700.0, out=g)
-            np.exp(g, out=g)
+            btz = b[use] + ch.tz[rows[use]]
+            g = v[use] * (b[use] / (btz * btz))[:, None]
             coef[use] = np.minimum(g, ch.cap[rows[use], None])
             const[use] = ch.g_const[rows[use]]
         sub = ~use
         if sub.any():
-            best_L, best_k = ch.best_L[rows], ch.best_k[rows]
-            coef[sub] = gain_factor(a[sub], best_L[sub])
-            const[sub] = expit(best_L[sub])
+            best_t, best_k = ch.best_t[rows], ch.best_k[rows]
+            coef[sub] = _gain(b[sub], best_t[sub], v[sub])
+            const[sub] = best_t[sub] / (b[sub] + best_t[sub])
             for k in np.unique(best_k[sub]):
                 if k == 0:
                     continue
@@ -400,26 +472,25 @@ class SubmodularCuts:
                 ck = self.drop_columns(int(k) + self.budget - 1, members, rows[sel])
                 coef[np.ix_(sel, members)] = ck
                 const[sel] -= ck.sum(axis=1)
+        if not fold:
+            return const, coef
         tiny = coef < self.fold
         const += np.where(tiny, coef, 0.0).sum(axis=1)
         coef[tiny] = 0.0
         return const, coef
 
     def gradient_cut(self, z: np.ndarray, rows: np.ndarray | None = None) -> CutBlock:
-        """Tangent cuts of the concave ``f_i`` at the point ``z`` in ``[0,1]^D``."""
+        """Tangent cuts of the concave ``f_i`` at the point ``z`` in ``[0,1]^D``:
+        ``g_ij = b_i v_ij / (b_i + t_i(z))^2`` (:mod:`scaled_scores`), then
+        :func:`strengthen_with_upper_bound`."""
         z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
         if rows is None:
             rows = np.arange(self.N)
-        a = self.a[rows]
-        supp = np.flatnonzero(z > 0)
-        if supp.size:
-            L = logsumexp_rows(a[:, supp] + np.log(z[supp])[None, :], axis=1)
-        else:
-            L = np.full(rows.size, -np.inf)
-        g = a - 2.0 * softplus(L)[:, None]
-        np.minimum(g, 700.0, out=g)
-        np.exp(g, out=g)
-        const = expit(L) - g @ z
+        v, b = self.v[rows], self.b[rows]
+        tz = v @ z
+        btz = b + tz
+        g = v * (b / (btz * btz))[:, None]
+        const = tz / btz - g @ z
         coef = strengthen_with_upper_bound(const, g, self.upper[rows])
         return self._fold(rows, const, coef)
 
