@@ -474,3 +474,28 @@ def test_random_models_agree_across_backends(make, feature: str | None, seed: in
     ref = next(iter(values.values()))
     for v in values.values():
         assert rel_err(v, ref) <= 5 * REL, values
+
+
+def test_catalogue_rows_are_the_backend_declarations() -> None:
+    """Every built-in backend's declarations come from its row of the catalogue table (the
+    class declares only its name): features, options, package, trajectory, licence."""
+    from dro_opt.solvers import _licence, trajectory
+    from dro_opt.solvers.catalogue import TRAITS
+
+    assert set(TRAITS) == set(registry.SOLVER_NAMES)
+    for name, row in TRAITS.items():
+        be = registry.get_backend(name)
+        assert f"{type(be).__module__}:{type(be).__qualname__}" == row.class_path
+        assert (be.module, be.display_name, be.features) == (
+            row.module,
+            row.display_name,
+            row.features,
+        )
+        assert be.option_names == row.option_names and all(len(p) == 2 for p in be.option_names)
+        assert be.trajectory_callback is row.trajectory_callback
+        parser = getattr(trajectory, row.log_parser) if row.log_parser else None
+        assert be.log_parser is parser
+        assert be.open_source is (row.size_limit is None)
+        if row.size_limit:
+            assert be.size_limit is getattr(_licence, row.size_limit)
+            assert be.native_errors and be.licence_error_codes

@@ -402,9 +402,12 @@ def test_scip_c_api_builds_the_same_model_as_the_objects_route(
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
 def test_scip_lp_file_route_on_a_large_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the threshold by itself (the C-API route switched off): a maximum independent set on
-    a path of k nodes (x_i + x_(i+1) <= 1, binary; the path is bipartite, so the LP is integral)
-    plus a 3-dimensional cone ||(u, v)|| <= 1 with max u + v: optimum ceil(k / 2) + sqrt(2)."""
+    """Past the non-zero threshold by itself (the C-API route switched off, the threshold lowered
+    to 2000 to keep the solve short): a maximum independent set on a path of k nodes
+    (x_i + x_(i+1) <= 1, binary; the path is bipartite, so the LP is integral) plus a
+    3-dimensional cone ||(u, v)|| <= 1 with max u + v: optimum ceil(k / 2) + sqrt(2)."""
+    monkeypatch.setattr(scip_backend.ScipBackend, "bulk_route", False)
+    monkeypatch.setattr(scip_backend.ScipBackend, "file_route_min_nnz", 2_000)
     k = scip_backend.ScipBackend.file_route_min_nnz // 2 + 1
     bld = ConicBuilder("max", name="path_and_cone")
     x = bld.add_variables("x", k, vtype="binary")
@@ -415,7 +418,6 @@ def test_scip_lp_file_route_on_a_large_model(monkeypatch: pytest.MonkeyPatch) ->
     bld.set_objective([(x, np.ones(k)), (w, [1.0, 1.0])])
     problem = bld.build()
     assert problem.A.nnz >= scip_backend.ScipBackend.file_route_min_nnz
-    monkeypatch.setattr(scip_backend.ScipBackend, "bulk_route", False)
     res = solve(problem, "scip", threads=1, time_limit=120)
     assert res.extra.get("loaded_from") == "lp file"
     assert res.status is Status.OPTIMAL, res.message

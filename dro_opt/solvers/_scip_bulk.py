@@ -173,14 +173,15 @@ class BulkLoader:
         self._keep.append(arr)
         return self.ffi.cast("double*", arr.ctypes.data)
 
-    def _new_conss(self, k: int) -> tuple[Any, list[Any]]:
+    def _create_conss(self, create: Any, k: int, what: str, *per_row: Any) -> None:
+        """``create(scip, &cons_i, "", *per_row_i)`` then ``SCIPaddCons`` for ``i < k``."""
         conss = self.ffi.new("SCIP_CONS*[]", max(k, 1))
         self._conss.append((conss, k))
-        return conss, [conss + i for i in range(k)]
-
-    def _add_conss(self, conss: Any, k: int) -> None:
+        slots = [conss + i for i in range(k)]
+        codes = list(map(create, repeat(self.scip, k), slots, repeat(self.name, k), *per_row))
+        self._check(codes, f"creating {what}")
         codes = list(map(self.lib.SCIPaddCons, repeat(self.scip, k), conss[0:k]))
-        self._check(codes, "adding constraints")
+        self._check(codes, f"adding {what}")
 
     def add_linear_rows(
         self,
@@ -196,23 +197,16 @@ class BulkLoader:
             return
         vbase, dbase = self._var_array(cols), self._doubles(vals)
         starts = indptr[:-1].tolist()
-        inf = self.inf
-        conss, slots = self._new_conss(k)
-        codes = list(
-            map(
-                self.lib.SCIPcreateConsBasicLinear,
-                repeat(self.scip, k),
-                slots,
-                repeat(self.name, k),
-                np.diff(indptr).tolist(),
-                [vbase + a for a in starts],
-                [dbase + a for a in starts],
-                np.clip(lhs, -inf, inf).tolist(),
-                np.clip(rhs, -inf, inf).tolist(),
-            )
+        self._create_conss(
+            self.lib.SCIPcreateConsBasicLinear,
+            k,
+            "linear constraints",
+            np.diff(indptr).tolist(),
+            [vbase + a for a in starts],
+            [dbase + a for a in starts],
+            np.clip(lhs, -self.inf, self.inf).tolist(),
+            np.clip(rhs, -self.inf, self.inf).tolist(),
         )
-        self._check(codes, "creating linear constraints")
-        self._add_conss(conss, k)
 
     def add_quadratic_rows(
         self, start: np.ndarray, col1: np.ndarray, col2: np.ndarray, coef: np.ndarray
@@ -225,26 +219,20 @@ class BulkLoader:
         v1, v2, cb = self._var_array(col1), self._var_array(col2), self._doubles(coef)
         starts = start[:-1].tolist()
         null = self.ffi.NULL
-        conss, slots = self._new_conss(k)
-        codes = list(
-            map(
-                self.lib.SCIPcreateConsBasicQuadraticNonlinear,
-                repeat(self.scip, k),
-                slots,
-                repeat(self.name, k),
-                repeat(0, k),
-                repeat(null, k),
-                repeat(null, k),
-                np.diff(start).tolist(),
-                [v1 + a for a in starts],
-                [v2 + a for a in starts],
-                [cb + a for a in starts],
-                repeat(-self.inf, k),
-                repeat(0.0, k),
-            )
+        self._create_conss(
+            self.lib.SCIPcreateConsBasicQuadraticNonlinear,
+            k,
+            "quadratic constraints",
+            repeat(0, k),  # no linear part
+            repeat(null, k),
+            repeat(null, k),
+            np.diff(start).tolist(),
+            [v1 + a for a in starts],
+            [v2 + a for a in starts],
+            [cb + a for a in starts],
+            repeat(-self.inf, k),
+            repeat(0.0, k),
         )
-        self._check(codes, "creating quadratic constraints")
-        self._add_conss(conss, k)
 
     def finish(self) -> None:
         """Release the creation references (the problem holds its own)."""

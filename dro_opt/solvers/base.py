@@ -97,8 +97,9 @@ class Backend:
     derived from ``size_limit``; any other exception an ``ERROR`` result with a one-line message.
     Every result is assembled by one function (:func:`~dro_opt.solvers.extract.assemble_result`).
 
-    A new solver is one file with a subclass plus one line in
-    :mod:`dro_opt.solvers.registry`.
+    The class attributes below are the declarations; a built-in backend makes them as one row of
+    the table in :mod:`dro_opt.solvers.catalogue` (the class itself declares ``name``), so a new
+    solver is one file with a subclass plus one catalogue row.
     """
 
     name: str = ""
@@ -120,7 +121,34 @@ class Backend:
     log_parser: Callable[[str], list[Point]] | None = None  # reads bounds from its log
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A built-in backend (its ``name`` a row of :data:`~dro_opt.solvers.catalogue.TRAITS`
+        naming this class) gets every declaration it does not make itself from that row."""
         super().__init_subclass__(**kwargs)
+        from dro_opt.solvers import _licence, trajectory
+        from dro_opt.solvers.catalogue import TRAITS
+
+        traits = TRAITS.get(cls.__dict__.get("name", ""))
+        if traits is not None and traits.class_path == f"{cls.__module__}:{cls.__qualname__}":
+            values: dict[str, Any] = {
+                "module": traits.module,
+                "distribution": traits.module,
+                "display_name": traits.display_name,
+                "features": traits.features,
+                "open_source": traits.open_source,
+                "size_limit": traits.size_limit and getattr(_licence, traits.size_limit),
+                "licence_env": traits.licence_env,
+                "licence_defaults": traits.licence_defaults,
+                "native_errors": traits.native_errors,
+                "licence_error_codes": traits.licence_error_codes,
+                "option_names": traits.option_names,
+                "option_reference": traits.option_reference,
+                "trajectory_callback": traits.trajectory_callback,
+                "log_parser": traits.log_parser
+                and staticmethod(getattr(trajectory, traits.log_parser)),
+            }
+            for key, value in values.items():
+                if key not in cls.__dict__:
+                    setattr(cls, key, value)
         if cls.size_limit is not None and "license_limit" not in cls.__dict__:
             cls.license_limit = cls.size_limit.availability_text()
 
@@ -347,6 +375,18 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+class QuadraticLoweringBackend(Backend):
+    """A backend that loads the quadratic lowering of the model
+    (:func:`~dro_opt.reformulations.soc_to_quadratic.lower_to_quadratic`, kept in
+    ``run.state["form"]`` by its :meth:`build`): its licence counts that form's size."""
+
+    def model_size(self, run: Run) -> ModelSize:
+        from dro_opt.reformulations.soc_to_quadratic import lower_to_quadratic
+
+        form = run.state.get("form") or lower_to_quadratic(run.problem)
+        return ModelSize.of_quadratic(form)
 
 
 def _time_left(limit: float | None, start: float) -> float | None:

@@ -44,11 +44,7 @@ from dro_opt.solvers._transforms import (
     min_form,
     rsoc_to_soc,
 )
-from dro_opt.solvers.base import DUALS, Backend, Extracted, Run
-from dro_opt.solvers.base import EXP as F_EXP
-from dro_opt.solvers.base import POW as F_POW
-from dro_opt.solvers.base import RSOC as F_RSOC
-from dro_opt.solvers.base import SOC as F_SOC
+from dro_opt.solvers.base import Backend, Extracted, Run
 from dro_opt.solvers.status import Status
 
 # clarabel.SolverStatus name -> (Status, report objective/bound?, message)
@@ -107,12 +103,6 @@ class ClarabelBackend(Backend):
     """Clarabel interior-point solver (continuous conic problems, with duals)."""
 
     name = "clarabel"
-    module = "clarabel"
-    distribution = "clarabel"
-    display_name = "Clarabel"
-    features = frozenset({F_SOC, F_RSOC, F_EXP, F_POW, DUALS})
-    option_names = (("time_limit", "time_limit"), ("threads", "max_threads"))
-    option_reference = "https://clarabel.org/stable/api_settings/"
 
     def build(self, run: Run) -> None:
         import clarabel

@@ -27,14 +27,14 @@ import numpy as np
 from dro_opt.conic.problem import BINARY, ConicProblem
 from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
 from dro_opt.solvers._cplex_bulk import cplex_library, load_flat
-from dro_opt.solvers._licence import CPLEX_LIMIT, ModelSize
 from dro_opt.solvers._transforms import conic_duals
-from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
+from dro_opt.solvers.base import Extracted, QuadraticLoweringBackend, Run
+from dro_opt.solvers.catalogue import TRAITS
 from dro_opt.solvers.status import Status
-from dro_opt.solvers.trajectory import attach_cplex, cplex_log
+from dro_opt.solvers.trajectory import attach_cplex
 
 # CPXERR_RESTRICTED_VERSION: "Community Edition. Problem size limits exceeded."
-LICENCE_ERRORS = frozenset({1016})
+LICENCE_ERRORS = TRAITS["cplex"].licence_error_codes
 
 # cplex.Cplex().solution.status codes -> Status (CPLEX 22.1 "Solution status codes").
 STATUS_MAP = {
@@ -83,26 +83,10 @@ def map_status(code: int) -> Status:
     return STATUS_MAP.get(int(code), Status.UNKNOWN)
 
 
-class CplexBackend(Backend):
+class CplexBackend(QuadraticLoweringBackend):
     """IBM CPLEX through its Python API; see the module docstring for the lowering."""
 
     name = "cplex"
-    module = "cplex"
-    distribution = "cplex"
-    display_name = "CPLEX"
-    open_source = False
-    features = frozenset({INTEGER, SOC, RSOC, MI_SOC, DUALS, BOUND})
-    size_limit = CPLEX_LIMIT
-    native_errors = ("cplex.exceptions.CplexError",)
-    licence_error_codes = LICENCE_ERRORS
-    option_names = (
-        ("time_limit", "timelimit"),
-        ("gap", "mip.tolerances.mipgap"),
-        ("threads", "threads"),
-    )
-    option_reference = "the CPLEX parameter reference (dotted names: 'mip.tolerances.absmipgap')"
-    trajectory_callback = True
-    log_parser = staticmethod(cplex_log)
     bulk_route = True  # load through CPLEX's C functions where possible (_cplex_bulk)
 
     def build(self, run: Run) -> None:
@@ -179,10 +163,6 @@ class CplexBackend(Backend):
     def error_code(self, run: Run, exc: BaseException) -> int | None:
         args = getattr(exc, "args", ())
         return int(args[2]) if len(args) > 2 and isinstance(args[2], int) else None
-
-    def model_size(self, run: Run) -> ModelSize:
-        form = run.state.get("form") or lower_to_quadratic(run.problem)
-        return ModelSize.of_quadratic(form)
 
     def dispose(self, run: Run) -> None:
         if run.model is not None:

@@ -28,15 +28,15 @@ import scipy.sparse as sp
 
 from dro_opt.conic.problem import BINARY, ConicProblem
 from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
-from dro_opt.solvers._licence import GUROBI_LIMIT, ModelSize
 from dro_opt.solvers._transforms import conic_duals
-from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
+from dro_opt.solvers.base import Extracted, QuadraticLoweringBackend, Run
+from dro_opt.solvers.catalogue import TRAITS
 from dro_opt.solvers.status import Status
-from dro_opt.solvers.trajectory import gurobi_callback, gurobi_log
+from dro_opt.solvers.trajectory import gurobi_callback
 
 # Gurobi error codes meaning "the licence does not allow this" (GRB.Error.NO_LICENSE,
 # GRB.Error.SIZE_LIMIT_EXCEEDED).
-LICENCE_ERRORS = frozenset({10009, 10010})
+LICENCE_ERRORS = TRAITS["gurobi"].licence_error_codes
 
 # Up to this many cones of one size are added one sparse Q matrix each (addMQConstr); more go in
 # as one matrix-valued expression (measured: a 20001-term cone took 2.0 s as an MVar expression,
@@ -71,24 +71,10 @@ def map_status(code: int, has_solution: bool) -> Status:
     return status
 
 
-class GurobiBackend(Backend):
+class GurobiBackend(QuadraticLoweringBackend):
     """Gurobi through gurobipy's matrix API; see the module docstring for the lowering."""
 
     name = "gurobi"
-    module = "gurobipy"
-    distribution = "gurobipy"
-    display_name = "Gurobi"
-    open_source = False
-    features = frozenset({INTEGER, SOC, RSOC, MI_SOC, DUALS, BOUND})
-    size_limit = GUROBI_LIMIT
-    licence_env = ("GRB_LICENSE_FILE",)
-    licence_defaults = ("~/gurobi.lic", "/opt/gurobi/gurobi.lic")
-    native_errors = ("gurobipy.GurobiError",)
-    licence_error_codes = LICENCE_ERRORS
-    option_names = (("time_limit", "TimeLimit"), ("gap", "MIPGap"), ("threads", "Threads"))
-    option_reference = "the Gurobi parameter reference"
-    trajectory_callback = True
-    log_parser = staticmethod(gurobi_log)
 
     def build(self, run: Run) -> None:
         import gurobipy as gp
@@ -127,10 +113,6 @@ class GurobiBackend(Backend):
 
     def extract(self, run: Run) -> Extracted:
         return _extract(run.model, run.problem)
-
-    def model_size(self, run: Run) -> ModelSize:
-        form = run.state.get("form") or lower_to_quadratic(run.problem)
-        return ModelSize.of_quadratic(form)
 
     def dispose(self, run: Run) -> None:
         if run.model is not None:

@@ -33,9 +33,9 @@ import numpy as np
 from dro_opt.conic.problem import MAX, ConicProblem
 from dro_opt.solvers._quiet import new_highs
 from dro_opt.solvers._transforms import duals_by_block, finite_or_none, linear_sides, row_kinds
-from dro_opt.solvers.base import BOUND, DUALS, INTEGER, Backend, Extracted, Run
+from dro_opt.solvers.base import Backend, Extracted, Run
 from dro_opt.solvers.status import Status
-from dro_opt.solvers.trajectory import attach_highs, highs_log
+from dro_opt.solvers.trajectory import attach_highs
 
 # HighsModelStatus name -> Status (HiGHS 1.15 ``HighsModelStatus``).
 STATUS_MAP: dict[str, Status] = {
@@ -71,19 +71,6 @@ class HighsBackend(Backend):
     """HiGHS: LP (simplex/IPM, with duals) and MILP (branch-and-cut, with a proven bound)."""
 
     name = "highs"
-    module = "highspy"
-    distribution = "highspy"
-    display_name = "HiGHS"
-    features = frozenset({INTEGER, DUALS, BOUND})
-    option_names = (
-        ("time_limit", "time_limit"),
-        ("gap", "mip_rel_gap"),
-        ("gap", "mip_abs_gap"),
-        ("threads", "threads"),
-    )
-    option_reference = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
-    trajectory_callback = True
-    log_parser = staticmethod(highs_log)
 
     def build(self, run: Run) -> None:
         import highspy

@@ -31,10 +31,8 @@ import numpy as np
 
 from dro_opt.conic import cones as K
 from dro_opt.conic.problem import ConicProblem
-from dro_opt.solvers._licence import MOSEK_LIMIT
 from dro_opt.solvers._transforms import conic_duals
 from dro_opt.solvers.base import Backend, Extracted, Run
-from dro_opt.solvers.features import ALL_FEATURES
 from dro_opt.solvers.status import Status
 
 
@@ -42,22 +40,6 @@ class MosekBackend(Backend):
     """MOSEK through its Task API; see the module docstring for the mapping."""
 
     name = "mosek"
-    module = "mosek"
-    distribution = "mosek"
-    display_name = "MOSEK"
-    open_source = False
-    features = frozenset(ALL_FEATURES)  # every cone, each also with integers; duals; bounds
-    size_limit = MOSEK_LIMIT
-    licence_env = ("MOSEKLM_LICENSE_FILE",)
-    licence_defaults = ("~/mosek/mosek.lic",)
-    native_errors = ("mosek.Error",)
-    option_names = (
-        ("time_limit", "MSK_DPAR_OPTIMIZER_MAX_TIME"),
-        ("gap", "MSK_DPAR_MIO_TOL_REL_GAP"),
-        ("threads", "MSK_IPAR_NUM_THREADS"),
-    )
-    option_reference = "the MOSEK parameter reference (generic names such as "
-    option_reference += "'MSK_DPAR_OPTIMIZER_MAX_TIME')"
 
     # ---------------------------------------------------------------- files
     def write_task(self, problem: ConicProblem, path: str | Path) -> Path:
@@ -95,10 +77,6 @@ class MosekBackend(Backend):
         import mosek
 
         return _extract(mosek, run.model, run.problem, run.state["layout"], run.state["trm"])
-
-    def is_licence_error(self, code: int | None) -> bool:
-        """MOSEK's licence response codes (``rescode.err_*license*``, 1000-1030)."""
-        return code is not None and 1000 <= code <= 1030
 
     def dispose(self, run: Run) -> None:
         for obj in (run.model, run.state.get("env")):  # task first, then its environment

@@ -74,13 +74,9 @@ from dro_opt.solvers._transforms import (
     row_kinds,
     rsoc_to_soc,
 )
-from dro_opt.solvers.base import BOUND, INTEGER, MI_EXP, MI_SOC, Backend, Extracted, Run
-from dro_opt.solvers.base import EXP as F_EXP
-from dro_opt.solvers.base import POW as F_POW
-from dro_opt.solvers.base import RSOC as F_RSOC
-from dro_opt.solvers.base import SOC as F_SOC
+from dro_opt.solvers.base import Backend, Extracted, Run
 from dro_opt.solvers.status import Status
-from dro_opt.solvers.trajectory import attach_scip, scip_log
+from dro_opt.solvers.trajectory import attach_scip
 
 # SCIP status (Model.getStatus()) -> Status.
 STATUS_MAP: dict[str, Status] = {
@@ -127,19 +123,6 @@ class ScipBackend(Backend):
     """SCIP branch-and-cut: MILP, MISOCP and mixed-integer exponential/power cones, with bounds."""
 
     name = "scip"
-    module = "pyscipopt"
-    distribution = "pyscipopt"
-    display_name = "SCIP"
-    features = frozenset({INTEGER, F_SOC, F_RSOC, F_EXP, F_POW, MI_SOC, MI_EXP, BOUND})
-    option_names = (
-        ("time_limit", "limits/time"),
-        ("gap", "limits/gap"),
-        ("gap", "limits/absgap"),
-        ("threads", "lp/threads"),
-    )
-    option_reference = "https://www.scipopt.org/doc/html/PARAMETERS.php"
-    trajectory_callback = True
-    log_parser = staticmethod(scip_log)
     # Linear/SOC models go to SCIP through its C API (:mod:`dro_opt.solvers._scip_bulk`); where
     # that library cannot be used, from this many non-zeros on through its own LP-file reader
     # (both measured faster than per-object pyscipopt calls; benchmarks/build_overhead.py).

@@ -29,14 +29,14 @@ import numpy as np
 
 from dro_opt.conic.problem import BINARY, ConicProblem
 from dro_opt.reformulations.soc_to_quadratic import QuadraticForm, lower_to_quadratic
-from dro_opt.solvers._licence import XPRESS_LIMIT, ModelSize
 from dro_opt.solvers._transforms import conic_duals
-from dro_opt.solvers.base import BOUND, DUALS, INTEGER, MI_SOC, RSOC, SOC, Backend, Extracted, Run
+from dro_opt.solvers.base import Extracted, QuadraticLoweringBackend, Run
+from dro_opt.solvers.catalogue import TRAITS
 from dro_opt.solvers.status import Status
-from dro_opt.solvers.trajectory import attach_xpress, xpress_log
+from dro_opt.solvers.trajectory import attach_xpress
 
 # Optimizer error 120: "Problem has too many rows and columns. The maximum is N" (community limit).
-LICENCE_ERRORS = frozenset({120})
+LICENCE_ERRORS = TRAITS["xpress"].licence_error_codes
 
 # xpress.StopType values (stopstatus attribute) -> Status, for solves that stopped early.
 STOP_MAP = {
@@ -80,27 +80,10 @@ def map_status(solvestatus: int, solstatus: int, stopstatus: int) -> Status:
     return Status.UNKNOWN
 
 
-class XpressBackend(Backend):
+class XpressBackend(QuadraticLoweringBackend):
     """FICO Xpress through its Python API; see the module docstring for the lowering."""
 
     name = "xpress"
-    module = "xpress"
-    distribution = "xpress"
-    display_name = "Xpress"
-    open_source = False
-    features = frozenset({INTEGER, SOC, RSOC, MI_SOC, DUALS, BOUND})
-    size_limit = XPRESS_LIMIT
-    licence_env = ("XPAUTH_PATH",)
-    native_errors = ("xpress.SolverError",)
-    licence_error_codes = LICENCE_ERRORS
-    option_names = (
-        ("time_limit", "timelimit"),
-        ("gap", "miprelstop"),
-        ("threads", "threads"),
-    )
-    option_reference = "the Xpress controls reference"
-    trajectory_callback = True
-    log_parser = staticmethod(xpress_log)
 
     def build(self, run: Run) -> None:
         import xpress as xp
@@ -147,10 +130,6 @@ class XpressBackend(Backend):
         if run.model is None:
             return None
         return int(run.model.attributes.errorcode)
-
-    def model_size(self, run: Run) -> ModelSize:
-        form = run.state.get("form") or lower_to_quadratic(run.problem)
-        return ModelSize.of_quadratic(form)
 
 
 @contextlib.contextmanager
