@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -237,7 +238,7 @@ def build_ssg_misocp(
     pieces: int = 10,
     pwla_mode: str = "curvature",
     box: tuple[np.ndarray, np.ndarray] | None = None,
-    exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    exclude: Any = None,
 ) -> SSGMisocp:
     """Build the PWLA MISOCP (module docstring); ``rho = 0`` builds the ERM model.
 
@@ -246,7 +247,8 @@ def build_ssg_misocp(
     integral, else the smallest line) or ``"restriction"`` (the grid restriction with the
     round-down / averaged line only, as before). ``box``: grid the sub-box ``(lower, upper)`` of
     ``[0, 1]^M`` instead (coverage restricted to it); ``exclude = (a, b)`` (integer grid indices,
-    ``a < b``): drop every grid point strictly inside the index box, i.e. add the row
+    ``a < b``; or a list of such pairs, one row each): drop every grid point strictly inside the
+    index box, i.e. add the row
     ``sum_j [(1 - v_j,a_j+1) + v_j,b_j] >= 1`` (``z_j <= a_j delta`` or ``z_j >= b_j delta`` for
     some ``j``). Both serve the local refinement of :mod:`.refine`.
     """
@@ -294,8 +296,8 @@ def build_ssg_misocp(
         denominator_lower=data.H_low,
         bounds_hold_on_box=True,
     )
-    if exclude is not None:
-        _exclusion_row(em, model, np.asarray(exclude[0]), np.asarray(exclude[1]))
+    for i, (a, b) in enumerate(_boxes(exclude)):
+        _exclusion_row(em, model, np.asarray(a), np.asarray(b), f"exclusion_{i}")
     y = model.y
     ylo, yhi = float(data.lo.min()), float(data.hi.max())
     if objective == "erm":
@@ -341,7 +343,18 @@ def build_ssg_misocp(
     )
 
 
-def _exclusion_row(em: ConicEmitter, model: PWLAModel, a: np.ndarray, b: np.ndarray) -> None:
+def _boxes(exclude: Any) -> list[tuple[Any, Any]]:
+    """``exclude`` as a list of ``(a, b)`` index-box pairs."""
+    if exclude is None:
+        return []
+    if isinstance(exclude, tuple) and len(exclude) == 2 and np.ndim(exclude[0]) == 1:
+        return [exclude]
+    return list(exclude)
+
+
+def _exclusion_row(
+    em: ConicEmitter, model: PWLAModel, a: np.ndarray, b: np.ndarray, name: str
+) -> None:
     """``sum_j [(1 - v_j,a_j+1) + v_j,b_j] >= 1`` (build_ssg_misocp, ``exclude``)."""
     M, K = model.grid.size, model.grid.pieces
     a, b = a.astype(int), b.astype(int)
@@ -351,4 +364,4 @@ def _exclusion_row(em: ConicEmitter, model: PWLAModel, a: np.ndarray, b: np.ndar
     cols = np.r_[j * K + a, j * K + b - 1]  # v_j,a_j+1 and v_j,b_j (coordinate-major, 0-based)
     vals = np.r_[-np.ones(M), np.ones(M)]
     row = sp.csr_matrix((vals, (np.zeros(2 * M, dtype=int), cols)), shape=(1, M * K))
-    em.nonneg("exclusion", em.matmul(row, model.v) + float(M - 1))
+    em.nonneg(name, em.matmul(row, model.v) + float(M - 1))

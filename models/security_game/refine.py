@@ -7,10 +7,11 @@ the coarse grid already proves that nothing better exists. With the coarse grid 
 grid indices ``k*`` and an index box ``a = clip(k* - w/2, 0, K - w)``, ``b = a + w``
 (``w`` cells per target), ``A = prod_j [a_j delta, b_j delta]``:
 
-Claim. ``OPT_cont <= max(B_out, B_in)`` where ``B_out`` is a proven bound of the coarse model
-with the exclusion row (every grid point strictly inside the index box dropped) and ``B_in`` a
-proven bound of the same model built on the sub-box ``A`` with ``w m`` pieces (cell width
-``delta / m``).
+Claim (for one box; a list of boxes works the same way: one exclusion row and one fine model per
+box, ``OPT_cont <= max(B_out, max_i B_in_i)``). ``OPT_cont <= max(B_out, B_in)`` where ``B_out``
+is a proven bound of the coarse model with the exclusion row (every grid point strictly inside
+the index box dropped) and ``B_in`` a proven bound of the same model built on the sub-box ``A``
+with ``w m`` pieces (cell width ``delta / m``).
 
 Proof. A feasible ``z`` in ``A`` lies in a fine cell of ``A``'s grid; that grid has one cell
 width ``delta' = delta / m`` with ``R / delta'`` and the box corners ``a_j delta / delta'``
@@ -42,6 +43,7 @@ from dro_opt.solvers.status import Status
 
 WIDTH = 4  # cells per target in the refined box
 FACTOR = 4  # fine cells per coarse cell
+ROUNDS = 3  # refined boxes at most
 
 
 @dataclass
@@ -63,47 +65,75 @@ def refine_erm(
     run: Callable[[SSGMisocp], Result],
     width: int = WIDTH,
     factor: int = FACTOR,
+    rounds: int = ROUNDS,
 ) -> Refinement | None:
     """The claim of the module docstring around the grid coverage ``center``; ``run`` solves a
-    built model (the caller's solver and options). None when the grid is too coarse."""
+    built model (the caller's solver and options). While the outside bound is the larger one
+    (at most ``rounds`` times), a box around the outside model's decision is refined too (each
+    box has its own exclusion row and fine model; the claim holds for any list of boxes). None
+    when the grid is too coarse."""
     K = int(pieces)
     if K <= width:
         return None
-    k_star = np.rint(np.asarray(center, dtype=float) * K).astype(int)
-    a = np.clip(k_star - width // 2, 0, K - width)
-    b = a + width
-    delta = 1.0 / K
-    box = (a * delta, b * delta)
-    out = build_ssg_misocp(instance, "erm", 0.0, K, "curvature", exclude=(a, b))
-    inner = build_ssg_misocp(instance, "erm", 0.0, width * factor, "curvature", box=box)
-    bounds: list[float | None] = []
     result = Refinement(None, None, -math.inf)
+    boxes: list[tuple[np.ndarray, np.ndarray]] = []
+    inside: list[float | None] = []
     build = solve = 0.0
-    for label, model in (("outside", out), ("inside", inner)):
-        res = run(model)
-        build += res.build_seconds
-        solve += res.solve_seconds
-        entry: dict[str, Any] = {"part": label, "pieces": model.pieces, "status": res.status.value}
-        if res.status is Status.INFEASIBLE and label == "outside":
-            bounds.append(-math.inf)
-            entry["bound"] = None
-            result.solves.append(entry)
-            continue
-        bound = None
-        if res.bound is not None and math.isfinite(res.bound):
-            bound = float(res.bound) - model.shift
-        if res.status.has_solution and "v" in res.solution:
-            z = np.clip(model.decision(res.solution), 0.0, 1.0)
-            if z.sum() <= instance.budget + 1e-9:
-                value = evaluate(instance, z, "erm", 0.0)
-                if bound is not None and bound < value - 1e-7 * max(1.0, abs(value)):
-                    bound = None  # the solver contradicts its own decision: prove nothing
-                if value > result.value:
-                    result.decision, result.value = z, value
-        entry["bound"] = bound
-        result.solves.append(entry)
-        bounds.append(bound)
-    if all(v is not None for v in bounds):
-        result.upper = max(bounds)  # type: ignore[type-var]
+    for _ in range(max(1, rounds)):
+        k_star = np.rint(np.asarray(center, dtype=float) * K).astype(int)
+        a = np.clip(k_star - width // 2, 0, K - width)
+        if any(np.array_equal(a, old) for old, _ in boxes):
+            break  # the outside decision lies in a refined box already: no progress possible
+        boxes.append((a, a + width))
+        fine = build_ssg_misocp(
+            instance, "erm", 0.0, width * factor, "curvature", box=(a / K, (a + width) / K)
+        )
+        b_in, _, bs = _solve(instance, fine, run, "inside", result)
+        inside.append(b_in)
+        out = build_ssg_misocp(instance, "erm", 0.0, K, "curvature", exclude=list(boxes))
+        b_out, z_out, bs2 = _solve(instance, out, run, "outside", result)
+        build, solve = build + bs[0] + bs2[0], solve + bs[1] + bs2[1]
+        if b_out is None or any(v is None for v in inside):
+            result.upper = None
+            break
+        result.upper = max(b_out, *inside)  # type: ignore[type-var]
+        if b_out <= max(inside) or z_out is None:  # type: ignore[type-var]
+            break
+        center = z_out
     result.seconds = (build, solve)
     return result
+
+
+def _solve(
+    instance: SSGInstance,
+    model: SSGMisocp,
+    run: Callable[[SSGMisocp], Result],
+    label: str,
+    result: Refinement,
+) -> tuple[float | None, np.ndarray | None, tuple[float, float]]:
+    """Solve one sub-model: (proven bound in original units or None; -inf when the excluded
+    model is infeasible), its decision, (build, solve) seconds; updates ``result``."""
+    res = run(model)
+    entry: dict[str, Any] = {"part": label, "pieces": model.pieces, "status": res.status.value}
+    seconds = (res.build_seconds, res.solve_seconds)
+    if res.status is Status.INFEASIBLE and label == "outside":
+        entry["bound"] = -math.inf
+        result.solves.append(entry)
+        return -math.inf, None, seconds
+    bound = None
+    if res.bound is not None and math.isfinite(res.bound):
+        bound = float(res.bound) - model.shift
+    z = None
+    if res.status.has_solution and "v" in res.solution:
+        z = np.clip(model.decision(res.solution), 0.0, 1.0)
+        if z.sum() <= instance.budget + 1e-9:
+            value = evaluate(instance, z, "erm", 0.0)
+            if bound is not None and bound < value - 1e-7 * max(1.0, abs(value)):
+                bound = None  # the solver contradicts its own decision: prove nothing
+            if value > result.value:
+                result.decision, result.value = z, value
+        else:
+            z = None
+    entry["bound"] = bound
+    result.solves.append(entry)
+    return bound, z, seconds
