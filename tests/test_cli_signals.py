@@ -242,6 +242,39 @@ def test_sigint_before_the_solver_starts(out: Path) -> None:
     assert "status: interrupted" in stdout
 
 
+@pytest.fixture(scope="module")
+def slow_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A security game and an MC-FCP instance whose default solves take 40-50 s (SCIP)."""
+    from dro_opt.cli import main
+
+    folder = tmp_path_factory.mktemp("slow")
+    game, fcp = folder / "game.json", folder / "fcp.json"
+    assert (
+        main(["generate", "ssg", "--targets", "6", "--types", "60", "--seed", "1", str(game)]) == 0
+    )
+    assert main(["generate", "mc-fcp", str(fcp), "--clients", "60", "--locations", "6"]) == 0
+    return {"ssg": game, "mc-fcp": fcp}
+
+
+SLOW = {  # measured (load ~8 on 2 cores): ssg 42 s of SCIP after a 2.5 s build; mc-fcp 47 s
+    "ssg": ["--objective", "chi2", "--rho", "5", "--pieces", "6"],
+    "mc-fcp": ["--budget", "2", "--objective", "variance", "--rho", "3"],
+}
+
+
+@pytest.mark.parametrize("route", ["ssg", "mc-fcp"])
+def test_sigint_ssg_and_mc_fcp(route: str, slow_inputs: dict[str, Path], out: Path) -> None:
+    """Before: status 'feasible' and exit 0 (the routes' own status; Ctrl-C was not reported)."""
+    args = ["solve", route, str(slow_inputs[route]), *SLOW[route], "--json", str(out)]
+    proc, latency = interrupt_run(args, "scip", after=1.0)
+    data = check_interrupted(proc, out)
+    check_certificate(data)
+    assert data["method"] in ("misocp", "secant") and data["solver"] == "scip"
+    if route == "ssg":  # SCIP itself was stopped by the signal
+        assert data["result"]["extra"]["solves"][-1]["status"] == "interrupted"
+    assert latency < 15, latency  # the solve alone would run for another 40 s
+
+
 # ------------------------------------------------------------------ the whole-command budget
 #: What may run past --time-limit: the solver's own overrun at its limit (SCIP: ~0.2 s), the
 #: exact re-evaluation and the JSON, and the interpreter's shutdown (0.7-1.0 s measured with
@@ -266,6 +299,22 @@ def test_time_limit_is_a_budget_for_the_whole_command(out: Path) -> None:
     assert data["status"] == "time_limit"  # the paper's MISOCP takes about a minute here
     assert wall <= limit + BUDGET_SLACK, wall
     assert data["result"]["extra"]["chi2_bound_seconds"] == 0.0  # no phase after the budget
+    check_certificate(data)
+
+
+def test_time_limit_is_a_budget_for_mc_fcp(slow_inputs: dict[str, Path], out: Path) -> None:
+    limit = 8.0
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "dro_opt.cli", "solve", "mc-fcp", str(slow_inputs["mc-fcp"]),
+         *SLOW["mc-fcp"], "--time-limit", str(limit), "--json", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    wall = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["status"] == "time_limit"
+    assert wall <= limit + BUDGET_SLACK, wall
     check_certificate(data)
 
 
