@@ -3,9 +3,9 @@
 :mod:`dro_opt.models.classification` (``dro_opt.solve`` with its re-evaluation of the worst case
 through the modelling layer), on small random data.
 
-* the same optimum (and coefficients, where the minimiser is unique) as the cvxpy route (forced by emptying ``DIRECT_MODELS``)
-  for every model written directly, with ridge, ``norm_penalty``, without intercept, and the
-  sup / l1 Wasserstein costs;
+* the same optimum (and coefficients, where the minimiser is unique) as the cvxpy route
+  (forced by emptying ``DIRECT_MODELS``) for every model written directly, with ridge,
+  ``norm_penalty``, without intercept, and the sup / l1 Wasserstein costs;
 * the Wasserstein closed form ``mean hinge + r ||w||_q`` at the fitted decision equals the
   layer's worst case that re-solves the transport program (Mohajerin Esfahani & Kuhn 2018,
   Thm 4.2 / 6.3);
