@@ -247,6 +247,36 @@ def test_cli_prints_only_its_summary(extra: tuple[str, ...], tmp_path: Path) -> 
             assert word not in line.replace("solver: scip", "").replace("solver: highs", ""), line
 
 
+@pytest.mark.parametrize("route", ["ssg", "mc-fcp"])
+def test_cli_model_routes_print_only_their_summary(route: str, tmp_path: Path) -> None:
+    """``solve ssg`` / ``solve mc-fcp`` (SCIP on the PWLA / secant MISOCP): the summary only."""
+    from dro_opt.cli import main
+
+    instance = tmp_path / "instance.json"
+    if route == "ssg":
+        assert main(["generate", "ssg", "--targets", "3", "--types", "5", str(instance)]) == 0
+        extra = ["--objective", "chi2", "--rho", "1", "--pieces", "2"]
+    else:
+        assert (
+            main(["generate", "mc-fcp", str(instance), "--clients", "10", "--locations", "3"]) == 0
+        )
+        extra = ["--budget", "1", "--pieces", "2"]
+    out_json = tmp_path / "x.json"
+    argv = [sys.executable, "-m", "dro_opt.cli", "solve", route, str(instance), *extra]
+    proc = subprocess.run(
+        [*argv, "--json", str(out_json)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr
+    assert json.loads(out_json.read_text())["solver"] == "scip"
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("instance:")
+    for line in lines:
+        assert SUMMARY_LINE.match(line), f"not a summary line: {line!r}\n{proc.stdout}"
+        for word in SOLVER_TEXT:
+            assert word not in line.replace("solver: scip", ""), line
+
+
 def test_cli_verbose_shows_solver_output(tmp_path: Path) -> None:
     proc = _cli(tmp_path, "--objective", "chi2", "--rho", "1", "--solver", "highs", "--verbose")
     assert "HiGHS" in proc.stdout + proc.stderr
