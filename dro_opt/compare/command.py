@@ -57,6 +57,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--plot", type=Path, metavar="OUT", help="gap-over-time + performance profile: .png/.html"
     )
     p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no live display on a terminal: one line per finished run, as on a pipe",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="skip runs already in the --json/--csv file of an interrupted sweep",
@@ -99,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         jobs=args.jobs,
     )
-    display = ProgressDisplay()
+    display = ProgressDisplay(live=False if args.quiet else None)
+    display.running = None if args.dask is not None else args.jobs
     finished: list[dict[str, Any]] = []
 
     def on_row(row: dict[str, Any]) -> None:

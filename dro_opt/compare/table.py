@@ -1,7 +1,9 @@
 """Terminal output of ``dro-opt compare``: a live progress display and the final table.
 
-With ``rich`` installed and a terminal on stdout, runs in progress are shown live (a progress bar
-and the latest finished rows); otherwise one plain line is printed per finished run. The final
+With ``rich`` installed and a terminal on stdout (and no ``--quiet``), runs in progress are shown
+live: a progress bar, a summary line (runs finished, runs running, seconds elapsed; redrawn four
+times a second) and the latest finished rows; otherwise one plain line is printed per finished
+run. The final
 table uses ``rich`` when it is installed and plain aligned text otherwise. A row whose proven
 interval contradicts another run's is shown in red with ``CONFLICT`` in the consistency column.
 """
@@ -9,6 +11,7 @@ interval contradicts another run's is shown in red with ``CONFLICT`` in the cons
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, TextIO
 
 from dro_opt.compare.consistency import CONFLICT, Conflict
@@ -131,11 +134,14 @@ class ProgressDisplay:
         self.live_mode = (_have_rich() and is_tty) if live is None else live
         self.total = 0
         self.done = 0
+        self.running: int | None = 1  # runs in parallel (--jobs; None: unknown, e.g. Dask)
+        self.started = time.perf_counter()
         self.rows: list[dict[str, Any]] = []
         self._live: Any = None
 
     def start(self, todo: int, skipped: int) -> None:
         self.total = todo
+        self.started = time.perf_counter()
         if skipped:
             print(
                 f"resuming: {skipped} run(s) already in the output, {todo} to go", file=self.stream
@@ -145,7 +151,9 @@ class ProgressDisplay:
             from rich.live import Live
 
             self._live = Live(
-                self._render(), console=Console(file=self.stream), refresh_per_second=4
+                console=Console(file=self.stream),
+                refresh_per_second=4,
+                get_renderable=self._render,  # called at every refresh: the elapsed time moves
             )
             self._live.start()
         else:
@@ -155,7 +163,7 @@ class ProgressDisplay:
         self.done += 1
         self.rows.append(row)
         if self._live is not None:
-            self._live.update(self._render())
+            self._live.refresh()
             return
         print(
             f"[{self.done}/{self.total}] {row['target']} {row['solver']} {row['method']} "
@@ -177,8 +185,14 @@ class ProgressDisplay:
         from rich.progress_bar import ProgressBar
         from rich.text import Text
 
-        bar = ProgressBar(total=max(self.total, 1), completed=self.done, width=40)
-        head = Text(f" {self.done}/{self.total} runs finished")
+        bar = ProgressBar(total=max(self.total, 1), completed=self.done, width=30)
+        running = (
+            "" if self.running is None else f"{min(self.running, self.total - self.done)} running, "
+        )
+        head = Text(
+            f" {self.done}/{self.total} runs finished, {running}"
+            f"{time.perf_counter() - self.started:.0f} s"
+        )
         recent = self.rows[-15:]
         table = _rich_table(recent, title="latest runs", columns=LIVE_COLUMNS)
         return Group(bar, head, table if recent else Text(""))
