@@ -244,7 +244,8 @@ def build_ssg_misocp(
 
     ``pwla_mode``: ``"curvature"`` (default; feasible-set utility ranges of :mod:`.value_range`,
     the ERM curvature offsets of :mod:`.cell_curvature` inside the model when ``R K`` is
-    integral, else the smallest line) or ``"restriction"`` (the grid restriction with the
+    integral and their a-priori uniform line is below the round-down line, else the smallest
+    line) or ``"restriction"`` (the grid restriction with the
     round-down / averaged line only, as before). ``box``: grid the sub-box ``(lower, upper)`` of
     ``[0, 1]^M`` instead (coverage restricted to it); ``exclude = (a, b)`` (integer grid indices,
     ``a < b``; or a list of such pairs, one row each): drop every grid point strictly inside the
@@ -266,6 +267,10 @@ def build_ssg_misocp(
     numerators, ratio_hi = data.G, data.hi
     if box is None:
         in_model = curvature and objective == "erm" and applies(instance, pieces)
+        if in_model:  # coarse K: the first-order line can be the smaller one (a-priori test)
+            restricted = pwla_error_line(data.error(), instance.weights, "erm", 0.0).value
+            second = cell_line(instance, pieces, "erm", 0.0)
+            in_model = second is not None and second.value < restricted  # type: ignore[operator]
     else:
         in_model = curvature and objective == "erm" and averaging_applies(instance, data.grid)
         if not in_model:
