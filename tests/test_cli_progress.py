@@ -201,3 +201,24 @@ def test_progress_line_off_with_quiet_on_a_solver_route(inputs: dict[str, Path])
     assert code == 0, data
     assert b"incumbent" not in data and ERASE.encode() not in data
     assert data.decode().startswith("instance:")
+
+
+# ------------------------------------------------------------ compare: one summary line
+def test_compare_summary_line_on_a_terminal_and_quiet() -> None:
+    pytest.importorskip("rich")  # the live display is rich's (an optional dependency)
+    args = ["compare", str(MODELS / "milp.mps"), "--solvers", "highs,scip"]
+    code, data = run_on_pty(*args)
+    assert code == 0, data
+    text = data.decode(errors="replace")
+    heads = [ln.split("runs finished, ", 1)[1] for ln in text.split("\n") if "runs finished" in ln]
+    assert heads, text  # " k/2 runs finished, j running, T s", redrawn while the runs go on
+    for head in heads:
+        running, seconds = head.split(", ")[:2]
+        assert running.endswith(" running") and int(running.split()[0]) in (0, 1)
+        assert seconds.split()[1].startswith("s") and float(seconds.split()[0]) >= 0
+    code, data = run_on_pty(*args, "--quiet")
+    assert code == 0, data
+    quiet = data.decode(errors="replace")
+    before_table = quiet.split("\u250f", 1)[0]  # the final table (rich, box drawing) follows
+    assert "runs finished" not in quiet and "\x1b" not in before_table
+    assert "running 2 run(s)" in quiet and "[2/2]" in quiet  # the plain lines, as on a pipe
