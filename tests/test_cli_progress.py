@@ -114,13 +114,19 @@ def test_progress_line_on_a_terminal() -> None:
 
 
 def test_progress_line_off_with_quiet_and_on_a_pipe() -> None:
-    code, data = run_on_pty(*PROGRESS_ARGS, "--quiet")
+    """With the line shown at once (``DRO_OPT_PROGRESS_DELAY=0``) a quick solve would draw it:
+    ``--quiet`` and a pipe must not."""
+    quick = ("solve", "mc-flp", "--budget", "3")  # the shipped instance: OA, certified points
+    at_once = {"DRO_OPT_PROGRESS_DELAY": "0"}
+    code, data = run_on_pty(*quick, env=at_once)
+    assert code == 0 and frames_of(data.decode()), data  # the line is there without --quiet
+    code, data = run_on_pty(*quick, "--quiet", env=at_once)
     assert code == 0, data
-    assert b"incumbent" not in data and b"\x1b[K" not in data
+    assert b"incumbent" not in data and ERASE.encode() not in data
     assert data.decode().startswith("instance:")
     proc = subprocess.run(
-        [sys.executable, "-m", "dro_opt.cli", *PROGRESS_ARGS],
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "dro_opt.cli", *quick],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **at_once},
     )  # fmt: skip  # stdout a pipe: never a progress line
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stdout and "\x1b" not in proc.stdout
