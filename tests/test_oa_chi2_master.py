@@ -1,5 +1,5 @@
-"""Chi-square screened enumeration (``dro_opt.algorithms.oa_chi2_enumerate``) and its hand-over
-from the outer-approximation master, against independent oracles.
+"""Chi-square combinatorial branch-and-bound (``dro_opt.algorithms.oa_chi2_branch_and_bound``)
+and its hand-over from the outer-approximation master, against independent oracles.
 
 Oracles: brute-force enumeration (``models/facility_location/bruteforce.py``) on instances where
 greedy + swap local search is NOT optimal, exhaustive exact evaluation of the restricted domain
@@ -16,7 +16,11 @@ import pytest
 from dro_opt.algorithms import submodular_oa
 from dro_opt.algorithms.capture_objectives import chi2_worst_case
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
-from dro_opt.algorithms.oa_chi2_enumerate import chi2_batch, count_sets, enumerate_chi2
+from dro_opt.algorithms.oa_chi2_branch_and_bound import (
+    branch_and_bound_chi2,
+    chi2_batch,
+    count_sets,
+)
 from dro_opt.models.facility_location import MCFLPInstance, evaluate
 from dro_opt.models.facility_location.bruteforce import brute_force
 from dro_opt.solvers.status import Status
@@ -61,22 +65,22 @@ def test_batched_worst_case_is_an_upper_bound_in_the_ball(radius: float) -> None
 
 
 @pytest.mark.parametrize(("rho", "seed"), HARD)
-def test_enumeration_matches_brute_force_when_greedy_is_suboptimal(rho: float, seed: int) -> None:
+def test_branch_and_bound_matches_brute_force_when_greedy_is_suboptimal(rho, seed) -> None:
     inst, r = _two_taste_instance(seed), 3
     mask, value = _heuristic(inst, r, rho)
     bf = brute_force(inst, r, "chi2", rho)
     assert value < bf.value * (1 - 1e-3), "precondition: the incumbent heuristics miss it"
     none = np.zeros(inst.num_locations, dtype=bool)
-    res = enumerate_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7)
+    res = branch_and_bound_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7)
     assert res.complete and res.sets == count_sets(inst.num_locations, r)
-    assert res.evaluated < res.sets  # the surrogates pruned some sets ...
+    assert res.evaluated < res.sets  # the bounds discarded some sets ...
     exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
     assert exact == pytest.approx(bf.value, rel=1e-12)  # ... but not the optimum
     assert bf.value <= res.bound <= bf.value * (1 + 1e-7)
 
 
 @pytest.mark.parametrize("seed", [1, 6])
-def test_enumeration_with_fixings_matches_exhaustive_restricted_search(seed: int) -> None:
+def test_branch_and_bound_with_fixings_matches_exhaustive_restricted_search(seed: int) -> None:
     inst, r, rho = _two_taste_instance(seed), 4, 300.0
     D = inst.num_locations
     fixed_one = np.zeros(D, dtype=bool)
@@ -92,7 +96,7 @@ def test_enumeration_with_fixings_matches_exhaustive_restricted_search(seed: int
     start = np.zeros(D, dtype=bool)
     start[[1]] = True  # a poor feasible incumbent outside the restricted domain
     v0 = evaluate(inst.a, inst.q, start.astype(float), "chi2", rho)
-    res = enumerate_chi2(inst.a, inst.q, rho, r, fixed_zero, fixed_one, start, v0, 1e-9)
+    res = branch_and_bound_chi2(inst.a, inst.q, rho, r, fixed_zero, fixed_one, start, v0, 1e-9)
     assert res.complete and res.sets == count_sets(free.size, r - 1)
     assert res.mask[2] and not res.mask[[0, 7]].any() and res.mask.sum() == r
     exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
@@ -100,11 +104,13 @@ def test_enumeration_with_fixings_matches_exhaustive_restricted_search(seed: int
     assert best <= res.bound <= best * (1 + 1e-8)
 
 
-def test_enumeration_stops_incomplete_at_the_deadline() -> None:
+def test_branch_and_bound_stops_incomplete_at_the_deadline() -> None:
     inst, r, rho = _two_taste_instance(1), 3, 100.0
     mask, value = _heuristic(inst, r, rho)
     none = np.zeros(inst.num_locations, dtype=bool)
-    res = enumerate_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7, deadline_at=0.0)
+    res = branch_and_bound_chi2(
+        inst.a, inst.q, rho, r, none, none, mask, value, 1e-7, deadline_at=0.0
+    )
     assert not res.complete and res.bound is None
     assert np.array_equal(res.mask, mask) and res.value == value
 
@@ -115,17 +121,33 @@ def _stalled_master(oracle, initial_rows, **kwargs) -> dict:
 
 
 @pytest.mark.parametrize(("rho", "seed"), HARD[:2])
-def test_solve_oa_hands_over_to_the_enumeration(monkeypatch, rho: float, seed: int) -> None:
+def test_solve_oa_hands_over_to_the_branch_and_bound(monkeypatch, rho: float, seed: int) -> None:
     inst, r = _two_taste_instance(seed), 3
     bf = brute_force(inst, r, "chi2", rho)
     monkeypatch.setattr(
         submodular_oa, "_run_master", lambda name, o, rows, kw: _stalled_master(o, rows)
     )
     res = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-7)
-    assert res.status is Status.OPTIMAL and "enumeration" in res.message, res.message
+    assert res.status is Status.OPTIMAL and "branch-and-bound" in res.message, res.message
     assert res.value == pytest.approx(bf.value, rel=1e-12)
     assert res.bound >= bf.value * (1 - 1e-12)
-    # without the enumeration the stalled master proves nothing, and nothing is claimed
-    off = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-7, enumeration_work=0)
+    # without the branch-and-bound the stalled master proves nothing, and nothing is claimed
+    off = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-7, branch_and_bound=False)
     assert off.status is not Status.OPTIMAL
     assert off.bound is None or off.bound >= bf.value * (1 - 1e-12)
+
+
+@pytest.mark.parametrize(("rho", "gap", "seed"), [(300.0, 1e-7, 3), (5e4, 1e-4, 4)])
+def test_deeper_trees_and_tiny_values_match_brute_force(rho: float, gap: float, seed: int) -> None:
+    """r = 5 of D = 12 (internal include/exclude levels above the batched last two), and a huge
+    radius whose optimum is far below 1, where the absolute gap lets ``n Phi(u)`` prune."""
+    inst, r = _two_taste_instance(seed, N=60, D=12), 5
+    mask, value = _heuristic(inst, r, rho)
+    bf = brute_force(inst, r, "chi2", rho)
+    none = np.zeros(inst.num_locations, dtype=bool)
+    res = branch_and_bound_chi2(inst.a, inst.q, rho, r, none, none, mask, value, gap)
+    assert res.complete and res.sets == count_sets(12, r)
+    exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
+    assert res.bound >= bf.value
+    assert res.bound - exact <= gap * max(1.0, exact) + 1e-9  # the proof the caller reports
+    assert exact <= bf.value * (1 + 1e-12) + 1e-15

@@ -39,8 +39,8 @@ def test_chi2_proof_matches_enumeration_when_greedy_is_suboptimal(rho, seed, mas
     _, heuristic, _ = local_search(obj, greedy(obj, r)[-1])
     bf = brute_force(inst, r, "chi2", rho)
     assert heuristic < bf.value * (1 - 1e-3), "precondition: the incumbent heuristics miss it"
-    # the master alone: the screened enumeration that takes over after its slice is disabled
-    res = solve_oa(inst, r, "chi2", rho, gap=1e-7, master=master, mode=mode, enumeration_work=0)
+    # the master alone: the branch-and-bound that takes over after its slice is disabled
+    res = solve_oa(inst, r, "chi2", rho, gap=1e-7, master=master, mode=mode, branch_and_bound=False)
     assert res.status is Status.OPTIMAL, res.message
     assert res.value == pytest.approx(bf.value, rel=1e-9)
     assert res.value == pytest.approx(evaluate(inst.a, inst.q, res.z, "chi2", rho), rel=1e-14)

@@ -80,7 +80,7 @@ import numpy as np
 from dro_opt import deadline, interrupt
 from dro_opt.algorithms.capture_objectives import capture_probabilities, evaluate
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
-from dro_opt.algorithms.oa_chi2_enumerate import count_sets, enumerate_chi2
+from dro_opt.algorithms.oa_chi2_branch_and_bound import branch_and_bound_chi2
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
 from dro_opt.solvers.status import Status
@@ -93,11 +93,9 @@ Progress = Callable[[np.ndarray | None, float | None], None]
 
 FEASTOL = 1e-10  # master LP feasibility tolerance (rows in probability units)
 EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruning)
-#: chi-square: screened enumeration when (sets of the restricted domain) x customers is at most
-#: this (about 15 s on a loaded 2-core machine at the limit; module docstring, measurements)
-ENUMERATION_WORK = 5e7
-#: seconds the master gets before a feasible enumeration takes over (easy rows stay fast)
-ENUMERATION_MASTER_SLICE = 1.0
+#: chi-square: seconds the master gets before the combinatorial branch-and-bound takes over
+#: (:mod:`oa_chi2_branch_and_bound`; easy rows stay with the master; module docstring, measurements)
+MASTER_SLICE = 1.0
 
 
 @dataclass
@@ -245,7 +243,7 @@ def solve_oa(
     mode: str | None = None,
     fractional: bool = True,
     progress: Progress | None = None,
-    enumeration_work: float = ENUMERATION_WORK,
+    branch_and_bound: bool = True,
 ) -> OAResult:
     """Solve ``max F(z), z binary, sum z <= budget`` exactly by outer approximation.
 
@@ -265,10 +263,10 @@ def solve_oa(
         best location; for chi-square weighted by the worst-case distribution of the
         incumbent), "multi" (one variable per customer) or "aggregate" (one variable).
     fractional : separate cuts at fractional LP points (branch-and-cut) as well.
-    enumeration_work : chi-square: when the restricted domain has at most this many
-        (sets x customers), a master that has not closed the gap within
-        :data:`ENUMERATION_MASTER_SLICE` seconds hands over to the certified screened enumeration
-        (:mod:`oa_chi2_enumerate`); 0 disables it.
+    branch_and_bound : chi-square: a master that has not closed the gap within
+        :data:`MASTER_SLICE` seconds hands over to the certified combinatorial
+        branch-and-bound (:mod:`oa_chi2_branch_and_bound`) for the rest of the time; False keeps the
+        master for the whole time.
     progress : called as ``progress(incumbent_mask, bound)`` after the incumbent phase, after the
         bound tightening and whenever the master's proven bound changes (bound-over-time; the
         bound is the same certified quantity as the returned ``bound``: master dual bound plus
@@ -365,11 +363,9 @@ def solve_oa(
         return finish(incumbent, U, 0, oracle.ncuts, None, f"proved by initial cuts; {msg_fix}")
     # 4) master
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
-    free = int((~fixed_zero & ~fixed_one).sum())
-    sets = count_sets(free, r - int(fixed_one.sum()))
-    enumerate_after = kind == "chi2" and sets * oracle.N <= enumeration_work
-    if enumerate_after:
-        remaining = min(remaining or np.inf, ENUMERATION_MASTER_SLICE)
+    hand_over = kind == "chi2" and branch_and_bound
+    if hand_over:
+        remaining = min(remaining or np.inf, MASTER_SLICE)
     kwargs = dict(
         fixed_zero=fixed_zero, fixed_one=fixed_one, incumbent=incumbent, gap=gap,
         time_limit=remaining, threads=threads, verbose=verbose, fractional=fractional,
@@ -390,17 +386,17 @@ def solve_oa(
     for name in (master, "highs" if master == "scip" else "scip"):
         try:
             out = _run_master(name, oracle, initial_rows, kwargs)
-            if enumerate_after and out.get("status") == "timelimit" and not interrupt.requested():
-                out["status"] = "enumerate"  # the master's slice is over, not the caller's limit
+            if hand_over and out.get("status") == "timelimit" and not interrupt.requested():
+                out["status"] = "slice"  # the master's slice is over, not the caller's limit
             master = name
             break
         except Exception as exc:  # the LP solver gave up (numerical trouble): try the other
             notes.append(f"master {name} failed: {type(exc).__name__}: {exc}")
             if time_limit is not None:
                 kwargs["time_limit"] = max(time_limit - (time.perf_counter() - t0), 0.01)
-            if enumerate_after:
-                kwargs["time_limit"] = min(kwargs["time_limit"] or np.inf, ENUMERATION_MASTER_SLICE)
-    if out is None and not enumerate_after:
+            if hand_over:
+                kwargs["time_limit"] = min(kwargs["time_limit"] or np.inf, MASTER_SLICE)
+    if out is None and not hand_over:
         msg = "; ".join(notes) + f"; bound from the initial cuts; {msg_fix}"
         return finish(incumbent, U, 0, oracle.ncuts, None, msg, Status.NUMERICAL_ERROR)
     out = out or {"status": "failed", "rounds": 0, "frac_rounds": 0, "nodes": 0}
@@ -414,19 +410,19 @@ def solve_oa(
         bound = certified(float(db))
     msg_enum = ""
     closed = bound is not None and bound - oracle.best_value <= gap * max(1.0, oracle.best_value)
-    if enumerate_after and not closed and not interrupt.requested():
+    if hand_over and not closed and not interrupt.requested():
         # max F = max(F(incumbent), max over the restricted domain): step 3 of the docstring
         stop = None if time_limit is None else t0 + time_limit
-        en = enumerate_chi2(
+        en = branch_and_bound_chi2(
             a, q, rho, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop
         )  # fmt: skip
         oracle.evaluate(en.mask)
         best = oracle.best_mask
-        msg_enum = f"; enumeration: {en.sets} sets, {en.evaluated} evaluated"
+        msg_enum = f"; branch-and-bound: {en.sets} sets, {en.evaluated} evaluated"
         if en.complete:
             bound = en.bound if bound is None else min(bound, en.bound)
             bound = min(bound, U)
-            out["status"] = "enumerated"
+            out["status"] = "branch-and-bound"
         else:
             msg_enum += " (stopped at the time limit)"
             out["status"] = "timelimit"

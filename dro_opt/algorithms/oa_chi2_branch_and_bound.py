@@ -1,0 +1,280 @@
+"""Certified combinatorial branch-and-bound for chi-square DRO facility location.
+
+Problem (paper 003 Sec. 3.2; docs/facility_location.md): ``max F(T)`` over ``|T| <= r`` with
+``F(T) = n Phi(f(T))``, ``Phi(theta) = min_{P in B} P'theta`` over the chi-square ball ``B`` of
+radius ``rho / n`` (docs/conventions.md, 'Chi-square DRO'). ``F`` is non-decreasing, so the
+maximum is attained on a set of size ``min(r, D)``; after the fixings of the bound tightening
+(``submodular_oa`` step 3: some locations forced in, some out) only the sets
+``fixed_one u X``, ``X`` a ``k``-subset of the free locations, remain.
+
+Why not a tighter master: every convex relaxation of the hypograph of ``F`` in ``(z, theta)`` --
+any outer-approximation master, at the root -- is at least
+``max {n Phi(theta) : theta in conv{f(T) : |T| <= r}}``, because every ``(1_T, f(T))`` is
+feasible for it and ``Phi`` is concave. On HM14_800_25, alpha = 0.05, beta = 1, r = 5, rho = 100
+that convex-hull value is at least 26.02 (column generation over sets, ``submodular_oa``
+docstring) while the optimum is 13.52: the integrality gap of every such master is about 2x,
+and the search has to be combinatorial.
+
+Branch-and-bound (depth first; location ``j`` in, then out; strong candidates first by the
+incumbent's worst-case weighted singleton value). Node ``(A, R, k)``: members ``A``, remaining
+candidates ``R``, ``k`` slots. Bounds, all valid for every set of the node:
+
+* ``n Phi(u)`` with ``u_i = f_i(A + the k best candidates of R for customer i)``: every set
+  ``T`` of the node has ``f(T) <= u`` and ``Phi`` is non-decreasing;
+* for a set ``T`` and any ``P`` in the ball, ``F(T) <= n P'f(T)``; with ``P`` the worst case at
+  a subset of ``T`` one element smaller (the supergradient there: tight when the last element
+  changes little) or at the incumbent. Nodes with one or two slots screen all their sets in
+  batches with these surrogates (and for pairs ``A + i + j`` the bound ``n Phi(u)`` of
+  ``A + i``) and evaluate exactly only those above the threshold.
+
+A node or set is discarded only if its bound is at most the threshold ``F(incumbent) +
+gap max(1, |F(incumbent)|) / 2``; the returned bound is the largest exact value or discarded
+bound seen, plus a rounding margin, so it bounds ``max F`` over the restricted domain.
+
+Exactness of the batched worst case (:func:`chi2_batch`): for each row the dual
+``eta - c sqrt(E_p (eta - f)_+^2)`` (a lower bound on ``Phi``) is evaluated at the stationary
+point of the best active prefix (the same closed form as ``capture_objectives.
+chi2_worst_case``). The primal ``P = c p (eta - f)_+ / sqrt(S)``, normalised to a distribution,
+is accepted if its divergence ``D(P) = sum_i p_i (P_i / p_i - 1)^2 / 2`` is at most
+``radius (1 + 1e-10)``; it is then shrunk to ``P_s = (1 - lam) P + lam p``, ``lam = 1e-10``,
+whose divergence ``(1 - lam)^2 D(P) < radius`` puts it inside the ball (the rounding of ``D`` is
+far below ``1e-10`` relative), so ``P_s'f >= Phi(f)`` is an upper bound, above ``P'f`` by at
+most ``lam``. Rows whose primal and dual differ by more than ``1e-11`` or whose ``P`` fails the
+check fall back to ``chi2_worst_case``. The final bound adds a rounding margin of
+``1e-11 max(1, |F|) + (2.3e-16 N + 1e-13) n`` (``n`` units; a dot product of ``N`` terms in
+``[0, 1]`` with weights summing to 1 rounds by at most about ``N`` units in the last place).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from dro_opt import interrupt
+from dro_opt.algorithms.capture_objectives import chi2_worst_case, logsumexp_rows
+
+__all__ = ["EnumerationResult", "branch_and_bound_chi2", "chi2_batch", "count_sets"]
+
+#: sets times customers screened per block (memory of one block: about 8 bytes per unit)
+BLOCK_WORK = 4_000_000
+#: shrink of the batched worst case towards ``p`` that keeps it inside the ball
+SHRINK = 1e-10
+
+
+@dataclass
+class EnumerationResult:
+    """Outcome of :func:`enumerate_chi2`.
+
+    Attributes
+    ----------
+    mask : (D,) best set found (exact value ``value``), the incumbent if nothing beat it.
+    value : its value as computed here (the caller re-evaluates it exactly).
+    bound : proven upper bound on ``max F`` over the restricted domain (None if not complete).
+    complete : every set was evaluated or bounded (False after the deadline).
+    sets : number of sets of the restricted domain.
+    evaluated : sets evaluated exactly (the others were bounded by a surrogate).
+    """
+
+    mask: np.ndarray
+    value: float
+    bound: float | None
+    complete: bool
+    sets: int
+    evaluated: int
+
+
+def count_sets(free: int, k: int) -> int:
+    """Number of sets the enumeration visits: ``C(free, min(k, free))``."""
+    return math.comb(free, min(max(k, 0), free))
+
+
+def chi2_batch(p: np.ndarray, F: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(Phi(F_b), P_b)`` for each row ``F_b`` of ``F`` (B, N): the worst-case value over the
+    chi-square ball of radius ``radius`` around ``p`` as the upper bound ``P_b'F_b`` with
+    ``P_b`` in the ball (within ``1e-11 + 1e-10`` of the dual lower bound; module docstring),
+    and ``P_b``."""
+    F = np.atleast_2d(np.asarray(F, dtype=float))
+    B, N = F.shape
+    c = math.sqrt(1.0 + 2.0 * radius)
+    order = np.argsort(F, axis=1, kind="stable")
+    fs = np.take_along_axis(F, order, axis=1)
+    ps = p[order]
+    shift = np.einsum("bn,bn->b", ps, fs)
+    g = fs - shift[:, None]
+    PA = np.cumsum(ps, axis=1)
+    M1 = np.cumsum(ps * g, axis=1)
+    M2 = np.cumsum(ps * g * g, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = c * c * PA - 1.0
+        mu = M1 / PA
+        eta = mu + np.sqrt(np.maximum(M2 / PA - mu * mu, 0.0) / den)
+        nxt = np.concatenate([g[:, 1:], np.full((B, 1), np.inf)], axis=1)
+        ok = (den > 0) & (eta >= g) & (eta <= nxt)
+        S = PA * eta * eta - 2.0 * M1 * eta + M2
+        cand = np.where(ok, eta - c * np.sqrt(np.maximum(S, 0.0)), -np.inf)
+    k = np.argmax(cand, axis=1) + 1  # active prefix length of the best consistent candidate
+    # two-pass moments on the chosen prefix, then direct primal and dual evaluations
+    active = np.arange(N)[None, :] < k[:, None]
+    wa = np.where(active, ps, 0.0)
+    P_k = wa.sum(axis=1)
+    mu = np.einsum("bn,bn->b", wa, g) / P_k
+    var = np.einsum("bn,bn->b", wa, (g - mu[:, None]) ** 2) / P_k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = mu + np.sqrt(var / (c * c * P_k - 1.0))
+    diff = np.maximum(eta[:, None] - g, 0.0)
+    S = np.einsum("bn,bn->b", ps, diff * diff)
+    dual = eta - c * np.sqrt(S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P_sorted = ps * diff
+        P_sorted /= P_sorted.sum(axis=1, keepdims=True)
+        div = 0.5 * np.einsum("bn,bn->b", ps, (P_sorted / ps - 1.0) ** 2)
+    primal = np.einsum("bn,bn->b", P_sorted, g)
+    good = (
+        np.isfinite(cand.max(axis=1))
+        & (S > 0)
+        & np.isfinite(primal)
+        & (div <= radius * (1.0 + SHRINK) + 1e-15)
+        & (primal - dual <= 1e-11)
+    )
+    P = np.empty_like(P_sorted)
+    np.put_along_axis(P, order, P_sorted, axis=1)
+    P = (1.0 - SHRINK) * P + SHRINK * p[None, :]  # strictly inside the ball (module docstring)
+    values = np.einsum("bn,bn->b", P, F)
+    for b in np.flatnonzero(~good):  # ties / breakpoint optima: the scalar closed form
+        values[b], P[b] = chi2_worst_case(p, F[b], radius)
+    return values, P
+
+
+def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
+    """Sets ``A + X`` of a node with ``k in {1, 2}`` slots, ``X`` from ``rest``, in blocks of at
+    most :data:`BLOCK_WORK` (sets x customers). Yields ``(sets (M, k), bounds (M,), F (M, N))``:
+    upper bounds on ``F`` of each set (``n min(P'f)`` over ``P_inc`` and the worst cases at the
+    set's subsets ``A``, or ``A + i`` and ``A + j`` for a pair ``i < j``, and for pairs the
+    bound ``n Phi(u)`` of the prefix ``A + i`` with its best remaining candidate per customer).
+    Prefixes whose bound is at most ``threshold()`` yield their pairs with that bound and no
+    ``F`` rows (``F`` is None)."""
+    N, m = LA.shape[0], rest.size
+    if k == 1:
+        F = expit(np.logaddexp(LA[None, :], a[:, rest].T))  # (m, N)
+        _, P_A = chi2_batch(p, expit(LA)[None, :], radius)
+        yield rest[:, None], n * np.minimum(F @ P_A[0], F @ P_inc), F
+        return
+    ar = a[:, rest]
+    best_after = np.maximum.accumulate(ar[:, ::-1], axis=1)[:, ::-1]  # max over columns >= c
+    LS = np.logaddexp(LA[None, :], ar.T)  # (m, N): A + i for every candidate i
+    _, P_S = chi2_batch(p, expit(LS), radius)
+    step = max(1, BLOCK_WORK // max(N * m, 1))
+    for lo in range(0, m - 1, step):
+        heads = np.arange(lo, min(m - 1, lo + step))
+        hb, _ = chi2_batch(p, expit(np.logaddexp(LS[heads], best_after[:, heads + 1].T)), radius)
+        hb = n * hb
+        cut = hb <= threshold()
+        if cut.any():  # every pair (i, j > i) of these prefixes is below the prefix bound
+            yield np.zeros((int(cut.sum()), 2), dtype=np.int64), hb[cut], None
+        heads, hb = heads[~cut], hb[~cut]
+        if heads.size == 0:
+            continue
+        hi, ci = np.nonzero(np.arange(m)[None, :] > heads[:, None])  # pairs i < j
+        i, j = heads[hi], ci
+        F = expit(np.logaddexp(LS[i], ar[:, j].T))  # (M, N)
+        sur = np.minimum(np.einsum("mn,mn->m", F, P_S[i]), np.einsum("mn,mn->m", F, P_S[j]))
+        sur = n * np.minimum(sur, F @ P_inc)
+        yield np.stack([rest[i], rest[j]], axis=1), np.minimum(sur, hb[hi]), F
+
+
+def branch_and_bound_chi2(
+    a: np.ndarray,
+    q: np.ndarray,
+    rho: float,
+    budget: int,
+    fixed_zero: np.ndarray,
+    fixed_one: np.ndarray,
+    incumbent: np.ndarray,
+    incumbent_value: float,
+    gap: float,
+    deadline_at: float | None = None,
+) -> EnumerationResult:
+    """Maximise ``F`` over the sets ``fixed_one u X``, ``X`` a subset of the free locations (not
+    fixed either way) of size ``min(budget - |fixed_one|, #free)``, by depth-first
+    include/exclude branch-and-bound (module docstring). Node bound ``n Phi(u)``, ``u_i`` the
+    capture probability of the node's members plus customer ``i``'s best ``k`` remaining
+    candidates; nodes with one or two slots left screen their sets in batches.
+    ``incumbent`` (any feasible set, value ``incumbent_value`` in ``n`` units) seeds the
+    threshold; ``gap`` is the relative gap of ``solve_oa``; ``deadline_at`` a
+    ``time.perf_counter()`` instant after which it stops incomplete (also on Ctrl-C)."""
+    a = np.asarray(a, dtype=float)
+    q = np.asarray(q, dtype=float)
+    N = a.shape[0]
+    n = float(q.sum())
+    p = q / n
+    radius = rho / n
+    fixed_zero = np.asarray(fixed_zero, dtype=bool)
+    fixed_one = np.asarray(fixed_one, dtype=bool)
+    free = np.flatnonzero(~fixed_zero & ~fixed_one)
+    k0 = min(int(budget) - int(fixed_one.sum()), free.size)
+    total = count_sets(free.size, k0)
+    best_mask = np.asarray(incumbent, dtype=bool).copy()
+    best = float(incumbent_value)
+    L0 = logsumexp_rows(a[:, fixed_one], axis=1) if fixed_one.any() else np.full(N, -np.inf)
+    _, P_inc = chi2_worst_case(p, expit(logsumexp_rows(a[:, best_mask], axis=1)), radius)
+    # strong candidates first (worst-case weighted singleton value): good sets are met early
+    single = P_inc @ expit(np.logaddexp(L0[:, None], a[:, free]))
+    order = free[np.argsort(-single, kind="stable")]
+    pruned_max = -np.inf
+    evaluated = 0
+
+    def threshold() -> float:
+        return best + 0.5 * gap * max(1.0, abs(best))
+
+    def record(value: float, mask_cols: np.ndarray) -> None:
+        nonlocal best, best_mask
+        if value > best:
+            best = value
+            best_mask = fixed_one.copy()
+            best_mask[mask_cols] = True
+
+    stack = [(L0, np.zeros(0, dtype=np.int64), 0, max(k0, 0))]  # (log-scores, members, pos, k)
+    while stack:
+        late = deadline_at is not None and time.perf_counter() > deadline_at
+        if late or interrupt.requested():
+            return EnumerationResult(best_mask, best, None, False, total, evaluated)
+        LA, members, pos, k = stack.pop()
+        rest = order[pos:]
+        if k == 0 or rest.size <= k:  # one set: the members plus every remaining candidate
+            L = LA if rest.size == 0 or k == 0 else np.logaddexp(LA, logsumexp_rows(a[:, rest], 1))
+            vals, _ = chi2_batch(p, expit(L)[None, :], radius)
+            evaluated += 1
+            record(n * float(vals[0]), np.concatenate([members, rest[:k]]))
+            continue
+        sub = a[:, rest]
+        top = sub if k >= rest.size else -np.partition(-sub, k - 1, axis=1)[:, :k]
+        u = expit(np.logaddexp(LA, logsumexp_rows(top, axis=1)))
+        ub, _ = chi2_batch(p, u[None, :], radius)
+        ub = n * float(ub[0])
+        evaluated += 1
+        if ub <= threshold():
+            pruned_max = max(pruned_max, ub)
+            continue
+        if k <= 2:  # the node's sets in a few batches: surrogates, then exact values
+            blocks = _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold)
+            for sets, sur, F in blocks:
+                sur = np.minimum(sur, ub)
+                keep = sur > threshold()
+                if (~keep).any():
+                    pruned_max = max(pruned_max, float(sur[~keep].max()))
+                if F is not None and keep.any():
+                    vals, _ = chi2_batch(p, F[keep], radius)
+                    evaluated += int(keep.sum())
+                    i = int(np.argmax(vals))
+                    record(n * float(vals[i]), np.concatenate([members, sets[keep][i]]))
+            continue
+        j = order[pos]
+        stack.append((LA, members, pos + 1, k))  # exclude j (explored second)
+        stack.append((np.logaddexp(LA, a[:, j]), np.append(members, j), pos + 1, k - 1))
+    margin = 1e-11 * max(1.0, abs(best)) + (N * 2.3e-16 + 1e-13) * n  # rounding (docstring)
+    bound = max(best, pruned_max) + margin
+    return EnumerationResult(best_mask, best, bound, True, total, evaluated)
