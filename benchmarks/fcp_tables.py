@@ -43,6 +43,7 @@ training data); baselines 38-86% of ours (paper 15-61%). Certified gaps (capture
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         f"clients ({train.num_clients} train / {test.num_clients} test), {train.num_locations} "
         f"locations, K = {args.pieces}, {args.method} model, SCIP, time limit "
         f"{args.time_limit:g} s/solve; reduced rows ({args.reduce}): {reduction}; "
-        f"load {open('/proc/loadavg').read().split()[0]}"
+        f"load {os.getloadavg()[0]:.2f}"
     )
     rows = []
     for m in args.budgets:
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 restarts=args.restarts, seed=args.seed,
             )  # fmt: skip
             rows.append(row)
-            print(_row_line(row) + f" load {open('/proc/loadavg').read().split()[0]}", flush=True)
+            print(_row_line(row) + f" load {os.getloadavg()[0]:.2f}", flush=True)
     tables(rows, args.budgets)
     return 0
 

@@ -50,6 +50,7 @@ scip scip-obj``, load 8.9-9.7): solve 8.21 / 6.32 vs 5.53 / 7.39 s at N = 5, 0.8
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from dro_opt.models.security_game import evaluate, generate_ssg
@@ -57,14 +58,6 @@ from dro_opt.models.security_game.solve import solve_ssg
 from dro_opt.solvers.catalogue import get_backend
 
 SOLVERS = ("scip", "scip-obj", "gurobi", "cplex", "xpress", "mosek")
-
-
-def _load() -> str:
-    try:
-        with open("/proc/loadavg") as fh:
-            return fh.read().split()[0]
-    except OSError:
-        return "n/a"
 
 
 def _cell(value: float | None, width: int = 10) -> str:
@@ -112,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{N:>5} {name:>7} {r.status.value:>14} {build:>8} {solve:>8} "
                 f"{_cell(r.objective)} {_cell(grid_bound)} {_cell(r.bound)} "
-                f"{_cell(r.certificate.gap)} {_load():>5}"
+                f"{_cell(r.certificate.gap)} {os.getloadavg()[0]:>5.2f}"
                 f"  (wall {wall:.1f} s)",
                 flush=True,
             )
