@@ -208,3 +208,42 @@ def print_indexed(label: str, values: Sequence[float], digits: int = 4, tiny: fl
         entries = kept
     shown = ", ".join(f"{i}: {v:.{digits}g}" for i, v in entries) or "none"
     print(f"{label} (1-based{note}): {shown}")
+
+
+def print_run_details(payload: dict[str, Any], verbose: bool, solver_values: bool = False) -> None:
+    """The summary's last lines: method and solver, build and solve seconds; with ``--verbose``
+    also the solver's own objective and bound (``solver_values``), the certificate's lines and
+    the route's messages (solver details)."""
+    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
+    print(
+        f"time: build {payload['build_seconds'] or 0:.2f} s, "
+        f"solve {payload['solve_seconds'] or 0:.2f} s"
+    )
+    if not verbose:
+        return
+    if solver_values:
+        print(f"solver objective: {fmt(payload['objective'])}, bound: {fmt(payload['bound'])}")
+    print_certificate_lines(payload["certificate"])
+    if payload.get("message"):  # the routes' own words; "status=" there is a solver's status
+        print(f"message (solver details): {payload['message']}")
+
+
+def model_solve_arguments(
+    args: argparse.Namespace, options: Any, default_gap: float
+) -> dict[str, Any]:
+    """The keyword arguments every model's ``solve_*`` function takes from the command line:
+    solver, the time left of the command's budget (:func:`dro_opt.deadline.clip`), gap,
+    reduction, seed, threads, verbose."""
+    from dro_opt.deadline import clip
+
+    return {
+        "solver": args.solver,
+        "time_limit": clip(options.time_limit),  # what is left of the command's budget
+        "gap": options.gap if options.gap is not None else default_gap,
+        "clusters": args.clusters,
+        "strata": args.strata,
+        "per_stratum": args.per_stratum,
+        "seed": args.seed,
+        "threads": options.threads or 1,
+        "verbose": options.verbose,
+    }

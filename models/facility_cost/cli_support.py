@@ -115,8 +115,13 @@ def load_instance(args: argparse.Namespace) -> Any:
 def run_solve(args: argparse.Namespace) -> int:
     """``dro-opt solve mc-fcp``; every check before any work, exit code from the status (130
     after Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
-    from dro_opt.cli_common import command_status, progress_line, solve_options, status_exit_code
-    from dro_opt.deadline import clip
+    from dro_opt.cli_common import (
+        command_status,
+        model_solve_arguments,
+        progress_line,
+        solve_options,
+        status_exit_code,
+    )
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_cost.solve import solve_mc_fcp
     from dro_opt.progress_line import solver_values
@@ -155,10 +160,8 @@ def run_solve(args: argparse.Namespace) -> int:
     with progress_line(args), solver_values(phase):
         result = solve_mc_fcp(
             instance, args.budget, args.objective, args.rho, pieces=args.pieces,
-            method=args.method, solver=args.solver, time_limit=clip(options.time_limit),
-            gap=options.gap if options.gap is not None else 1e-4, clusters=args.clusters,
-            strata=args.strata, per_stratum=args.per_stratum, seed=args.seed,
-            threads=options.threads or 1, verbose=options.verbose, restarts=args.restarts,
+            method=args.method, restarts=args.restarts,
+            **model_solve_arguments(args, options, default_gap=1e-4),
         )  # fmt: skip
     result.status = command_status(result.status)  # interrupted after Ctrl-C
     payload = payload_of(result, instance, args)
@@ -175,11 +178,10 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
     """The parameters, the status, the investment by 1-based location, ``lower``/``upper``/gap
     (the certificate); its lines and the solver's messages with ``--verbose``."""
     from dro_opt.cli_common import (
-        fmt,
         print_certificate,
-        print_certificate_lines,
         print_indexed,
         print_parameters,
+        print_run_details,
         print_status,
     )
 
@@ -211,16 +213,7 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
         "exact objective of this investment on the full data, mean capture per client",
         "proven upper bound on the continuous optimum",
     )
-    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
-    print(
-        f"time: build {payload['build_seconds'] or 0:.2f} s, "
-        f"solve {payload['solve_seconds'] or 0:.2f} s"
-    )
-    if not verbose:
-        return
-    print_certificate_lines(payload["certificate"])
-    if payload.get("message"):
-        print(f"message (solver details): {payload['message']}")
+    print_run_details(payload, verbose)
 
 
 def payload_of(result: Any, instance: Any, args: argparse.Namespace) -> dict[str, Any]:

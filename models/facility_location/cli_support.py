@@ -45,8 +45,13 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
-    from dro_opt.cli_common import command_status, progress_line, solve_options, status_exit_code
-    from dro_opt.deadline import clip
+    from dro_opt.cli_common import (
+        command_status,
+        model_solve_arguments,
+        progress_line,
+        solve_options,
+        status_exit_code,
+    )
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic
@@ -83,16 +88,8 @@ def run_mc_flp(args: argparse.Namespace) -> int:
             args.objective,
             args.rho,
             method=args.method,
-            solver=args.solver,
-            time_limit=clip(options.time_limit),  # what is left of the command's budget
-            gap=options.gap if options.gap is not None else 1e-6,
-            clusters=args.clusters,
-            strata=args.strata,
-            per_stratum=args.per_stratum,
-            seed=args.seed,
-            threads=options.threads or 1,
-            verbose=options.verbose,
             trajectory=line is not None,  # its certified points feed the progress line
+            **model_solve_arguments(args, options, default_gap=1e-6),
         )
     for key in ("trajectory", "trajectory_kind"):  # the same JSON with and without the line
         result.extra.pop(key, None)
@@ -149,10 +146,9 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
     """What a user needs: the parameters, the 1-based open locations, ``lower``/``upper``/gap
     (the certificate, as the README names them); solver internals only with ``--verbose``."""
     from dro_opt.cli_common import (
-        fmt,
         print_certificate,
-        print_certificate_lines,
         print_parameters,
+        print_run_details,
         print_status,
     )
 
@@ -188,14 +184,4 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
         "exact objective of these locations on the full data",
         "proven upper bound on the optimum",
     )
-    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
-    print(
-        f"time: build {payload['build_seconds'] or 0:.2f} s, "
-        f"solve {payload['solve_seconds'] or 0:.2f} s"
-    )
-    if not verbose:
-        return
-    print(f"solver objective: {fmt(payload['objective'])}, bound: {fmt(payload['bound'])}")
-    print_certificate_lines(payload["certificate"])
-    if payload.get("message"):  # the routes' own words; "status=" there is a solver's status
-        print(f"message (solver details): {payload['message']}")
+    print_run_details(payload, verbose, solver_values=True)

@@ -76,6 +76,7 @@ from dro_opt.reformulations.chi2_soc import chi2_dual
 from dro_opt.reformulations.emitter import ConicEmitter
 from dro_opt.reformulations.mccormick_fractional import linear_fractional_mccormick
 from dro_opt.reformulations.variance_soc import variance_soc
+from dro_opt.validate import check_radius
 
 #: Default cap on log-odds: e^13.82 = 1e6; a capped customer loses < 1e-6 of capture probability.
 #: Larger caps are unsafe: with s_ij = 1e9, SCIP (feastol 1e-9) hit unresolved LP troubles on
@@ -391,12 +392,7 @@ def _check_arguments(
     """Validate and normalise (objective, rho, budget); ``rho == 0`` -> ``erm``."""
     if objective not in OBJECTIVES:
         raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
-    try:
-        rho = float(rho)
-    except (TypeError, ValueError):
-        raise ParameterError(f"rho must be a finite number >= 0, got {rho!r}") from None
-    if not (math.isfinite(rho) and rho >= 0):
-        raise ParameterError(f"rho must be a finite number >= 0, got {rho}")
+    rho = check_radius(rho, "rho")
     D = instance.num_locations
     if (
         isinstance(budget, bool)

@@ -81,8 +81,13 @@ def _pieces(text: str) -> int | str:
 def run_solve(args: argparse.Namespace) -> int:
     """``dro-opt solve ssg``; every check before any work, exit code from the status (130 after
     Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
-    from dro_opt.cli_common import command_status, progress_line, solve_options, status_exit_code
-    from dro_opt.deadline import clip
+    from dro_opt.cli_common import (
+        command_status,
+        model_solve_arguments,
+        progress_line,
+        solve_options,
+        status_exit_code,
+    )
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.security_game.instance import read_instance
     from dro_opt.models.security_game.solve import solve_ssg
@@ -118,16 +123,8 @@ def run_solve(args: argparse.Namespace) -> int:
             args.rho,
             pieces=pieces,
             method=args.method,
-            solver=args.solver,
-            time_limit=clip(options.time_limit),  # what is left of the command's budget
-            gap=options.gap if options.gap is not None else 1e-4,
-            clusters=args.clusters,
-            strata=args.strata,
-            per_stratum=args.per_stratum,
-            seed=args.seed,
-            threads=options.threads or 1,
-            verbose=options.verbose,
             max_pieces=args.max_pieces,
+            **model_solve_arguments(args, options, default_gap=1e-4),
         )
     result.status = command_status(result.status)  # interrupted after Ctrl-C
     payload = ssg_payload(result, instance, args)
@@ -187,8 +184,8 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
     from dro_opt.cli_common import (
         fmt,
         print_certificate,
-        print_certificate_lines,
         print_parameters,
+        print_run_details,
         print_status,
     )
 
@@ -222,16 +219,7 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
         "exact objective of this coverage on all attacker types",
         "proven upper bound on the continuous optimum",
     )
-    print(f"method: {fmt(payload['method'])}, solver: {fmt(payload['solver'])}")
-    print(
-        f"time: build {payload['build_seconds'] or 0:.2f} s, "
-        f"solve {payload['solve_seconds'] or 0:.2f} s"
-    )
-    if not verbose:
-        return
-    print_certificate_lines(payload["certificate"])
-    if payload.get("message"):
-        print(f"message (solver details): {payload['message']}")
+    print_run_details(payload, verbose)
 
 
 def run_generate(args: argparse.Namespace) -> int:
