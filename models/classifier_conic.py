@@ -69,7 +69,7 @@ class DirectFit:
     weights: np.ndarray | None
 
 
-class _Layout:
+class Layout:
     """Consecutive variable blocks and cone-tagged row blocks of one Clarabel program."""
 
     def __init__(self) -> None:
@@ -98,7 +98,7 @@ class _Layout:
 
 
 @dataclass
-class _Solved:
+class Solved:
     """One Clarabel solve: the decision, the model's objective and dual bound, the status."""
 
     coef: np.ndarray
@@ -131,12 +131,14 @@ def fit_direct(
     n = X.shape[0]
     if r == 0.0:
         amb = "erm"
-    opts = _Options(loss, amb, r, alpha, norm_penalty, fit_intercept, q_norm, time_limit)
+    opts = Options(loss, amb, r, alpha, norm_penalty, fit_intercept, q_norm, time_limit)
+    from dro_opt.models import classifier_screening as scr
+
     slope = (r if amb == "wasserstein" else 0.0) + norm_penalty + alpha
-    if loss == "hinge" and amb in ("erm", "wasserstein") and n > SCREEN_MIN_SAMPLES and slope > 0:
-        solved = _screened(opts, X, ypm)
+    if loss == "hinge" and amb in ("erm", "wasserstein") and n > scr.SCREEN_MIN_SAMPLES and slope:
+        solved = scr.screened_hinge(opts, X, ypm)
     else:
-        solved = _solve(opts, ypm[:, None] * X, ypm, np.ones(n), n)
+        solved = solve_rows(opts, ypm[:, None] * X, ypm, np.ones(n), n)
     if solved is None:
         return None
     margins = ypm * (X @ solved.coef + solved.intercept)
@@ -161,7 +163,7 @@ def fit_direct(
 
 
 @dataclass(frozen=True)
-class _Options:
+class Options:
     loss: str
     amb: str
     r: float
@@ -172,107 +174,17 @@ class _Options:
     time_limit: float | None
 
 
-#: Hinge ERM / Wasserstein fits above this many samples use margin screening.
-SCREEN_MIN_SAMPLES = 2000
-#: Samples kept individually per screening round (the margins closest to 1), at least.
-SCREEN_KEEP = 800
-#: Groups of the screened samples with margin below 1 (one aggregated hinge row each).
-SCREEN_GROUPS = 20
-#: Screening rounds before the full program is solved instead.
-SCREEN_ROUNDS = 6
-
-
-def _screened(opts: _Options, X: np.ndarray, ypm: np.ndarray) -> _Solved | None:
-    r"""Hinge ERM / Wasserstein by margin screening. With a guess of the margins
-    :math:`m_i`, the samples split into the kept ``B`` (the margins closest to 1), ``Z``
-    (:math:`m_i > 1`) and ``L`` (:math:`m_i < 1`), the latter cut into
-    :data:`SCREEN_GROUPS` groups ``g`` by margin; the program with the hinge terms of ``Z``
-    replaced by 0 and those of a group by :math:`\max(0, \sum_{i \in g} (1 - m_i))` is an
-    **under-estimator** of the objective everywhere (:math:`\max(0, a) \ge 0` and
-    :math:`\sum_i \max(0, a_i) \ge \max(0, \sum_i a_i)`), so its dual bound is a valid lower
-    bound of the full optimum. At its solution the split is checked on all samples: a sample
-    of ``L`` with :math:`m_i > 1` or of ``Z`` with :math:`m_i < 1` joins ``B`` and the round
-    repeats. When none crossed, the reduced and the full objectives agree at the returned
-    point (certificate: the exact re-evaluation and the reduced dual bound). The first guess
-    is :func:`_guess`; after :data:`SCREEN_ROUNDS` rounds the full program is solved."""
-    n = X.shape[0]
-    Xs = ypm[:, None] * X
-    coef, intercept = _guess(opts, X, ypm)
-    margins = Xs @ coef + ypm * intercept
-    keep = np.zeros(n, dtype=bool)
-    keep[np.argsort(np.abs(margins - 1.0), kind="stable")[: 2 * SCREEN_KEEP]] = True
-    for _ in range(SCREEN_ROUNDS):
-        low = ~keep & (margins < 1.0)
-        idx_low = np.flatnonzero(low)
-        groups = np.array_split(idx_low[np.argsort(margins[idx_low], kind="stable")], SCREEN_GROUPS)
-        groups = [g for g in groups if g.size]
-        kept = np.flatnonzero(keep)
-        rows = np.vstack([Xs[kept], *(Xs[g].sum(axis=0) for g in groups)])
-        yrows = np.concatenate([ypm[kept], [float(ypm[g].sum()) for g in groups]])
-        consts = np.concatenate([np.ones(kept.size), [float(g.size) for g in groups]])
-        solved = _solve(opts, rows, yrows, consts, n)
-        if solved is None:
-            break
-        margins = Xs @ solved.coef + ypm * solved.intercept
-        crossed = ~keep & (low != (margins < 1.0))
-        if not crossed.any():
-            return solved
-        keep |= crossed
-        keep[np.argsort(np.abs(margins - 1.0), kind="stable")[:SCREEN_KEEP]] = True
-    return _solve(opts, Xs, ypm, np.ones(n), n)
-
-
-def _guess(opts: _Options, X: np.ndarray, ypm: np.ndarray) -> tuple[np.ndarray, float]:
-    """A cheap approximate hinge fit for the first split of :func:`_screened` (its accuracy
-    only changes how many rounds are needed, never the certificate): liblinear's
-    ``LinearSVC``, which minimises ``||w||^2 / 2 + C sum_i hinge_i``, i.e. the mean hinge plus
-    ``||w||^2 / (2 C n)``; the optimum of the mean hinge plus ``(alpha / 2) ||w||^2 +
-    (r + c) ||w||`` is also that of the squared weight ``alpha + (r + c) / ||w*||``, so ``C``
-    follows ``||w||`` for a few fits."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
-    n = X.shape[0]
-    slope = (opts.r if opts.amb == "wasserstein" else 0.0) + opts.norm_penalty
-    # start from ||w|| = 1 (ERM: the weight 0.1); a weak weight makes liblinear slow
-    weight = opts.alpha + slope if opts.alpha + slope > 0 else 0.1
-    C, coef, intercept = 1.0 / (n * weight), np.zeros(X.shape[1]), 0.0
-    for _ in range(3):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            svc = LinearSVC(
-                loss="hinge",
-                C=C,
-                fit_intercept=opts.fit_intercept,
-                intercept_scaling=10.0,
-                tol=1e-4,
-                max_iter=2000,
-            ).fit(X, ypm)
-        coef = svc.coef_[0]
-        intercept = float(svc.intercept_[0]) if opts.fit_intercept else 0.0
-        norm = float(np.linalg.norm(coef))
-        weight = opts.alpha + (slope / norm if norm > 0 else 0.0)
-        if not weight > 0 or slope == 0.0:
-            break
-        C = 1.0 / (n * weight)
-    return coef, intercept
-
-
-def _solve(
-    opts: _Options, Xs: np.ndarray, ys: np.ndarray, consts: np.ndarray, n_total: int
-) -> _Solved | None:
+def solve_rows(
+    opts: Options, Xs: np.ndarray, ys: np.ndarray, consts: np.ndarray, n_total: int
+) -> Solved | None:
     """Build and solve the program (module docstring) on the margin rows
     ``m_i = Xs_i w + ys_i b`` (the signed samples ``Xs = y x``, ``ys = y``), the hinge rows
     ``u_i >= consts_i - m_i`` (``consts = 1`` except for the screened groups of
     :func:`_screened`); ``n_total`` is the ``n`` of the ``1/n`` weights. ``None`` when
     Clarabel fails."""
-    import clarabel
-
     loss, amb, r, q_norm = opts.loss, opts.amb, opts.r, opts.q_norm
     n, d = Xs.shape
-    lay = _Layout()
+    lay = Layout()
     w = lay.var(d)
     b = lay.var(1 if opts.fit_intercept else 0)
     u = lay.var(n)
@@ -286,10 +198,23 @@ def _solve(
     _robust_rows(lay, amb, r, u, w, extra, q, n, q_norm)
     if amb in ("erm", "wasserstein"):
         q[u] = 1.0 / n_total
-    if opts.norm_penalty > 0:
-        tau2 = extra["penalty"]
-        q[tau2] += opts.norm_penalty
-        lay.add("soc", sp.vstack([lay.cols(tau2, [[1.0]]), lay.cols(w, sp.identity(d))]), 0, d + 1)
+    return solve_layout(lay, q, w, b, extra.get("penalty"), opts)
+
+
+def solve_layout(
+    lay: Layout, q: np.ndarray, w: slice, b: slice, penalty: slice | None, opts: Options
+) -> Solved | None:
+    """Add the regularisers (ridge in ``P``, ``norm_penalty`` by one cone on the ``penalty``
+    variable), solve with Clarabel (QDLDL; once more without equilibration after a stall)
+    and read ``(w, b)``; ``None`` when Clarabel fails."""
+    import clarabel
+
+    d = w.stop - w.start
+    if opts.norm_penalty > 0 and penalty is not None:
+        q[penalty] += opts.norm_penalty
+        lay.add(
+            "soc", sp.vstack([lay.cols(penalty, [[1.0]]), lay.cols(w, sp.identity(d))]), 0, d + 1
+        )
     P = sp.csc_matrix((lay.n, lay.n))
     if opts.alpha > 0:
         diag = np.zeros(lay.n)
@@ -305,6 +230,12 @@ def _solve(
         settings.time_limit = float(opts.time_limit)
     sol = clarabel.DefaultSolver(P, q, A, rhs, cones, settings).solve()
     status = str(sol.status)
+    if status in ("InsufficientProgress", "NumericalError"):
+        # measured: KL logistic (n = 1000, d = 10) stalls with the default equilibration and
+        # is solved without it
+        settings.equilibrate_enable = False
+        sol = clarabel.DefaultSolver(P, q, A, rhs, cones, settings).solve()
+        status = str(sol.status)
     if status not in ("Solved", "AlmostSolved", "MaxTime", "MaxIterations"):
         return None
     x = np.asarray(sol.x, dtype=float)
@@ -313,11 +244,11 @@ def _solve(
     coef = x[w]
     intercept = float(x[b][0]) if opts.fit_intercept else 0.0
     dual = float(sol.obj_val_dual) if status == "Solved" else None
-    return _Solved(coef, intercept, float(sol.obj_val), dual, status)
+    return Solved(coef, intercept, float(sol.obj_val), dual, status)
 
 
 def _robust_vars(
-    lay: _Layout, amb: str, loss: str, n: int, d: int, q_norm: float, penalty: bool
+    lay: Layout, amb: str, loss: str, n: int, d: int, q_norm: float, penalty: bool
 ) -> dict[str, slice]:
     """The auxiliary variable blocks of the loss epigraph and the robust term."""
     extra: dict[str, slice] = {}
@@ -337,7 +268,7 @@ def _robust_vars(
 
 
 def _loss_rows(
-    lay: _Layout,
+    lay: Layout,
     loss: str,
     u: slice,
     margin: sp.csr_matrix,
@@ -360,7 +291,7 @@ def _loss_rows(
 
 
 def _robust_rows(
-    lay: _Layout,
+    lay: Layout,
     amb: str,
     r: float,
     u: slice,
@@ -399,7 +330,7 @@ def _robust_rows(
         lay.add("nonneg", row, np.zeros(1))
 
 
-def _norm_rows(lay: _Layout, tau: slice, w: slice, q_norm: float, abs_w: slice | None) -> None:
+def _norm_rows(lay: Layout, tau: slice, w: slice, q_norm: float, abs_w: slice | None) -> None:
     """``||w||_q <= tau`` for ``q`` in {1, 2, inf}."""
     d = w.stop - w.start
     eye = sp.identity(d, format="csr")
@@ -415,7 +346,7 @@ def _norm_rows(lay: _Layout, tau: slice, w: slice, q_norm: float, abs_w: slice |
 
 
 def _exp_rows(
-    lay: _Layout,
+    lay: Layout,
     gx: sp.csr_matrix,
     gy: sp.csr_matrix,
     gz: sp.csr_matrix,
@@ -429,7 +360,7 @@ def _exp_rows(
     lay.add("exp", stacked[perm], np.repeat(np.asarray(const)[None, :], n, axis=0).ravel())
 
 
-def _assemble(lay: _Layout, clarabel: object) -> tuple[sp.csc_matrix, np.ndarray, list]:
+def _assemble(lay: Layout, clarabel: object) -> tuple[sp.csc_matrix, np.ndarray, list]:
     """``A``, ``b`` and the cone list; a block ``G x + h in K`` is ``A = -G``, ``b = h``."""
     mats, rhs, cones = [], [], []
     for kind in ("nonneg", "soc", "exp"):

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import dro_opt.models.classifier_conic as cc
+import dro_opt.models.classifier_screening as screening
 from dro_opt.models.classification import DROLinearSVC, DROLogisticRegression
 
 CLASSES = {"hinge": DROLinearSVC, "logistic": DROLogisticRegression}
@@ -120,9 +121,9 @@ def test_worst_case_weights_are_feasible_and_attain_the_value(loss, amb) -> None
 
 
 def _screening_on(monkeypatch, keep: int = 15) -> None:
-    monkeypatch.setattr(cc, "SCREEN_MIN_SAMPLES", 50)
-    monkeypatch.setattr(cc, "SCREEN_KEEP", keep)
-    monkeypatch.setattr(cc, "SCREEN_GROUPS", 4)
+    monkeypatch.setattr(screening, "SCREEN_MIN_SAMPLES", 50)
+    monkeypatch.setattr(screening, "SCREEN_KEEP", keep)
+    monkeypatch.setattr(screening, "SCREEN_GROUPS", 4)
 
 
 @pytest.mark.parametrize(
@@ -134,13 +135,13 @@ def test_screening_gives_the_full_optimum(monkeypatch, params) -> None:
     full = DROLinearSVC("wasserstein", **params).fit(X, y)
     _screening_on(monkeypatch)
     solves: list[int] = []
-    original = cc._solve
+    original = screening.solve_rows
 
     def counting(opts, Xs, ys, consts, n_total):
         solves.append(Xs.shape[0])
         return original(opts, Xs, ys, consts, n_total)
 
-    monkeypatch.setattr(cc, "_solve", counting)
+    monkeypatch.setattr(screening, "solve_rows", counting)
     scr = DROLinearSVC("wasserstein", **params).fit(X, y)
     assert max(solves) < 300, "screening solved the full program"
     assert scr.status_ == "optimal"
@@ -155,7 +156,7 @@ def test_screening_from_a_bad_guess_still_certifies_the_optimum(monkeypatch) -> 
     X, y = data(5, n=300, d=5)
     full = DROLinearSVC("wasserstein", radius=0.05).fit(X, y)
     _screening_on(monkeypatch, keep=10)
-    monkeypatch.setattr(cc, "_guess", lambda opts, X, ypm: (-full.coef_[0], 0.0))
+    monkeypatch.setattr(screening, "guess", lambda opts, X, ypm: (-full.coef_[0], 0.0))
     scr = DROLinearSVC("wasserstein", radius=0.05).fit(X, y)
     assert scr.status_ == "optimal"
     assert scr.robust_objective_ == pytest.approx(full.robust_objective_, rel=1e-7)
