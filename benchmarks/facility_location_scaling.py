@@ -56,6 +56,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -87,20 +88,22 @@ def uniform_instance(
     return MCFLPInstance(q=q, a=a, name=f"uniform_{customers}_s{seed}")
 
 
-def make_instance(family: str, customers: int) -> MCFLPInstance:
+def make_instance(family: str, customers: int, seed: int = 0) -> MCFLPInstance:
     if family == "uniform":
-        return uniform_instance(customers)
+        return uniform_instance(customers, seed)
     from dro_opt.instances.nyc_synthetic import generate_nyc_synthetic
 
-    return generate_nyc_synthetic(0, customers=customers)
+    return generate_nyc_synthetic(seed, customers=customers)
 
 
-def run_row(family: str, customers: int, rho: float, time_limit: float) -> dict:
+def run_row(
+    family: str, customers: int, rho: float, time_limit: float, seed: int = 0, budget: int = BUDGET
+) -> dict:
     """One solve (called in a child process); returns the measured figures."""
-    inst = make_instance(family, customers)
+    inst = make_instance(family, customers, seed)
     objective = "erm" if rho == 0 else "chi2"
     t0 = time.perf_counter()
-    res = solve_oa(inst, BUDGET, objective, rho, gap=GAP, time_limit=time_limit)
+    res = solve_oa(inst, budget, objective, rho, gap=GAP, time_limit=time_limit)
     seconds = time.perf_counter() - t0
     evals = []
     for _ in range(3):
@@ -115,12 +118,49 @@ def run_row(family: str, customers: int, rho: float, time_limit: float) -> dict:
         "build": res.build_seconds,
         "status": res.status.value,
         "gap": res.gap,
+        "value": res.value,
         "frac_rounds": int(fields.get("frac_rounds", "0").rstrip(";")),
         "rounds": res.iterations,
         "nodes": res.nodes,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "eval_seconds": min(evals),
+        "load": os.getloadavg()[0],
     }
+
+
+def hm14_d100(time_limit: float, quick: bool) -> int:
+    """HM14_800_100 ERM (gap 1e-6) on the grid alpha in {0.05, 0.1, 0.2}, beta in
+    {1, 2, 5, 10}, r = 2..10 (``--quick``: r in {2, 10}): seconds per row, median and max."""
+    from pathlib import Path
+
+    from dro_opt.models.facility_location.hm14 import read_hm14
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    path = data / "hm14" / "HM14_800_100.data"
+    if not path.exists():
+        print(f"data not found: {path}", file=sys.stderr)
+        return 2
+    print("## ERM, HM14_800_100, gap 1e-6, 1 thread (load average before each row)")
+    times, worst = [], None
+    for alpha in (0.05, 0.1, 0.2):
+        for beta in (1.0, 2.0, 5.0, 10.0):
+            inst = read_hm14(path, alpha, beta)
+            for b in (2, 10) if quick else range(2, 11):
+                load = os.getloadavg()[0]
+                res = solve_oa(inst, b, "erm", gap=1e-6, time_limit=time_limit)
+                times.append(res.seconds)
+                if worst is None or res.seconds > worst[0]:
+                    worst = (res.seconds, alpha, beta, b)
+                print(
+                    f"HM14_800_100 {alpha:5.2f} {beta:4.0f} {b:2d} {res.seconds:9.3f} "
+                    f"{res.status.value:>8} {res.value:12.6f} gap={res.gap:.1e} load {load:.1f}",
+                    flush=True,
+                )
+    print(
+        f"  D=100: median {statistics.median(times):.3f} max {max(times):.3f} "
+        f"(alpha={worst[1]}, beta={worst[2]:g}, r={worst[3]}) rows {len(times)}"
+    )
+    return 0
 
 
 def _old_columns(old: dict | None, row: dict) -> str:
@@ -134,61 +174,95 @@ def _old_columns(old: dict | None, row: dict) -> str:
     )
 
 
+def _child(args, N: int, rho: float, seed: int, budget: int, env=None) -> dict | str:
+    cmd = [sys.executable, __file__, "--family", args.family, "--row", str(N), str(rho)]
+    cmd += ["--time-limit", str(args.time_limit), "--seeds", str(seed), "--budgets", str(budget)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if out.returncode != 0:
+        return f"failed: {out.stderr.strip().splitlines()[-1:]}"
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--rhos", default="1000", help="chi-square radii (ERM always runs)")
     ap.add_argument("--family", choices=("nyc", "uniform"), default="nyc")
+    ap.add_argument("--seeds", default="0", help="instance seeds (comma list)")
+    ap.add_argument("--budgets", default=str(BUDGET), help="budgets r (comma list)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per row: median and min")
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--compare-with", metavar="DIR", help="older checkout to time side by side")
+    ap.add_argument("--hm14-d100", action="store_true", help="HM14_800_100 ERM grid instead")
+    ap.add_argument("--quick", action="store_true", help="with --hm14-d100: r in {2, 10}")
     ap.add_argument("--row", nargs=2, metavar=("N", "RHO"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        print("--repeat must be >= 1", file=sys.stderr)
+        return 2
+    seeds = [int(x) for x in args.seeds.split(",") if x]
+    budgets = [int(x) for x in args.budgets.split(",") if x]
     if args.row:  # child process: one row, JSON on stdout
-        row = run_row(args.family, int(args.row[0]), float(args.row[1]), args.time_limit)
+        row = run_row(
+            args.family, int(args.row[0]), float(args.row[1]), args.time_limit, seeds[0], budgets[0]
+        )
         print(json.dumps(row))
         return 0
+    if args.hm14_d100:
+        return hm14_d100(args.time_limit, args.quick)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     rhos = [0.0] + [float(r) for r in args.rhos.split(",") if r]
-    print(f"## scaling in N: family {args.family}, {SITES} sites, r = {BUDGET}, gap {GAP}, "
-          f"time limit {args.time_limit:g} s, 1 thread, each row in its own process")  # fmt: skip
+    print(f"## scaling in N: family {args.family}, {SITES} sites, gap {GAP}, "
+          f"time limit {args.time_limit:g} s, 1 thread, each run in its own process, "
+          f"{args.repeat} run(s) per row (median; 'runs' lists all)")  # fmt: skip
     head = (
-        f"{'objective':>12} {'N':>8} {'seconds':>8} {'build s':>8} {'status':>10} {'gap':>8} "
-        f"{'frac rnd':>8} {'int rnd':>7} {'nodes':>6} {'peak MiB':>9} {'1 eval s':>9} "
-        f"{'x time':>7} {'x rounds':>8} {'x mem':>6}"
+        f"{'objective':>12} {'seed':>4} {'r':>3} {'N':>8} {'seconds':>8} {'build s':>8} "
+        f"{'status':>10} {'gap':>8} {'frac rnd':>8} {'int rnd':>7} {'nodes':>6} "
+        f"{'peak MiB':>9} {'1 eval s':>9} {'x time':>7} {'x rounds':>8} {'x mem':>6} {'load':>5}"
     )
     if args.compare_with:
         head += f" | {'old s':>8} {'old status':>10} {'old rnd':>7} {'old MiB':>8} {'old/new':>7}"
-    print(head)
+    print(head + "  runs")
     for rho in rhos:
-        base = None
-        for N in sizes:
-            cmd = [sys.executable, __file__, "--family", args.family, "--row", str(N), str(rho)]
-            cmd += ["--time-limit", str(args.time_limit)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                print(f"{'':>12} {N:>8} failed: {out.stderr.strip().splitlines()[-1:]}")
-                continue
-            old = None
-            if args.compare_with:
-                env = dict(os.environ, PYTHONPATH=args.compare_with)
-                prev = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-                if prev.returncode == 0:
-                    old = json.loads(prev.stdout.strip().splitlines()[-1])
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            base = base or row
-            rounds = row["frac_rounds"] + row["rounds"]
-            base_rounds = max(base["frac_rounds"] + base["rounds"], 1)
-            name = "erm" if rho == 0 else f"chi2 {rho:g}"
-            gap = "-" if row["gap"] is None else f"{row['gap']:.1e}"
-            print(
-                f"{name:>12} {N:>8} {row['seconds']:>8.2f} {row['build']:>8.2f} "
-                f"{row['status']:>10} {gap:>8} {row['frac_rounds']:>8} {row['rounds']:>7} "
-                f"{row['nodes'] if row['nodes'] is not None else '-':>6} {row['peak_mib']:>9.0f} "
-                f"{row['eval_seconds']:>9.4f} {row['seconds'] / base['seconds']:>7.1f} "
-                f"{rounds / base_rounds:>8.1f} {row['peak_mib'] / base['peak_mib']:>6.1f}"
-                + _old_columns(old, row),
-                flush=True,
-            )
+        for seed in seeds:
+            for budget in budgets:
+                base = None
+                for N in sizes:
+                    runs, olds = [], []
+                    for _ in range(args.repeat):  # interleaved: new, old, new, old, ...
+                        runs.append(_child(args, N, rho, seed, budget))
+                        if args.compare_with:
+                            env = dict(os.environ, PYTHONPATH=args.compare_with)
+                            olds.append(_child(args, N, rho, seed, budget, env))
+                    good = [r for r in runs if isinstance(r, dict)]
+                    if not good:
+                        print(f"{'':>12} {seed:>4} {budget:>3} {N:>8} {runs[0]}")
+                        continue
+                    row = sorted(good, key=lambda r: r["seconds"])[len(good) // 2]
+                    good_old = [r for r in olds if isinstance(r, dict)]
+                    old = (
+                        sorted(good_old, key=lambda r: r["seconds"])[len(good_old) // 2]
+                        if good_old
+                        else None
+                    )
+                    base = base or row
+                    rounds = row["frac_rounds"] + row["rounds"]
+                    base_rounds = max(base["frac_rounds"] + base["rounds"], 1)
+                    name = "erm" if rho == 0 else f"chi2 {rho:g}"
+                    gap = "-" if row["gap"] is None else f"{row['gap']:.1e}"
+                    all_s = ",".join(f"{r['seconds']:.2f}" for r in good)
+                    print(
+                        f"{name:>12} {seed:>4} {budget:>3} {N:>8} {row['seconds']:>8.2f} "
+                        f"{row['build']:>8.2f} {row['status']:>10} {gap:>8} "
+                        f"{row['frac_rounds']:>8} {row['rounds']:>7} "
+                        f"{row['nodes'] if row['nodes'] is not None else '-':>6} "
+                        f"{row['peak_mib']:>9.0f} {row['eval_seconds']:>9.4f} "
+                        f"{row['seconds'] / base['seconds']:>7.1f} {rounds / base_rounds:>8.1f} "
+                        f"{row['peak_mib'] / base['peak_mib']:>6.1f} {row['load']:>5.1f}"
+                        + _old_columns(old, row)
+                        + f"  {all_s}",
+                        flush=True,
+                    )
     return 0
 
 
