@@ -136,14 +136,10 @@ def test_progress_line_off_with_quiet_and_on_a_pipe() -> None:
 # ------------------------------------------------------------ the routes fed by solver callbacks
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from dro_opt.cli import main
+    from test_cli_ssg import generate_instances
 
     folder = tmp_path_factory.mktemp("progress")
-    game, fcp = folder / "game.json", folder / "fcp.json"
-    assert (
-        main(["generate", "ssg", "--targets", "3", "--types", "5", "--seed", "2", str(game)]) == 0
-    )
-    assert main(["generate", "mc-fcp", str(fcp), "--clients", "10", "--locations", "3"]) == 0
+    made = generate_instances(folder, targets=3, types=5, clients=10, locations=3)
     # the paper's ERM MILP of the shipped instance (r = 3): a few hundred milliseconds of solving
     from dro_opt.io.formats import write_model
     from dro_opt.models.facility_location.cli_support import load_instance
@@ -151,7 +147,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     milp = folder / "erm.mps"
     write_model(build_mc_flp_misocp(load_instance(None, None, None), 3, "erm", 0.0), milp)
-    return {"game": game, "fcp": fcp, "milp": milp}
+    return {"game": made["ssg"], "fcp": made["mc-fcp"], "milp": milp}
 
 
 #: (route, arguments with {placeholders}, the phase the line names, the summary's first word,

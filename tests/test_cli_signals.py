@@ -245,15 +245,10 @@ def test_sigint_before_the_solver_starts(out: Path) -> None:
 @pytest.fixture(scope="module")
 def slow_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A security game and an MC-FCP instance whose default solves take 40-50 s (SCIP)."""
-    from dro_opt.cli import main
+    from test_cli_ssg import generate_instances
 
     folder = tmp_path_factory.mktemp("slow")
-    game, fcp = folder / "game.json", folder / "fcp.json"
-    assert (
-        main(["generate", "ssg", "--targets", "6", "--types", "60", "--seed", "1", str(game)]) == 0
-    )
-    assert main(["generate", "mc-fcp", str(fcp), "--clients", "60", "--locations", "6"]) == 0
-    return {"ssg": game, "mc-fcp": fcp}
+    return generate_instances(folder, targets=6, types=60, clients=60, locations=6, game_seed=1)
 
 
 SLOW = {  # measured (load ~8 on 2 cores): ssg 42 s of SCIP after a 2.5 s build; mc-fcp 47 s

@@ -23,6 +23,19 @@ CONTRACT = {
 }  # fmt: skip
 
 
+def generate_instances(
+    folder: Path, targets: int, types: int, clients: int, locations: int, game_seed: int = 2
+) -> dict[str, Path]:
+    """``dro-opt generate`` a security game and an MC-FCP instance into ``folder`` (also used by
+    tests/test_cli_progress.py and tests/test_cli_signals.py)."""
+    game, fcp = folder / "game.json", folder / "fcp.json"
+    sizes = ["--targets", str(targets), "--types", str(types), "--seed", str(game_seed)]
+    assert main(["generate", "ssg", *sizes, str(game)]) == 0
+    sizes = ["--clients", str(clients), "--locations", str(locations)]  # seed 0
+    assert main(["generate", "mc-fcp", str(fcp), *sizes]) == 0
+    return {"ssg": game, "mc-fcp": fcp}
+
+
 @pytest.fixture(scope="module")
 def game(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ssg") / "game.json"
