@@ -75,6 +75,7 @@ class GurobiBackend(QuadraticLoweringBackend):
     """Gurobi through gurobipy's matrix API; see the module docstring for the lowering."""
 
     name = "gurobi"
+    bulk_route = True  # cone constraints through Gurobi's C function where possible
 
     def build(self, run: Run) -> None:
         import gurobipy as gp
@@ -123,9 +124,9 @@ class GurobiBackend(QuadraticLoweringBackend):
 
 def _build(gp: Any, env: Any, problem: ConicProblem, form: QuadraticForm) -> Any:
     """A model holding ``form``: columns and linear rows in one ``loadModel`` call (CSC arrays,
-    Gurobi's ``GRBloadmodel``), then the quadratic cone constraints on MVars of just the cone
-    columns. No Python object per column or row (``addMVar``/``addMConstr`` measured 4x slower on
-    benchmarks/build_overhead.py's model); ``_extract`` reads all values in one call."""
+    Gurobi's ``GRBloadmodel``), then the quadratic cone constraints. No Python object per row
+    (``addMVar``/``addMConstr`` measured 2-3x slower on benchmarks/build_overhead.py's model);
+    ``_extract`` reads all values in one call."""
     inf = gp.GRB.INFINITY
     vtype = np.full(form.num_cols, b"C", dtype="S1")
     vtype[: form.n][problem.vtype != 0] = b"I"
@@ -149,7 +150,7 @@ def _build(gp: Any, env: Any, problem: ConicProblem, form: QuadraticForm) -> Any
     )
     if form.num_quadratic:
         try:
-            model.update()  # else every per-index column lookup pays for the pending load
+            model.update()  # the cone constraints need the loaded columns
             _add_cones(gp, model, form)
         except BaseException:
             model.dispose()
@@ -158,24 +159,27 @@ def _build(gp: Any, env: Any, problem: ConicProblem, form: QuadraticForm) -> Any
     return model
 
 
-def _cone_columns(gp: Any, model: Any, cols: np.ndarray) -> Any:
-    """MVar of the given columns. ``Model.getVars()`` creates a Python object per column of the
-    whole model; gurobipy's per-index accessor ``_getVar`` (private: used only where present and
-    only when the objects it returns carry the requested column indices) only for these."""
-    get = getattr(model, "_getVar", None)
-    if get is not None:
-        found = [get(j) for j in cols.tolist()]
-        if all(found[k].index == int(cols[k]) for k in {0, len(found) - 1}):
-            return gp.MVar.fromlist(found)
-    every = model.getVars()
-    return gp.MVar.fromlist([every[j] for j in cols.tolist()])
-
-
 def _add_cones(gp: Any, model: Any, form: QuadraticForm) -> None:
-    """Quadratic cone constraints of ``form`` on the columns they use (renumbered 0..k-1)."""
-    used, inverse = np.unique(np.concatenate([form.q_col1, form.q_col2]), return_inverse=True)
-    c1, c2 = inverse[: form.q_col1.size], inverse[form.q_col1.size :]
-    x = _cone_columns(gp, model, used)
+    """Quadratic cone constraints of ``form``: through Gurobi's C function ``GRBaddqconstr`` where
+    the library is usable (:func:`_gurobi_c`), else through gurobipy, which needs the columns as
+    Python ``Var`` objects (``getVars()``: most of the load's time on
+    benchmarks/build_overhead.py's model)."""
+    c_api = _gurobi_c(gp, model) if GurobiBackend.bulk_route else None
+    if c_api is not None:
+        lib, ptr = c_api
+        c1 = np.ascontiguousarray(form.q_col1, dtype=np.int32)
+        c2 = np.ascontiguousarray(form.q_col2, dtype=np.int32)
+        qv = np.ascontiguousarray(form.q_val, dtype=np.float64)
+        p1, p2, pv = c1.ctypes.data, c2.ctypes.data, qv.ctypes.data
+        for q in range(form.num_quadratic):  # one C call per cone
+            a, b = int(form.q_start[q]), int(form.q_start[q + 1])
+            code = lib.GRBaddqconstr(
+                ptr, 0, None, None, b - a, p1 + 4 * a, p2 + 4 * a, pv + 8 * a, b"<", 0.0, None
+            )
+            if code:
+                raise gp.GurobiError(code, f"GRBaddqconstr failed with error {code}")
+        return
+    x = gp.MVar.fromlist(model.getVars())
     counts = np.diff(form.q_start)
     for t in np.unique(counts):
         cones = np.flatnonzero(counts == t)
@@ -183,13 +187,58 @@ def _add_cones(gp: Any, model: Any, form: QuadraticForm) -> None:
             # a few (large) cones: one sparse Q each, no Python expression objects
             for q in cones.tolist():
                 a, b = int(form.q_start[q]), int(form.q_start[q + 1])
-                Q = sp.coo_matrix((form.q_val[a:b], (c1[a:b], c2[a:b])), shape=(used.size,) * 2)
+                Q = sp.coo_matrix(
+                    (form.q_val[a:b], (form.q_col1[a:b], form.q_col2[a:b])),
+                    shape=(form.num_cols, form.num_cols),
+                )
                 model.addMQConstr(Q, None, gp.GRB.LESS_EQUAL, 0.0, x, x)
             continue
         # many cones with t terms each: one matrix-valued quadratic constraint
         idx = form.q_start[cones][:, None] + np.arange(t)
-        expr = (form.q_val[idx] * x[c1[idx]] * x[c2[idx]]).sum(axis=1)
+        expr = (form.q_val[idx] * x[form.q_col1[idx]] * x[form.q_col2[idx]]).sum(axis=1)
         model.addConstr(expr <= 0.0)
+
+
+_C_LIB: dict[str, Any] = {}
+
+
+def _gurobi_c(gp: Any, model: Any) -> tuple[Any, int] | None:
+    """``(libgurobi via ctypes, GRBmodel*)`` for ``model``, or ``None``: the library must be
+    the one gurobipy has mapped into this process (``gurobipy/.libs``, Linux
+    ``/proc/self/maps``) and the model pointer comes from gurobipy's private ``_cmodel``
+    capsule, so anything unexpected means the gurobipy route."""
+    import ctypes
+    import glob
+    import os
+
+    if "lib" not in _C_LIB:
+        lib = None
+        try:
+            libs = glob.glob(os.path.join(os.path.dirname(gp.__file__), ".libs", "libgurobi*.so*"))
+            with open("/proc/self/maps") as fh:
+                maps = fh.read()
+            libs = [p for p in libs if os.path.realpath(p) in maps]
+            if len(libs) == 1:
+                lib = ctypes.CDLL(libs[0])
+                P = ctypes.c_void_p
+                lib.GRBaddqconstr.argtypes = [P, ctypes.c_int, P, P, ctypes.c_int, P, P, P]
+                lib.GRBaddqconstr.argtypes += [ctypes.c_char, ctypes.c_double, ctypes.c_char_p]
+                lib.GRBaddqconstr.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            lib = None
+        _C_LIB["lib"] = lib
+    lib = _C_LIB["lib"]
+    capsule = getattr(model, "_cmodel", None)
+    if lib is None or capsule is None:
+        return None
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    try:
+        ptr = get(capsule, None)
+    except (ValueError, TypeError):
+        return None
+    return (lib, ptr) if ptr else None
 
 
 def _extract(model: Any, problem: ConicProblem) -> Extracted:

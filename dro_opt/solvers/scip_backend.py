@@ -32,10 +32,18 @@ model:
   ``+-z - x^a y^(1-a) <= 0`` with ``x, y >= 0``; ``x^a y^(1-a)`` is defined (0) on the boundary,
   so the closed cone is represented exactly.
 
-pyscipopt 6.3's ``addMatrixVar``/``addMatrixCons`` are Python loops over dense object arrays
-(``A @ x`` densifies ``A``), so linear rows are built from the CSR arrays directly: one
-``Expr`` per row from pre-built ``Term`` objects (one dict per row, no per-non-zero Python
-arithmetic). Per-variable and per-row pyscipopt calls (about 5-10 us each) remain the cost floor.
+Loading (three routes, the same constraints; benchmarks/build_overhead.py times them side by side):
+
+* **C API** (linear and (rotated) second-order cones, the default where possible):
+  :func:`load_bulk` calls SCIP's C functions on the model's ``SCIP*`` through cffi
+  (:mod:`dro_opt.solvers._scip_bulk`), no Python object per column or row.
+* **LP file** (the same models when that library cannot be used, from ``file_route_min_nnz``
+  non-zeros on): dro_opt's ``.lp`` writer and SCIP's reader (:func:`load_from_lp_file`).
+* **objects** (every model, the only route for exponential and power cones):
+  :func:`build_model`, per-object pyscipopt calls. pyscipopt 6.3's
+  ``addMatrixVar``/``addMatrixCons`` are Python loops over dense object arrays (``A @ x``
+  densifies ``A``), so linear rows are built from the CSR arrays directly: one ``Expr`` per row
+  from pre-built ``Term`` objects (one dict per row, no per-non-zero Python arithmetic).
 
 Parameters and semantics (checked against SCIP 10):
 * ``limits/gap`` and ``limits/absgap`` = ``options.gap``. SCIP's relative gap is
