@@ -23,6 +23,11 @@ Every subcommand runs under :func:`dro_opt.interrupt.handle_sigint` (Ctrl-C: sta
 ``interrupted``, the best certified result so far written, exit 130) and, when its parser has the
 solver options, under :func:`dro_opt.deadline.command_deadline` (``--time-limit`` is the budget
 of the whole command, counted from the start of the process).
+
+On a terminal every solve route (``solve-file``, ``solve mc-flp``, ``solve ssg``, ``solve
+mc-fcp``) shows a live progress line -- elapsed, incumbent, bound, gap -- after a second
+(:mod:`dro_opt.progress_line`; ``--quiet`` turns it off, never on a pipe), and ``compare`` a
+summary line (runs finished, running, seconds; ``--quiet``: one line per finished run).
 """
 
 from __future__ import annotations
