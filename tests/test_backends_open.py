@@ -367,19 +367,21 @@ def test_scip_c_api_builds_the_same_model_as_the_objects_route(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The C-API route and the per-object route create the same SCIP problem: equal numbers of
-    variables and constraints, equal variable bounds, types and costs (a MISOCP with a reused
-    column, 2- and 3-dimensional cones, equality and inequality rows)."""
+    variables and constraints, equal variable bounds, types and costs (a MISOCP with binary,
+    integer and continuous columns, a reused column, 2- and 3-dimensional cones, equality and
+    inequality rows)."""
     bld = ConicBuilder("max", name="routes")
     z = bld.add_variables("z", 3, vtype="binary")
     y = bld.add_variables("y", 3, lb=-1, ub=2)
     t = bld.add_variables("t", 1, ub=5)
-    bld.add_le("budget", [(z, np.ones((1, 3)))], 2.0)
+    k = bld.add_variables("k", 2, lb=-3, ub=4, vtype="integer")
+    bld.add_le("budget", [(z, np.ones((1, 3))), (k, [[0.5, -1.0]])], 2.0)
     bld.add_ge("link", [(y, np.eye(3)), (z, -np.eye(3))], np.full(3, -0.5))
     bld.add_constraints(
         "c3", "soc", [(t, [[-1], [0], [0]]), (y, [[0, 0, 0], [-1, 0, 0], [0, -1, 0]])], dims=3
     )
     bld.add_constraints("c2", "soc", [(y, [[0, 0, -1], [-1, 0, 0]])], const=[1.0, 0.0], dims=2)
-    bld.set_objective([(y, [1.0, 1.0, 1.0]), (t, [-0.1]), (z, [0.2, 0.0, 0.3])])
+    bld.set_objective([(y, [1.0, 1.0, 1.0]), (t, [-0.1]), (z, [0.2, 0.0, 0.3]), (k, [0.1, 0.2])])
     problem = bld.build()
     from pyscipopt import Model
 
