@@ -136,9 +136,9 @@ def _pct(value: float, ref: float | None) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--clients", type=int, default=5000)
-    ap.add_argument("--locations", type=int, default=59)
-    ap.add_argument("--budgets", type=float, nargs="+", default=[7, 10, 13])
+    ap.add_argument("--clients", type=int, help="5000 (--quick: 1000)")
+    ap.add_argument("--locations", type=int, help="59 (--quick: 15)")
+    ap.add_argument("--budgets", type=float, nargs="+", help="7 10 13 (--quick: 2 3 4)")
     ap.add_argument("--rhos", type=float, nargs="+", default=[1e2, 1e3, 1e4])
     ap.add_argument("--clusters", type=int, help="k-means centroids for the reduced rows (200)")
     ap.add_argument("--strata", type=int, help="stratified sampling instead of clustering")
@@ -151,13 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--method", choices=("secant", "pwla"), default="secant", help="our model (secant)"
     )
-    ap.add_argument("--restarts", type=int, default=10)
+    ap.add_argument("--restarts", type=int, help="baseline random starts (10; --quick: 3)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="per MISOCP solve (s)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    sizes = (1000, 15, [2.0, 3.0, 4.0], 3) if args.quick else (5000, 59, [7.0, 10.0, 13.0], 10)
+    args.clients = args.clients or sizes[0]
+    args.locations = args.locations or sizes[1]
+    args.budgets = args.budgets or sizes[2]
+    args.restarts = args.restarts or sizes[3]
     if args.quick:
-        args.clients, args.locations, args.budgets = 1000, 15, [2.0, 3.0, 4.0]
-        args.restarts, args.time_limit = 3, min(args.time_limit, 120.0)
+        args.time_limit = min(args.time_limit, 120.0)
     if args.strata is not None:
         reduction = {"strata": args.strata, "per_stratum": args.per_stratum}
     else:
