@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the docstring quotes the measured wide table verbatim)
 """MC-FCP columns of paper 003 Tables 3-5, measured here and printed beside the paper's numbers.
 
 Data: the real P&R-NYC data (82,341 clients, 59 locations) is NOT available here; every row runs
@@ -5,17 +6,26 @@ on the seeded stand-in :mod:`dro_opt.instances.nyc_synthetic` with the MC-FCP pa
 as documented in ``models/facility_cost/instance.py`` (paper 003 App. I lost its equations), so
 the numbers are comparable in kind, not in value. Protocol (paper 003 Sec. 5.2):
 
-* random 80:20 client split (``--seed``); the decision comes from the training clients, reduced
-  to ``--clusters`` k-means centroids (the paper used 50) and solved as the PWLA MISOCP with
-  ``--pieces`` cells per location on SCIP (``solve_mc_fcp``), ERM and VR for each ``rho``;
+* random 80:20 client split (``--seed``); the decision comes from the training clients, solved
+  with the secant MISOCP relaxation (``--method secant``, default; or the grid PWLA MISOCP,
+  ``pwla``) with ``--pieces`` cells per location on SCIP (``solve_mc_fcp``), ERM and VR for each
+  ``rho``. ``--reduce vr`` (default): the ERM rows on ALL training clients (no reduction line),
+  the VR rows on ``--clusters`` k-means centroids (default 200; the paper used 50) or on
+  ``--strata`` strata with ``--per-stratum`` drawn clients, certified by the coupling line of
+  :mod:`dro_opt.reductions.representatives`; ``all`` / ``none`` reduce every row / no row;
 * Table 3: on the TEST clients, ``A`` = weighted average capture probability and ``H`` = the
   weighted average over the lowest 5% of test clients by capture probability (the paper's ``H`` is
   undefined in the text; this is our reading, the low-probability bucket of its Fig. 2);
 * Table 4: the gradient baselines (PGA on VR, TT-GAD on the chi-square DRO, best of
   ``--restarts`` random starts, full training data) as % of OUR exact VR objective on the
-  training data (the paper's units were lost; this is our reading);
+  training data (the paper's units were lost; this is our reading), and per row as % of the
+  certified OPT interval (``100 b / upper`` to ``100 b / lower``);
 * Table 5: our training time (reduction + build + solve, seconds), with the certified gap
-  that the time bought (the paper reports no gap).
+  that the time bought (the paper reports no gap);
+* certified OPT: ``[lower, upper]`` per row with its lines (mean units: capture probability).
+  ``lower`` = exact full-training-data value of the returned ``z``; ``upper`` = SCIP's bound of
+  the secant relaxation (valid for continuous ``z``) + the reduction line, capped by
+  ``capture_cap`` (:mod:`dro_opt.models.facility_cost.solve`).
 
 ``m`` (budget) is read as the number of standard facilities (``U_j = 1``), as for MC-FLP.
 
@@ -24,20 +34,37 @@ Run from the repository root (2-core shared machine; numbers measured under cont
     python benchmarks/fcp_tables.py --quick      # 1,000 clients, 15 locations, m in {2, 3, 4}
     python benchmarks/fcp_tables.py              # 5,000 clients, 59 locations, m in {7, 10, 13}
 
-Measured (``--quick``, shared 2-core machine under load, 2026-12-01; the full run was not made):
-the robust (VR) decision equals the ERM one at 1E2 and 1E3 (H 0.003-0.004, A 0.381 / 0.466 /
-0.539 for m = 2 / 3 / 4) and is z = 0 at 1E4 (every investment has negative VR on the full
-training data); baselines 38-86% of ours (paper 15-61%). Certified gaps (capture units), K = 4:
+Full data or reduction (measured 2026-12-01, shared 2-core machine, load average 8-12, SCIP one
+thread, K = 4, the 800 training clients of ``--quick``): ERM on ALL clients solves to a certified
+gap <= 6.4e-6 in 72-102 s (m = 2, 3, 4; 27 s at load 4.4 for m = 2, 171 s with K = 8, gap 2.5e-7),
+so the ERM rows carry no reduction line. VR (rho = 1E2, m = 2) on all clients does NOT: 300 s,
+one node, lower 0.0003, bound 0.525 (K = 4 and 8; the same with SCIP's object-by-object load),
+so the VR rows are reduced. 200 clusters: line 0.0627 (1E2), 0.0899 (1E3), 0.176 (1E4);
+400 clusters: 0.0245 at 1E2 (same decision, 69 s) but 1E3 hit the 120 s limit with a worse
+decision (lower 0.111 vs 0.166, gap 0.30), so 200 is the default.
 
-* ``--method pwla`` (the grid PWLA MISOCP), 15 clusters: 0.12-0.58 in every row, all the
-  ``capture_cap`` line (PWLA line ~0.5 at K = 4); 6-60 s per row.
-* ``--method secant`` (default), 15 clusters: ERM 0.22 / 0.17 / 0.12, 1E2 0.29 / 0.23 / 0.18,
-  1E3 0.41 / 0.35 / 0.31, 1E4 0.58 (cap); at ERM m = 2 the secant bound on the clustered data
-  (0.351) is below the decision's full-data value (0.357): what remains is the clustering line
-  (0.245 at 15 clusters). 1-33 s per row.
-* ``--method secant --clusters 200``: ERM 0.050 (= the clustering line 0.0501) for every m,
-  1E2 0.063, 1E3 0.090, 1E4 0.21 / 0.29 / 0.22 (time limit at m = 2, 3); 7-60 s per row.
-  The same ERM m = 2 row with ``pwla`` hit the 60 s limit at gap 0.576 (lower 0.0055).
+Measured ``--quick`` (all rows, load 7.7-11.8, 2026-12-01)::
+
+    certified OPT            m = 2                  m = 3                  m = 4
+    ERM (full data)   [0.3574, 0.3574] 86 s  [0.4160, 0.4160] 102 s [0.4607, 0.4607] 76 s
+    1E2 (200 clusters) [0.2967, 0.3594] 38 s  [0.3567, 0.4195] 54 s  [0.4016, 0.4643] 50 s
+    1E3 (200 clusters) [0.1656, 0.2556] 84 s  [0.2284, 0.3187] 53 s  [0.2738, 0.3640] 56 s
+    1E4 (200 clusters) [0.0000, 0.3653] 121 s [0.0000, 0.2387] 120 s [0.0000, 0.2549] 120 s
+    H / A (test), ours | paper (m = 7 / 10 / 13 for our 2 / 3 / 4):
+    ERM, 1E2, 1E3     0.003/0.381 | 0.069/0.692   0.003/0.466 | 0.150/0.719   0.004/0.539 | 0.420/0.758
+    1E4               0.000/0.000 (z = 0)          0.000/0.000                  0.000/0.000
+    Table 4, TT-GAD / PGA % of ours | paper:
+    1E2               53.5 / 63.9 | 51.6 / 38.7    66.8 / 75.7 | 50.3 / 45.7    67.2 / 71.7 | 61.2 / 55.3
+    1E3               63.3 / 63.3 | 49.2 / 18.3    45.9 / 86.4 | 46.2 / 26.2    38.5 / 72.1 | 60.0 / 27.8
+    1E4               undefined (ours = 0)
+
+Reading, plainly: the robust decision equals the ERM one at 1E2 and 1E3 here (same H and A), so
+the paper's gain in H for robust decisions is NOT reproduced on this stand-in (its lowest 5% of
+test clients capture ~0.003 under any budget); at 1E4 every decision the methods found has VR
+<= 0 on the training data and ours returns z = 0, with OPT not proven (upper 0.24-0.37). The
+baselines reach 38-86% of ours (paper 15-61%); as % of the certified OPT they are 29-86%.
+The full run (5,000 clients, 59 locations, 300 s per solve) was started on 2026-12-01 and did
+not finish in the time available.
 """
 
 from __future__ import annotations
