@@ -78,6 +78,10 @@ class Settings:
     per_stratum: int  # Sampling*: S / per_stratum strata
     timing_types: tuple[int, ...]
     table1_rho: float = 10.0
+    rhos: tuple[float, ...] = RHOS
+    t1_sizes: tuple[int, ...] = (8, 16, 24)
+    t1_methods: tuple[str, ...] = tuple(PAPER_T1)
+    restarts: int = 10  # random starts of PGA / TT-GAD (the paper: best of 10)
 
 
 def _pct(values: list[float]) -> str:
@@ -100,8 +104,8 @@ def _cell(inst: SSGInstance, rho: float, cfg: Settings, seed: int) -> dict[str, 
     clus = solve_ssg(inst, "variance", rho, clusters=cfg.reps, seed=seed, **common)
     samp = solve_ssg(inst, "variance", rho, strata=max(1, cfg.reps // cfg.per_stratum),
                      per_stratum=cfg.per_stratum, seed=seed, **common)  # fmt: skip
-    pga = solve_ssg(inst, "variance", rho, method="pga", seed=seed)
-    gda = solve_ssg(inst, "variance", rho, method="tt-gad", seed=seed)
+    pga = solve_ssg(inst, "variance", rho, method="pga", seed=seed, restarts=cfg.restarts)
+    gda = solve_ssg(inst, "variance", rho, method="tt-gad", seed=seed, restarts=cfg.restarts)
     for r in (full, clus, samp, pga, gda):  # every value is the exact full-data objective
         assert abs(r.objective - evaluate(inst, r.solution["z"], "variance", rho)) < 1e-9
     return {
@@ -125,28 +129,36 @@ def _collect(cells: list[dict[str, float | None]]) -> dict[str, list[float]]:
     return out
 
 
-def table2(cfg: Settings) -> None:
+def table2(cfg: Settings) -> dict[str, list[dict[str, list[float]]]]:
+    """Print Table 2; returns the per-column statistics (``rho`` block, ``M`` block)."""
     print(
         f"\nTable 2, left (VR, M = {cfg.targets}, N = {cfg.types}, K = {cfg.pieces}, "
         f"S = {cfg.reps} representatives, Sampling* = {cfg.per_stratum} per stratum, "
         f"{cfg.datasets} games, time limit {cfg.time_limit:g} s per MISOCP)"
     )
-    per_rho = {r: [] for r in RHOS}
+    per_rho: dict[float, list] = {r: [] for r in cfg.rhos}
     for d in range(cfg.datasets):
         inst = generate_ssg(cfg.targets, cfg.types, seed=d)
-        for rho in RHOS:
+        for rho in cfg.rhos:
             per_rho[rho].append(_cell(inst, rho, cfg, d))
-    stats = {r: _collect(per_rho[r]) for r in RHOS}
-    _print_block([f"rho={r:.0e}" for r in RHOS], [stats[r] for r in RHOS], PAPER_T2_RHO)
+    stats = [_collect(per_rho[r]) for r in cfg.rhos]
+    paper_rho = {k: tuple(v[RHOS.index(r)] for r in cfg.rhos) for k, v in PAPER_T2_RHO.items()}
+    _print_block([f"rho={r:.0e}" for r in cfg.rhos], stats, paper_rho)
+    if not cfg.m_list:
+        return {"rho": stats, "M": []}
     print(f"\nTable 2, right (VR, rho = 1e6, N = {cfg.types}, K = {cfg.pieces})")
     stats_m = []
     for M in cfg.m_list:
+        if M == cfg.targets and 1e6 in cfg.rhos:  # the same games as the left block's 1e6
+            stats_m.append(stats[cfg.rhos.index(1e6)])
+            continue
         cells = [
             _cell(generate_ssg(M, cfg.types, seed=d), 1e6, cfg, d) for d in range(cfg.datasets)
         ]
         stats_m.append(_collect(cells))
     paper = {k: v[: len(cfg.m_list)] for k, v in PAPER_T2_M.items()}
     _print_block([f"M={M}" for M in cfg.m_list], stats_m, paper)
+    return {"rho": stats, "M": stats_m}
 
 
 def _print_block(cols: list[str], stats: list[dict[str, list[float]]], paper: dict) -> None:
@@ -160,15 +172,17 @@ def _print_block(cols: list[str], stats: list[dict[str, list[float]]], paper: di
     print(f"{'cert % (upper)':<13}" + "".join(f"{_pct(st['cert']):>17}{'':>12}" for st in stats))
 
 
-def table1(cfg: Settings) -> None:
+def table1(cfg: Settings) -> dict[str, dict[int, list[float]]]:
+    """Print Table 1; returns ``{method: {S: [% of OPT_hat per game]}}`` and ``"cert"``."""
     rho = cfg.table1_rho
     print(
         f"\nTable 1 (VR, rho = {rho:g}, M = {cfg.targets}, N = {cfg.t1_types}, K = {cfg.pieces}, "
         f"{cfg.datasets} games; raw grid decisions)"
     )
-    methods = {"Clustering": None, "1 per strata": 1, "2 per strata": 2, "4 per strata": 4,
-               "8 per strata": 8}  # fmt: skip
-    sizes = (8, 16, 24)
+    per_name = {"Clustering": None, "1 per strata": 1, "2 per strata": 2, "4 per strata": 4,
+                "8 per strata": 8}  # fmt: skip
+    methods = {name: per_name[name] for name in cfg.t1_methods}
+    sizes = cfg.t1_sizes
     res: dict[str, dict[int, list[float]]] = {m: {S: [] for S in sizes} for m in methods}
     certs: list[float] = []
     common = dict(pieces=cfg.pieces, time_limit=cfg.time_limit, polish=False)
@@ -191,9 +205,12 @@ def table1(cfg: Settings) -> None:
             certs.append(_rel(full.bound, best))
     print(f"{'method':<14}" + "".join(f"{f'S={S} ours':>16}{'paper':>14}" for S in sizes))
     for name, per in res.items():
-        cells = [f"{_pct(per[S]):>16}{PAPER_T1[name][i]:>14}" for i, S in enumerate(sizes)]
+        paper = [PAPER_T1[name][(8, 16, 24).index(S)] if S in (8, 16, 24) else "" for S in sizes]
+        cells = [f"{_pct(per[S]):>16}{ref:>14}" for S, ref in zip(sizes, paper, strict=True)]
         print(f"{name:<14}" + "".join(cells))
     print(f"OPT_hat's certificate: full-data upper bound as % of OPT_hat {_pct(certs)}")
+    res["cert"] = {0: certs}
+    return res
 
 
 def timing(cfg: Settings) -> None:
