@@ -134,6 +134,11 @@ def fit_direct(
     opts = Options(loss, amb, r, alpha, norm_penalty, fit_intercept, q_norm, time_limit)
     from dro_opt.models import classifier_screening as scr
 
+    if _may_separate(amb, alpha, norm_penalty, X.shape):
+        separated = _separated_fit(loss, amb, r, X, ypm, fit_intercept)
+        if separated is not None:
+            return separated
+
     slope = (r if amb == "wasserstein" else 0.0) + norm_penalty + alpha
     if loss == "hinge" and amb in ("erm", "wasserstein") and n > scr.SCREEN_MIN_SAMPLES and slope:
         solved = scr.screened_hinge(opts, X, ypm)
@@ -160,6 +165,54 @@ def fit_direct(
     else:
         fit_status = "time_limit" if solved.status == "MaxTime" else "feasible"
     return DirectFit(solved.coef, solved.intercept, upper, cert.lower, gap, fit_status, weights)
+
+
+def _may_separate(amb: str, alpha: float, norm_penalty: float, shape: tuple[int, int]) -> bool:
+    """Whether :func:`_separated_fit` is tried: no regulariser, a reweighting ball, and at
+    most ``2 (d + 1)`` samples (Cover 1965: beyond the capacity of a linear classifier with
+    intercept, generic data are rarely separable, so the LP would mostly be wasted)."""
+    n, d = shape
+    return amb in ("erm", "chi2", "kl") and alpha == 0 and norm_penalty == 0 and n <= 2 * (d + 1)
+
+
+def _separated_fit(
+    loss: str, amb: str, r: float, X: np.ndarray, ypm: np.ndarray, fit_intercept: bool
+) -> DirectFit | None:
+    r"""Linearly separable training data (``None`` when they are not): with no regulariser
+    and a ball of distributions on the training points (ERM, chi-square, KL), the optimum is
+    0. The worst-case expected loss is :math:`\ge 0` (the losses are), and a separator with
+    margins :math:`m_i \ge 1` (the LP :math:`y_i (w'x_i + b) \ge 1`, HiGHS) has hinge loss 0
+    on every point, so every reweighting has value 0: optimal. For the logistic loss the
+    infimum 0 is not attained; ``t (w, b)`` with every margin :math:`\ge 23` has every loss
+    :math:`\le \log(1 + e^{-23}) \approx 1e{-10}`, hence worst case within that of 0. The
+    certificate: ``lower = 0``, ``upper`` the exact value at the returned point."""
+    from scipy.optimize import linprog
+
+    n, d = X.shape
+    Xs = ypm[:, None] * X
+    rows = np.hstack([Xs, ypm[:, None]]) if fit_intercept else Xs
+    res = linprog(
+        np.zeros(rows.shape[1]),
+        A_ub=-rows,
+        b_ub=-np.ones(n),
+        bounds=[(None, None)] * rows.shape[1],
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return None
+    coef = np.asarray(res.x[:d], dtype=float)
+    intercept = float(res.x[d]) if fit_intercept else 0.0
+    low = float(np.min(Xs @ coef + ypm * intercept))
+    if not low > 0:
+        return None
+    scale = (1.0 if loss == "hinge" else 23.0) / low
+    coef, intercept = scale * coef, scale * intercept
+    margins = Xs @ coef + ypm * intercept
+    upper, weights = exact_objective(loss, amb, r, margins, coef)
+    gap = max(0.0, upper) / max(1.0, abs(upper))
+    return DirectFit(
+        coef, intercept, upper, 0.0, gap, "optimal" if gap <= OPTIMAL_GAP else "feasible", weights
+    )
 
 
 @dataclass(frozen=True)

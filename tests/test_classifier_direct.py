@@ -170,3 +170,30 @@ def test_clarabel_failure_falls_back_to_the_cvxpy_route(monkeypatch) -> None:
     clf = DROLinearSVC("chi2", radius=0.1).fit(X, y)
     assert clf.status_ == "optimal"
     assert clf.robust_objective_ == pytest.approx(ref.robust_objective_, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("loss", "amb"), [("hinge", "chi2"), ("logistic", "kl"), ("logistic", "erm")]
+)
+def test_separable_data_without_regulariser_are_certified_at_zero(monkeypatch, loss, amb) -> None:
+    """n <= 2 (d + 1) separable points: the LP separator (scaled) has every loss ~0, so the
+    certified interval is [0, ~1e-10]; the cvxpy route's value is inside it to its tolerance."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(12, 8))
+    y = np.where(X @ rng.normal(size=8) > 0, 1.0, -1.0)
+    clf = CLASSES[loss](amb, radius=0.1).fit(X, y)
+    assert clf.lower_bound_ == 0.0 and clf.status_ == "optimal"
+    assert 0.0 <= clf.robust_objective_ <= 1e-9
+    margins = y * (X @ clf.coef_[0] + clf.intercept_[0])
+    assert margins.min() >= (1.0 - 1e-9 if loss == "hinge" else 22.9)
+    ref = _cvxpy_route(monkeypatch, CLASSES[loss], X, y, ambiguity=amb, radius=0.1)
+    assert -1e-9 <= ref.robust_objective_ <= 1e-5
+
+
+def test_non_separable_data_take_the_conic_program(monkeypatch) -> None:
+    X, y = data(8, n=14, d=6)  # n <= 2 (d + 1), but one point twice with both labels:
+    X[1], y[1] = X[0], -y[0]  # not separable
+    clf = DROLogisticRegression("kl", radius=0.1).fit(X, y)
+    ref = _cvxpy_route(monkeypatch, DROLogisticRegression, X, y, ambiguity="kl", radius=0.1)
+    assert clf.robust_objective_ > 0.1
+    assert clf.robust_objective_ == pytest.approx(ref.robust_objective_, rel=1e-6)
