@@ -216,6 +216,7 @@ def solve_ssg(
             break
         K = min(2 * K, max_pieces)
 
+    final_K = tried[-1]["pieces"] if tried else K  # the coarse K (refinement entries follow)
     if pwla_mode == "adaptive" and grid_z is not None and grid_in_model:
         t0 = time.perf_counter()
         ref = refine_erm(solved, grid_K, grid_z, lambda m: run(m, _remaining(time_limit, t_start)))
@@ -278,7 +279,7 @@ def solve_ssg(
         certificate=cert,
         extra={
             "method": "misocp",
-            "pieces": tried[-1]["pieces"] if tried else K,
+            "pieces": final_K,
             "pwla_mode": pwla_mode,
             "solves": tried,
             "reduction": red_info,
