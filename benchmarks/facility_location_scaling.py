@@ -102,9 +102,9 @@ def run_row(
     """One solve (called in a child process); returns the measured figures."""
     inst = make_instance(family, customers, seed)
     objective = "erm" if rho == 0 else "chi2"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = solve_oa(inst, budget, objective, rho, gap=GAP, time_limit=time_limit)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     evals = []
     for _ in range(3):
         t1 = time.perf_counter()
@@ -115,6 +115,7 @@ def run_row(
         "N": customers,
         "rho": rho,
         "seconds": seconds,
+        "cpu": cpu,
         "build": res.build_seconds,
         "status": res.status.value,
         "gap": res.gap,
@@ -168,9 +169,12 @@ def _old_columns(old: dict | None, row: dict) -> str:
     if old is None:
         return ""
     rounds = old["frac_rounds"] + old["rounds"]
+    cpu = ""
+    if "cpu" in old:
+        cpu = f" {old['cpu']:>7.2f} {old['cpu'] / row['cpu']:>7.1f}"
     return (
         f" | {old['seconds']:>8.2f} {old['status']:>10} {rounds:>7} {old['peak_mib']:>8.0f} "
-        f"{old['seconds'] / row['seconds']:>7.1f}"
+        f"{old['seconds'] / row['seconds']:>7.1f}{cpu}"
     )
 
 
@@ -216,12 +220,13 @@ def main(argv: list[str] | None = None) -> int:
           f"time limit {args.time_limit:g} s, 1 thread, each run in its own process, "
           f"{args.repeat} run(s) per row (median; 'runs' lists all)")  # fmt: skip
     head = (
-        f"{'objective':>12} {'seed':>4} {'r':>3} {'N':>8} {'seconds':>8} {'build s':>8} "
-        f"{'status':>10} {'gap':>8} {'frac rnd':>8} {'int rnd':>7} {'nodes':>6} "
+        f"{'objective':>12} {'seed':>4} {'r':>3} {'N':>8} {'seconds':>8} {'cpu s':>7} "
+        f"{'build s':>8} {'status':>10} {'gap':>8} {'frac rnd':>8} {'int rnd':>7} {'nodes':>6} "
         f"{'peak MiB':>9} {'1 eval s':>9} {'x time':>7} {'x rounds':>8} {'x mem':>6} {'load':>5}"
     )
     if args.compare_with:
         head += f" | {'old s':>8} {'old status':>10} {'old rnd':>7} {'old MiB':>8} {'old/new':>7}"
+        head += f" {'old cpu':>7} {'cpu o/n':>7}"
     print(head + "  runs")
     for rho in rhos:
         for seed in seeds:
@@ -253,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                     all_s = ",".join(f"{r['seconds']:.2f}" for r in good)
                     print(
                         f"{name:>12} {seed:>4} {budget:>3} {N:>8} {row['seconds']:>8.2f} "
+                        f"{row['cpu']:>7.2f} "
                         f"{row['build']:>8.2f} {row['status']:>10} {gap:>8} "
                         f"{row['frac_rounds']:>8} {row['rounds']:>7} "
                         f"{row['nodes'] if row['nodes'] is not None else '-':>6} "

@@ -263,13 +263,18 @@ class SubmodularCuts:
         def pick(x: np.ndarray) -> np.ndarray:
             return x[rows][:, cols] if isinstance(rows, slice) else x[np.ix_(rows, cols)]
 
-        v = pick(self.v)
+        return self._drop_from(m, pick(self.v), pick(self._rank) if m else None, rows)
+
+    def _drop_from(
+        self, m: int, v: np.ndarray, rank: np.ndarray | None, rows: np.ndarray | slice
+    ) -> np.ndarray:
+        """:meth:`drop_columns` from the already selected ``v`` and ``rank`` entries (same
+        shape) of the customers ``rows``."""
         b = self.b[rows]
         if m == 0:
             M = np.zeros(v.shape)
         else:
             top_m, drop_one = self._drop_tables(m)
-            rank = pick(self._rank)
             M = np.where(
                 rank < m,
                 np.take_along_axis(drop_one[rows], np.minimum(rank, m), axis=1),
@@ -388,6 +393,7 @@ class SubmodularCuts:
         b = self.b[rows]
         n = v.shape[0]
         v_s, z_s, order = v[:, supp], z[supp], ch.order
+        rank_s = self._rank[rows][:, supp]
         ord_pos = np.searchsorted(supp, order)
         t = np.zeros(n)
         best_v, best_k, best_t = np.full(n, np.inf), np.zeros(n, dtype=np.int64), t.copy()
@@ -402,7 +408,9 @@ class SubmodularCuts:
             out = ~in_s
             val = t / bt + (b / bt) * ((v_s[:, out] / (v_s[:, out] + bt[:, None])) @ z_s[out])
             if k:
-                val -= self.drop_columns(k + self.budget - 1, supp[in_s], rows) @ (1.0 - z_s[in_s])
+                m = min(k + self.budget - 1, self.D - 1)
+                c = self._drop_from(m, v_s[:, in_s], rank_s[:, in_s], rows)
+                val -= c @ (1.0 - z_s[in_s])
             better = val < best_v
             best_v = np.where(better, val, best_v)
             best_k = np.where(better, k, best_k)
