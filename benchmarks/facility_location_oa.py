@@ -15,6 +15,12 @@ Parts (``--parts``, default all):
   budgets {5, 10}: the default route (master for ``MASTER_SLICE`` s, then the combinatorial
   branch-and-bound of ``oa_chi2_branch_and_bound``); ``--chi2-compare`` also runs the master
   alone (``branch_and_bound=False``) on each row right after it, side by side.
+* ``hull``: why no outer-approximation master can be tight for chi-square: a lower bound on
+  ``max {n Phi(theta) : theta in conv{f(T) : |T| <= r}}`` (below every convex relaxation's root
+  bound) for ``--hull-row`` (default the README example), by column generation over sets:
+  master ``min_P max_k n P'f(T_k)`` over the chi-square ball (cvxpy + Clarabel; by minimax it
+  equals ``max_lambda n Phi(sum_k lambda_k f(T_k))``, a point of the hull), pricing
+  ``T = argmax n P'f(T)`` (an ERM solve with weights ``n P``); printed beside the optimum.
 * ``nyc``: NYC-scale synthetic instance (82,341 customers, 59 locations, seed 0,
   ``instances/nyc_synthetic.py``), budget ``--nyc-budget``: ERM and chi-square rho in
   {1e2, 1e3, 1e4}, gap 1e-4, full data.
@@ -177,6 +183,42 @@ def part_chi2(args, cache: dict) -> None:
         )
 
 
+def part_hull(args, cache: dict) -> None:
+    import cvxpy as cp
+    import numpy as np
+
+    from dro_opt.algorithms.capture_objectives import capture_probabilities
+    from dro_opt.models.facility_location import MCFLPInstance
+
+    name, alpha, beta, b, rho = args.hull_row.split(":")
+    b, rho = int(b), float(rho)
+    inst = _load(name, float(alpha), float(beta), cache)
+    a, q = inst.a, inst.q
+    n, N = float(q.sum()), q.size
+    p = q / n
+    opt = solve_oa(inst, b, "chi2", rho, gap=1e-6, time_limit=args.time_limit)
+    print(f"\n## convex-hull bound, {name} alpha={alpha} beta={beta} r={b} rho={rho:g}")
+    print(f"optimum {opt.value:.6f} ({opt.status.value}, bound {opt.bound:.6f})")
+    P, v = cp.Variable(N), cp.Variable()
+    ball = [P >= 0, cp.sum(P) == 1, cp.sum(cp.multiply(0.5 / p, cp.square(P - p))) <= rho / n]
+    weights, rows, t0 = p.copy(), [], time.perf_counter()
+    for it in range(args.hull_iterations):
+        price = solve_oa(MCFLPInstance(n * weights, a), b, "erm", gap=1e-9)
+        rows.append(capture_probabilities(a, price.z))
+        upper = n * weights @ rows[-1]  # L(P) = max_T n P'f(T) >= the hull value
+        prob = cp.Problem(cp.Minimize(v), [v >= n * (np.array(rows) @ P), *ball])
+        prob.solve(solver="CLARABEL")
+        weights = np.maximum(P.value, 0.0)
+        weights /= weights.sum()
+        print(
+            f"  {it:3d} hull value >= {prob.value:.6f}  <= {upper:.6f}  "
+            f"({time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
+        if upper - prob.value <= 1e-6 * abs(upper):
+            break
+
+
 def part_nyc(args) -> None:
     from dro_opt.instances.nyc_synthetic import generate_nyc_synthetic
 
@@ -203,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chi2-grid", default="0.05:1,0.1:5,0.2:1,0.2:10")
     ap.add_argument("--chi2-gap", type=float, default=1e-4, help="relative gap of the chi2 rows")
     ap.add_argument("--chi2-compare", action="store_true", help="also the master alone, per row")
+    ap.add_argument("--hull-row", default="HM14_800_25:0.05:1:5:100", help="name:alpha:beta:r:rho")
+    ap.add_argument("--hull-iterations", type=int, default=80)
     ap.add_argument("--nyc-budget", type=int, default=10)
     ap.add_argument("--nyc-limit", type=float, default=600.0)
     args = ap.parse_args(argv)
@@ -216,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         part_erm(args, cache)
     if "chi2" in parts:
         part_chi2(args, cache)
+    if "hull" in parts:
+        part_hull(args, cache)
     if "nyc" in parts:
         part_nyc(args)
     return 0

@@ -19,7 +19,9 @@ from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_chi2_branch_and_bound import (
     branch_and_bound_chi2,
     chi2_batch,
+    chi2_batch_eta,
     count_sets,
+    threshold_bound,
 )
 from dro_opt.models.facility_location import MCFLPInstance, evaluate
 from dro_opt.models.facility_location.bruteforce import brute_force
@@ -62,6 +64,23 @@ def test_batched_worst_case_is_an_upper_bound_in_the_ball(radius: float) -> None
         divergence = 0.5 * p @ (P[b] / p - 1.0) ** 2
         assert divergence <= radius * (1 + 1e-12)
         assert P[b] @ F[b] == pytest.approx(values[b], abs=1e-13)
+
+
+@pytest.mark.parametrize("radius", [1e-3, 0.5, 30.0])
+def test_threshold_bound_is_an_upper_bound_and_exact_at_the_optimal_threshold(radius) -> None:
+    rng = np.random.default_rng(3)
+    N = 150
+    p = rng.random(N) + 0.05
+    p /= p.sum()
+    F = rng.random((20, N)) ** 3
+    exact = np.array([chi2_worst_case(p, f, radius)[0] for f in F])
+    for eta in (rng.random(20), rng.random(20) * 0.1, np.full(20, 2.0)):
+        assert np.all(threshold_bound(p, F, eta, radius) >= exact - 1e-14)
+    _, _, eta_star = chi2_batch_eta(p, F, radius)
+    ok = np.isfinite(eta_star)  # NaN: rows left to the scalar closed form (breakpoint optima)
+    assert ok.sum() >= 15
+    tight = threshold_bound(p, F[ok], eta_star[ok], radius)
+    np.testing.assert_allclose(tight, exact[ok], rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(("rho", "seed"), HARD)

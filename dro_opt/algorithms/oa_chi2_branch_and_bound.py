@@ -23,9 +23,14 @@ candidates ``R``, ``k`` slots. Bounds, all valid for every set of the node:
   ``T`` of the node has ``f(T) <= u`` and ``Phi`` is non-decreasing;
 * for a set ``T`` and any ``P`` in the ball, ``F(T) <= n P'f(T)``; with ``P`` the worst case at
   a subset of ``T`` one element smaller (the supergradient there: tight when the last element
-  changes little) or at the incumbent. Nodes with one or two slots screen all their sets in
-  batches with these surrogates (and for pairs ``A + i + j`` the bound ``n Phi(u)`` of
-  ``A + i``) and evaluate exactly only those above the threshold.
+  changes little) or at the incumbent;
+* the threshold bound of :func:`threshold_bound`: the optimal threshold ``eta`` of a
+  one-smaller subset turned into a distribution of the ball re-weighted by ``f(T)`` itself
+  (no sorting).
+
+Nodes with one or two slots screen all their sets in batches with the last two (and for pairs
+``A + i + j`` the bound ``n Phi(u)`` of ``A + i``) and evaluate exactly only those above the
+threshold.
 
 A node or set is discarded only if its bound is at most the threshold ``F(incumbent) +
 gap max(1, |F(incumbent)|) / 2``; the returned bound is the largest exact value or discarded
@@ -97,6 +102,37 @@ def chi2_batch(p: np.ndarray, F: np.ndarray, radius: float) -> tuple[np.ndarray,
     chi-square ball of radius ``radius`` around ``p`` as the upper bound ``P_b'F_b`` with
     ``P_b`` in the ball (within ``1e-11 + 1e-10`` of the dual lower bound; module docstring),
     and ``P_b``."""
+    values, P, _ = chi2_batch_eta(p, F, radius)
+    return values, P
+
+
+def threshold_bound(p: np.ndarray, F: np.ndarray, eta: np.ndarray, radius: float) -> np.ndarray:
+    """Upper bounds on ``Phi(F_m)`` from a threshold ``eta_m`` per row, without sorting.
+
+    ``w = (eta - F_m)_+`` gives the distribution ``P = p w / E_p w`` with divergence
+    ``D = (E_p w^2 / (E_p w)^2 - 1) / 2``; if ``D > radius`` it is shrunk to
+    ``s P + (1 - s) p`` with ``s = sqrt(radius / D) (1 - 1e-9)``, divergence ``s^2 D < radius``.
+    Either way it lies in the ball, so its expectation of ``F_m`` bounds ``Phi(F_m)`` from
+    above; it equals ``Phi`` when ``eta`` is the row's optimal threshold. Rows with
+    ``E_p w = 0`` or a non-finite ``eta`` get ``+inf``."""
+    with np.errstate(invalid="ignore"):
+        w = np.maximum(eta[:, None] - F, 0.0)
+    pw = w * p[None, :]
+    m1 = pw.sum(axis=1)
+    m2 = np.einsum("mn,mn->m", pw, w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pf = np.einsum("mn,mn->m", pw, F) / m1
+        D = 0.5 * (m2 / (m1 * m1) - 1.0)
+        scale = np.where(D > radius, np.sqrt(radius / D) * (1.0 - 1e-9), 1.0)
+    out = scale * pf + (1.0 - scale) * (F @ p)
+    return np.where(np.isfinite(eta) & (m1 > 0) & np.isfinite(out), out, np.inf)
+
+
+def chi2_batch_eta(
+    p: np.ndarray, F: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`chi2_batch` plus the optimal threshold ``eta`` of each row (NaN where the scalar
+    closed form was used)."""
     F = np.atleast_2d(np.asarray(F, dtype=float))
     B, N = F.shape
     c = math.sqrt(1.0 + 2.0 * radius)
@@ -144,9 +180,11 @@ def chi2_batch(p: np.ndarray, F: np.ndarray, radius: float) -> tuple[np.ndarray,
     np.put_along_axis(P, order, P_sorted, axis=1)
     P = (1.0 - SHRINK) * P + SHRINK * p[None, :]  # strictly inside the ball (module docstring)
     values = np.einsum("bn,bn->b", P, F)
+    eta = eta + shift
     for b in np.flatnonzero(~good):  # ties / breakpoint optima: the scalar closed form
         values[b], P[b] = chi2_worst_case(p, F[b], radius)
-    return values, P
+        eta[b] = np.nan
+    return values, P, eta
 
 
 def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
@@ -158,15 +196,30 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
     Prefixes whose bound is at most ``threshold()`` yield their pairs with that bound and no
     ``F`` rows (``F`` is None)."""
     N, m = LA.shape[0], rest.size
+
+    def tighten(sur: np.ndarray, F: np.ndarray, etas: list[np.ndarray]) -> np.ndarray:
+        """Threshold bounds (:func:`threshold_bound`) for the rows still above the threshold,
+        with the optimal threshold of a one-smaller subset (measured: 60% fewer exact
+        evaluations, 20% less time on the README row; more thresholds cost more than they
+        save)."""
+        up = np.flatnonzero(sur > threshold())
+        if up.size:
+            Fu = F[up]
+            for eta in etas:
+                sur[up] = np.minimum(sur[up], n * threshold_bound(p, Fu, eta[up], radius))
+        return sur
+
     if k == 1:
         F = expit(np.logaddexp(LA[None, :], a[:, rest].T))  # (m, N)
-        _, P_A = chi2_batch(p, expit(LA)[None, :], radius)
-        yield rest[:, None], n * np.minimum(F @ P_A[0], F @ P_inc), F
+        _, P_A, eta_A = chi2_batch_eta(p, expit(LA)[None, :], radius)
+        sur = n * np.minimum(F @ P_A[0], F @ P_inc)
+        sur = tighten(sur, F, [np.full(m, eta_A[0])])
+        yield rest[:, None], sur, F
         return
     ar = a[:, rest]
     best_after = np.maximum.accumulate(ar[:, ::-1], axis=1)[:, ::-1]  # max over columns >= c
     LS = np.logaddexp(LA[None, :], ar.T)  # (m, N): A + i for every candidate i
-    _, P_S = chi2_batch(p, expit(LS), radius)
+    _, P_S, eta_S = chi2_batch_eta(p, expit(LS), radius)
     step = max(1, BLOCK_WORK // max(N * m, 1))
     for lo in range(0, m - 1, step):
         heads = np.arange(lo, min(m - 1, lo + step))
@@ -182,8 +235,9 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
         i, j = heads[hi], ci
         F = expit(np.logaddexp(LS[i], ar[:, j].T))  # (M, N)
         sur = np.minimum(np.einsum("mn,mn->m", F, P_S[i]), np.einsum("mn,mn->m", F, P_S[j]))
-        sur = n * np.minimum(sur, F @ P_inc)
-        yield np.stack([rest[i], rest[j]], axis=1), np.minimum(sur, hb[hi]), F
+        sur = np.minimum(n * np.minimum(sur, F @ P_inc), hb[hi])
+        sur = tighten(sur, F, [eta_S[j]])
+        yield np.stack([rest[i], rest[j]], axis=1), sur, F
 
 
 def branch_and_bound_chi2(

@@ -30,6 +30,11 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    for LP rows violated within the feasibility tolerance (at most ``2 n feastol``,
    :meth:`OAOracle.tolerance_allowance`) and the solver's relative pruning epsilon
    (``1e-9 * |bound|``).
+5. Chi-square hand-over: if the master has not closed the gap after :data:`MASTER_SLICE`
+   seconds and the restricted domain is small (:data:`BRANCH_AND_BOUND_WORK`), the certified
+   combinatorial branch-and-bound of :mod:`oa_chi2_branch_and_bound` searches the restricted
+   domain for the rest of the time; its bound (and the master's, both valid) bounds the
+   restricted domain, maxed with the incumbent as in step 3.
 
 Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility_location_oa.py``):
 
@@ -44,10 +49,32 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
 * chi-square: the grouped hypograph of the incumbent's worst case plus ``t <= Phi(u)``
   (:attr:`OAOracle.phi_upper`). Re-measured after the lock fix of :mod:`oa_master_scip`
   (earlier fast "proofs" were false): HM14 N=800, rho in {1e2, 1e3, 1e4}, 18 of 48 rows proven
-  within 30 s (``benchmarks/facility_location_oa.py --parts chi2``). More grouped families
-  (worst cases of the 4 or 10 best greedy sets) did not help (HM14_800_25, alpha=0.05,
-  beta=1, r=5, rho=100: 151 s vs 153 s with one family; 10 families not proven in 200 s).
-
+  within 30 s (``benchmarks/facility_location_oa.py --parts chi2``, gap 1e-6). More grouped
+  families (worst cases of the 4 or 10 best greedy sets) did not help (HM14_800_25,
+  alpha=0.05, beta=1, r=5, rho=100: 151 s vs 153 s with one family; 10 families not proven in
+  200 s).
+* chi-square, why the master cannot be tight (issue 10 item 2): every convex relaxation of the
+  hypograph in ``(z, theta)`` has a root bound of at least the convex-hull value
+  ``max {n Phi(theta) : theta in conv{f(T)}}`` (each ``(1_T, f(T))`` is feasible, ``Phi`` is
+  concave). On the README row (HM14_800_25, alpha=0.05, beta=1, r=5, rho=100) column
+  generation over sets (``benchmarks/facility_location_oa.py --parts hull``) gives a hull
+  value >= 26.02 against the optimum 13.52; the chi-square dual split by its threshold
+  ``eta`` (``Phi = max_eta eta - c ||(eta - f)_+||_p``, each ``eta`` a separable concave
+  problem) relaxes no better: its continuous relaxation at the optimal ``eta`` is >= 28.9.
+  Measured on that row (load 7-9 on 2 cores): groups master 40 s, bound 19.3 (1,831 nodes);
+  one variable per customer 40 s, bound 25.4 (33 nodes); aggregate 40 s, bound 19.2. Only 4
+  of the 53,130 sets lie within 1% of the optimum, but the bounds that do not mix sets are
+  weak high in the tree: a depth-first search with the node bound ``n Phi(u)`` alone visits
+  59,000 nodes (33 s), adding the worst-case-weighted marginal-gain bound 44,000 (99 s).
+  What works is combinatorial (step 5): supergradient surrogates ``n P'f(T)`` with ``P`` the
+  worst case at a subset one element smaller, evaluated in batches, exact values only above
+  the threshold (12,240 of the 53,130 sets on that row), plus ``n Phi(u)`` for nodes whose
+  worst customers cannot be reached (rows whose optimum is far below 1).
+  Orders measured on that row: index order 12,240 exact evaluations, strong-first 31,720,
+  weak-first 20,755 (one-sided surrogate); with the symmetric pair surrogates of
+  :mod:`oa_chi2_branch_and_bound`, strong first: 19,362 on that row, and the ``Phi(u)`` prunes
+  make it 6x faster on tiny-valued rows (HM14_800_50, alpha=0.1, beta=5, r=5, rho=1e4:
+  5.0 s vs 29.9 s in index order).
 * where the time goes at city scale (cProfile, NYC synthetic seed 0, N = 82,341, r = 6, ERM,
   before issue 10): 25 of 31 s in the fractional separation (26 rounds, ~0.95 s each), which
   built every candidate cut (7 nested sets, the gradient cut, strengthening, folding) on all
@@ -80,7 +107,7 @@ import numpy as np
 from dro_opt import deadline, interrupt
 from dro_opt.algorithms.capture_objectives import capture_probabilities, evaluate
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
-from dro_opt.algorithms.oa_chi2_branch_and_bound import branch_and_bound_chi2
+from dro_opt.algorithms.oa_chi2_branch_and_bound import branch_and_bound_chi2, count_sets
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
 from dro_opt.solvers.status import Status
@@ -96,6 +123,9 @@ EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruni
 #: chi-square: seconds the master gets before the combinatorial branch-and-bound takes over
 #: (:mod:`oa_chi2_branch_and_bound`; easy rows stay with the master; module docstring, measurements)
 MASTER_SLICE = 1.0
+#: ... when (sets of the restricted domain) x customers is at most this; beyond it (city scale,
+#: HM14 D = 50 with r = 10) the master keeps the whole time
+BRANCH_AND_BOUND_WORK = 1e10
 
 
 @dataclass
@@ -265,7 +295,8 @@ def solve_oa(
     fractional : separate cuts at fractional LP points (branch-and-cut) as well.
     branch_and_bound : chi-square: a master that has not closed the gap within
         :data:`MASTER_SLICE` seconds hands over to the certified combinatorial
-        branch-and-bound (:mod:`oa_chi2_branch_and_bound`) for the rest of the time; False keeps the
+        branch-and-bound (:mod:`oa_chi2_branch_and_bound`) for the rest of the time, when the
+        restricted domain is small enough (:data:`BRANCH_AND_BOUND_WORK`); False keeps the
         master for the whole time.
     progress : called as ``progress(incumbent_mask, bound)`` after the incumbent phase, after the
         bound tightening and whenever the master's proven bound changes (bound-over-time; the
@@ -363,7 +394,9 @@ def solve_oa(
         return finish(incumbent, U, 0, oracle.ncuts, None, f"proved by initial cuts; {msg_fix}")
     # 4) master
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
-    hand_over = kind == "chi2" and branch_and_bound
+    free = int((~fixed_zero & ~fixed_one).sum())
+    work = count_sets(free, r - int(fixed_one.sum())) * float(oracle.N)
+    hand_over = kind == "chi2" and branch_and_bound and work <= BRANCH_AND_BOUND_WORK
     if hand_over:
         remaining = min(remaining or np.inf, MASTER_SLICE)
     kwargs = dict(
