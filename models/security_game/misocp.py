@@ -32,6 +32,20 @@ blocks, no loop per type or per pair):
 The model is the original problem restricted to the grid, exact there (the rule's docstring
 proves it); the certificate adds :meth:`SSGMisocp.pwla_line` to the solver's bound (the
 averaged line of :mod:`.curvature` when it is smaller).
+
+``pwla_mode="curvature"`` (default) changes three things, each proven in its module: the ratio
+box ``[lo_n, hi_n]`` is the range of ``f_n`` over the FEASIBLE coverages (:mod:`.value_range`;
+tighter McCormick envelopes and oscillation bounds); for ERM with ``R K`` integral the
+cell-dependent second-order error of :mod:`.cell_curvature` is added to the numerator values
+(still linear-fractional in the binaries, so the McCormick rows stay exact), which makes the
+model's own bound an upper bound on the continuous optimum with no line (used when its a-priori
+uniform estimate beats the round-down line); for VR / chi-square the cell line of
+:mod:`.cell_curvature` competes as a third line. Why not a relaxation with continuous fills
+(``z_j = t_k + delta x_jk`` and chord over-estimates): the ratio row then multiplies the
+continuous ratio ``y`` by the continuous fill ``x``, and McCormick on a product of two
+continuous variables leaves a gap of up to ``|h(t_k) - h(t_k-1)| (yhi - ylo) / 4`` per active
+cell -- first order in ``delta``, i.e. the ``O(1 / K)`` this mode avoids. ``"restriction"``
+keeps the former model and lines.
 """
 
 from __future__ import annotations

@@ -11,9 +11,12 @@ The certificate (mean units, original payoffs)::
 
 The PWLA line is the rigorous grid-restriction bound of
 :mod:`dro_opt.reformulations.pwla_fractional` (paper 003 Thm. 2 with the constant computed from
-the data). The solver's word is checked: its bound must not lie below the exact value of its own
-decision on the solved instance (the model is exact on the grid); otherwise the bound is dropped
-and the status is ``NUMERICAL_ERROR``.
+the data). With ``pwla_mode="adaptive"`` (default) or ``"curvature"``, the ERM model carries its
+second-order error inside (:mod:`.cell_curvature`; the line is then 0) and ``adaptive`` refines
+the grid around the incumbent (:mod:`.refine`: the upper is the max of the proven bounds outside
+and inside the refined boxes). The solver's word is checked: its bound must not lie below the
+exact value of its own decision on the solved instance (the model is exact on the grid);
+otherwise the bound is dropped and the status is ``NUMERICAL_ERROR``.
 
 ``pieces="auto"``: the smallest ``K`` of ``2, 4, 8, ...`` (at most ``max_pieces``) whose PWLA line
 is at most half of ``gap * max(1, |F(z0)|)`` (``z0`` the uniform coverage ``R / M``); after the
