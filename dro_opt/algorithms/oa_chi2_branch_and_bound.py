@@ -274,7 +274,15 @@ def branch_and_bound_chi2(
     best_mask = np.asarray(incumbent, dtype=bool).copy()
     best = float(incumbent_value)
     L0 = logsumexp_rows(a[:, fixed_one], axis=1) if fixed_one.any() else np.full(N, -np.inf)
-    _, P_inc = chi2_worst_case(p, expit(logsumexp_rows(a[:, best_mask], axis=1)), radius)
+    size = int(fixed_one.sum()) + max(k0, 0)
+    guide = best_mask | fixed_one
+    if guide.sum() < size:  # complete a small incumbent (F is monotone): a better guide P_inc
+        gain = p @ expit(np.logaddexp(L0[:, None], a[:, free]))
+        extra = [j for j in free[np.argsort(-gain, kind="stable")] if not guide[j]]
+        guide[extra[: size - int(guide.sum())]] = True
+    value_g, P_inc = chi2_worst_case(p, expit(logsumexp_rows(a[:, guide], axis=1)), radius)
+    if n * value_g > best and guide.sum() <= budget:
+        best, best_mask = n * value_g, guide.copy()
     # strong candidates first (worst-case weighted singleton value): good sets are met early
     single = P_inc @ expit(np.logaddexp(L0[:, None], a[:, free]))
     order = free[np.argsort(-single, kind="stable")]
