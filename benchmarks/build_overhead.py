@@ -20,7 +20,8 @@ only canonicalises, cvxpy cannot prove a gap on this model here). Build seconds 
 ``--repeats``) are measured first without tracing, then peak memory with ``tracemalloc`` in a
 second pass (tracing slows Python allocation, so its seconds are not reported). Then every
 installed backend loads the built model into its solver (``Result.build_seconds`` of a solve
-stopped by a 0.01 s limit), printed beside the build time; HiGHS gets the linear part (the SOC
+stopped by a 0.01 s limit), printed beside the build time measured interleaved with it (build,
+load, build, load, ...: best of ``--repeats`` each); HiGHS gets the linear part (the SOC
 dropped: a timing of the hand-over only). Size-limited licences refuse the model after the load,
 so their load is timed too. No timing is asserted anywhere.
 
@@ -28,33 +29,54 @@ Run (from the repository root)::
 
     python benchmarks/build_overhead.py --check    # N = 99,999, D = 100, links = 1
     python benchmarks/build_overhead.py --samples 20000 --links 3 --skip-native
+    python benchmarks/build_overhead.py --skip-cvxpy --repeats 2 --routes   # + fallback routes
 
-One measured run of ``python benchmarks/build_overhead.py --skip-cvxpy --repeats 2`` (2-core
-machine shared with other jobs, load average about 11 during the run, so absolute seconds are
-inflated; Python 3.11, SCIP 10 / pyscipopt 6.3, highspy, gurobipy 13, CPLEX 22.1, Xpress 9.9,
-MOSEK 11)::
+Two measured runs in one window (2-core machine shared with about ten other jobs: load average
+12-14 during the runs, so absolute seconds are inflated and single figures are noisy -- the build
+time of the "scip C API" row below is an outlier); Python 3.11, SCIP 10 / pyscipopt 6.3,
+highspy 1.16, gurobipy 13, CPLEX 22.1, Xpress 9.9, MOSEK 11. Model: variables 200100, rows
+499998, non-zeros 1300089, one SOC with 100000 entries. This code,
+``python benchmarks/build_overhead.py --skip-cvxpy --repeats 2 --routes``::
 
-    model: N=99999 samples, D=100 binaries, 99999 links
-      variables 200100, rows 499998, non-zeros 1300089, SOC entries 100000
-      cone runs [('zero', 1, 99999), ('nonneg', 1, 299998), ('zero', 1, 1), ('soc', 100000, 1)]
-    build (best of 2)        seconds   peak MiB
-    dro_opt ConicBuilder         0.138      100.8
-    load into each solver (dro_opt build: 0.138 s)
-      backend      load s load/build  model        then
-      scip         22.895     165.7x  whole MISOCP time_limit
-      highs         0.100       0.7x  linear part  time_limit
-      clarabel        n/a             (cannot hold it)
-      gurobi        7.594      54.9x  whole MISOCP license_limit
-      mosek         1.052       7.6x  whole MISOCP license_limit
-      cplex         5.327      38.5x  whole MISOCP license_limit
-      xpress        1.309       9.5x  whole MISOCP time_limit
+      backend            build s   load s load/build  model  then
+      scip C API           0.337    8.128      24.2x  MISOCP time_limit C API
+      scip lp file         0.148   18.265     123.6x  MISOCP time_limit lp file
+      scip objects         0.099   19.620     198.0x  MISOCP time_limit
+      highs                0.114    0.085       0.7x  linear time_limit
+      clarabel                        n/a             (cannot hold it)
+      gurobi               0.113    0.638       5.6x  MISOCP license_limit
+      mosek                0.129    0.445       3.4x  MISOCP license_limit
+      cplex C API          0.102    0.923       9.0x  MISOCP license_limit
+      cplex python API     0.094    5.810      61.9x  MISOCP license_limit
+      xpress               0.088    0.939      10.7x  MISOCP time_limit
+    load average: ['13.62', '12.01', '9.70']
 
-SCIP: the two hand-overs measured side by side on this model in one process (same load):
-dro_opt's ``.lp`` writer + SCIP's LP reader 15.3 s, per-object pyscipopt calls 18.3 s; the
-backend takes the file route from 50,000 non-zeros on. Neither reaches 10x the build: SCIP's
-reader itself and pyscipopt's per-row constraint creation are the floor here. Gurobi's time is
-gurobipy's ``addMVar``/``addMConstr`` (the quadratic cone is one sparse ``addMQConstr``); CPLEX's
-Python API builds one list per row.
+and right after it the code before this benchmark's hand-over work (commit 06235a4: SCIP through
+the LP file, Gurobi ``addMVar``/``addMConstr``, CPLEX per-row lists), same script::
+
+      scip                 0.095   16.132     169.1x  MISOCP time_limit lp file
+      highs                0.110    0.068       0.6x  linear time_limit
+      gurobi               0.105    5.506      52.4x  MISOCP license_limit
+      mosek                0.121    0.538       4.5x  MISOCP license_limit
+      cplex                0.125    7.481      60.0x  MISOCP license_limit
+      xpress               0.136    1.341       9.8x  MISOCP time_limit
+    load average: ['14.28', '12.65', '10.18']
+
+A third run of this code, ``--repeats 3`` (load average 15)::
+
+      scip                 0.102    4.927      48.4x  MISOCP time_limit C API
+      gurobi               0.100    0.629       6.3x  MISOCP license_limit
+      mosek                0.104    0.374       3.6x  MISOCP license_limit
+      cplex                0.101    0.682       6.8x  MISOCP license_limit
+      xpress               0.102    1.127      11.0x  MISOCP time_limit
+      highs                0.094    0.081       0.9x  linear time_limit
+
+Over all runs of this session (load 8-15): SCIP C API 36-48x (plus the outlier above), LP file
+120-141x, objects 173-248x (before: the LP file, 108-169x). SCIP's C functions themselves, timed
+in a C loop on the same library, take about 1.3 us per column and 1.5 us per row (about 1 s
+here), so even without Python SCIP's floor is near 10x this build. Gurobi 5.6-6.3x (before
+39-52x), CPLEX C API 6.4-9.0x (before 60-66x), Xpress 9.5-11x (before 9.8-14x; the rest is
+``loadMIQCQP`` itself), MOSEK 3-4.5x, HiGHS under 1x.
 """
 
 from __future__ import annotations
