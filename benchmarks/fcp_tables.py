@@ -41,7 +41,10 @@ so the ERM rows carry no reduction line. VR (rho = 1E2, m = 2) on all clients do
 one node, lower 0.0003, bound 0.525 (K = 4 and 8; the same with SCIP's object-by-object load),
 so the VR rows are reduced. 200 clusters: line 0.0627 (1E2), 0.0899 (1E3), 0.176 (1E4);
 400 clusters: 0.0245 at 1E2 (same decision, 69 s) but 1E3 hit the 120 s limit with a worse
-decision (lower 0.111 vs 0.166, gap 0.30), so 200 is the default.
+decision (lower 0.111 vs 0.166, gap 0.30), so 200 is the default. Stratified sampling with the
+same 200 representatives (``--strata 100 --per-stratum 2``, load 13-14): line 0.146 at 1E2 (same
+decision, 78 s), 0.210 at 1E3 (120 s limit, lower 0.105): the product coupling within a stratum
+costs more than the centroid coupling here.
 
 Measured ``--quick`` (all rows, load 7.7-11.8, 2026-12-01)::
 
