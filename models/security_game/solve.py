@@ -19,7 +19,8 @@ exact value of its own decision on the solved instance (the model is exact on th
 otherwise the bound is dropped and the status is ``NUMERICAL_ERROR``.
 
 ``pieces="auto"``: the smallest ``K`` of ``2, 4, 8, ...`` (at most ``max_pieces``) whose PWLA line
-is at most half of ``gap * max(1, |F(z0)|)`` (``z0`` the uniform coverage ``R / M``); after the
+is at most half of ``gap * max(1, |F(z0)|)`` (``z0`` the uniform coverage ``R / M``; ERM with
+``adaptive``: ``FACTOR^2`` times that, as the refined box is ``FACTOR`` times finer); after the
 solve, while the certificate's gap is above ``gap`` and ``K < max_pieces``, ``K`` is doubled and
 the model re-solved (every solve's upper bound is valid, the smallest is kept, and the best exact
 decision). The line decreases like ``1 / K`` but its constant is large for steep games
@@ -125,6 +126,8 @@ def solve_ssg(
         M = instance.num_targets
         z0 = np.full(M, min(1.0, instance.budget / M))
         target = 0.5 * gap * max(1.0, abs(evaluate(instance, z0, objective, rho)))
+        if pwla_mode == "adaptive" and effective == "erm":
+            target *= FACTOR**2  # the refined box has FACTOR x finer cells (error ~ 1/K^2)
         K = 2
         while (
             K < max_pieces and pwla_line_for(solved, K, effective, rho, model_mode).value > target
@@ -136,7 +139,6 @@ def solve_ssg(
 
     name = solver or "scip"
     grid_z: np.ndarray | None = None
-    grid_K, grid_in_model = K, False
 
     def run(model: Any, remaining: float | None) -> Result:
         from dro_opt.solvers.registry import solve
@@ -180,7 +182,7 @@ def solve_ssg(
         if res.bound is not None and math.isfinite(res.bound):
             bound = float(res.bound) - model.shift
         if z is not None:
-            grid_z, grid_K, grid_in_model = z, K, model.error_in_model
+            grid_z = z
             on_solved = evaluate(solved, z, effective, rho)
             entry["model_value_of_decision"] = on_solved
             if bound is not None and bound < on_solved - 1e-7 * max(1.0, abs(on_solved)):
@@ -212,6 +214,28 @@ def solve_ssg(
                 best_cert = cert
         if res.message and res.status is not Status.OPTIMAL:
             messages.append(f"{name}: {res.message}")
+        if pwla_mode == "adaptive" and z is not None and model.error_in_model:
+            t0 = time.perf_counter()
+            ref = refine_erm(solved, K, z, lambda m: run(m, _remaining(time_limit, t_start)))
+            if ref is not None:
+                build_seconds += ref.seconds[0] + (time.perf_counter() - t0 - sum(ref.seconds))
+                solve_seconds += ref.seconds[1]
+                tried.extend(ref.solves)
+                if ref.decision is not None:
+                    exact = evaluate(instance, ref.decision, objective, rho)
+                    if exact > best_exact:
+                        best_z, best_exact = ref.decision, exact
+                if ref.upper is not None and (
+                    best_cert is None or best_cert.upper is None or ref.upper < best_cert.upper
+                ):
+                    best_cert = Certificate.for_sense(
+                        "max",
+                        best_exact,
+                        ref.upper,
+                        errors=[_refined_line(K), *red_lines],
+                        bound_note=f"{name}'s proven bounds, max(outside the refined box at K = "
+                        f"{K}, inside it at {FACTOR}x finer cells); refine.py",
+                    )
         g = _gap(best_exact, best_cert)
         if pieces != "auto" or (g is not None and g <= gap) or K >= max_pieces:
             break
@@ -219,29 +243,6 @@ def solve_ssg(
             break
         K = min(2 * K, max_pieces)
 
-    final_K = tried[-1]["pieces"] if tried else K  # the coarse K (refinement entries follow)
-    if pwla_mode == "adaptive" and grid_z is not None and grid_in_model:
-        t0 = time.perf_counter()
-        ref = refine_erm(solved, grid_K, grid_z, lambda m: run(m, _remaining(time_limit, t_start)))
-        if ref is not None:
-            build_seconds += ref.seconds[0] + (time.perf_counter() - t0 - sum(ref.seconds))
-            solve_seconds += ref.seconds[1]
-            tried.extend(ref.solves)
-            if ref.decision is not None:
-                exact = evaluate(instance, ref.decision, objective, rho)
-                if exact > best_exact:
-                    best_z, best_exact = ref.decision, exact
-            if ref.upper is not None and (
-                best_cert is None or best_cert.upper is None or ref.upper < best_cert.upper
-            ):
-                best_cert = Certificate.for_sense(
-                    "max",
-                    best_exact,
-                    ref.upper,
-                    errors=[_refined_line(grid_K), *red_lines],
-                    bound_note=f"{name}'s proven bounds, max(outside the refined box at K = "
-                    f"{grid_K}, inside it at {FACTOR}x finer cells); refine.py",
-                )
     if best_z is None:
         best_z = np.zeros(instance.num_targets)
         best_exact = evaluate(instance, best_z, objective, rho)
@@ -282,7 +283,7 @@ def solve_ssg(
         certificate=cert,
         extra={
             "method": "misocp",
-            "pieces": final_K,
+            "pieces": K,
             "pwla_mode": pwla_mode,
             "solves": tried,
             "reduction": red_info,
