@@ -289,8 +289,15 @@ def build_ssg_misocp(
         in_model = curvature and objective == "erm" and averaging_applies(instance, data.grid)
         if not in_model:
             raise ParameterError("a sub-box model needs the ERM curvature mode on a TU grid")
+    offsets = None
     if in_model:
-        offsets = cell_curvature(instance, pieces, box).offsets()
+        try:
+            offsets = cell_curvature(instance, pieces, box).offsets()
+        except ArithmeticError:  # exp underflow on a cell (extreme lam): keep the line instead
+            if box is not None:
+                raise ParameterError("sub-box model: exp(lam Ua) underflows on a cell") from None
+            in_model = False
+    if offsets is not None:
         numerators = data.G + offsets
         ratio_hi = data.hi + max_cell_ratio(offsets, data.H)  # y = f + e <= hi + max e
     M = instance.num_targets
