@@ -170,3 +170,20 @@ def test_deeper_trees_and_tiny_values_match_brute_force(rho: float, gap: float, 
     assert res.bound >= bf.value
     assert res.bound - exact <= gap * max(1.0, exact) + 1e-9  # the proof the caller reports
     assert exact <= bf.value * (1 + 1e-12) + 1e-15
+
+
+def test_huge_log_odds_take_the_log_space_path() -> None:
+    """Customers with log-odds near 800 (scores beyond double range: the log-space branch of the
+    batched pairs) and the rest ordinary; optimum and bound against brute force."""
+    inst = _two_taste_instance(6, N=50, D=9)
+    a = inst.a.copy()
+    a[:5] += 800.0
+    inst = MCFLPInstance(inst.q, a)
+    r, rho = 4, 200.0
+    mask, value = _heuristic(inst, r, rho)
+    bf = brute_force(inst, r, "chi2", rho)
+    none = np.zeros(inst.num_locations, dtype=bool)
+    res = branch_and_bound_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7)
+    exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
+    assert res.complete and bf.value <= res.bound <= bf.value * (1 + 1e-7)
+    assert exact == pytest.approx(bf.value, rel=1e-12)

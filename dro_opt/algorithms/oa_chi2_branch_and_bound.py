@@ -219,6 +219,11 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
     ar = a[:, rest]
     best_after = np.maximum.accumulate(ar[:, ::-1], axis=1)[:, ::-1]  # max over columns >= c
     LS = np.logaddexp(LA[None, :], ar.T)  # (m, N): A + i for every candidate i
+    # scores in linear space when they cannot overflow (log-odds < 700: exp stays finite and
+    # s / (1 + s) is as accurate as the sigmoid of the log-score); otherwise in log space
+    linear = bool(np.max(LS, initial=-np.inf) < 700.0)
+    if linear:
+        S, E = np.exp(LS), np.exp(ar.T)  # (m, N) each
     _, P_S, eta_S = chi2_batch_eta(p, expit(LS), radius)
     step = max(1, BLOCK_WORK // max(N * m, 1))
     for lo in range(0, m - 1, step):
@@ -233,7 +238,11 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
             continue
         hi, ci = np.nonzero(np.arange(m)[None, :] > heads[:, None])  # pairs i < j
         i, j = heads[hi], ci
-        F = expit(np.logaddexp(LS[i], ar[:, j].T))  # (M, N)
+        if linear:  # f = s / (1 + s) with the scores themselves: no exp / log per pair
+            F = S[i] + E[j]
+            F /= 1.0 + F
+        else:
+            F = expit(np.logaddexp(LS[i], ar[:, j].T))  # (M, N)
         sur = np.minimum(np.einsum("mn,mn->m", F, P_S[i]), np.einsum("mn,mn->m", F, P_S[j]))
         sur = np.minimum(n * np.minimum(sur, F @ P_inc), hb[hi])
         sur = tighten(sur, F, [eta_S[j]])
