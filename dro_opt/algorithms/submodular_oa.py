@@ -443,7 +443,9 @@ def solve_oa(
         bound = certified(float(db))
     msg_enum = ""
     closed = bound is not None and bound - oracle.best_value <= gap * max(1.0, oracle.best_value)
-    if hand_over and not closed and not interrupt.requested():
+    if out.get("status") == "userinterrupt":  # SCIP caught Ctrl-C in its slice: no more phases
+        interrupt.note_solver_interrupt()
+    if hand_over and not closed and not interrupt.requested() and out["status"] != "userinterrupt":
         # max F = max(F(incumbent), max over the restricted domain): step 3 of the docstring
         stop = None if time_limit is None else t0 + time_limit
         en = branch_and_bound_chi2(
