@@ -118,6 +118,7 @@ from dro_opt.ambiguity import DIVERGENCE_NAMES, cvar, ot_phi, phi_divergence, wa
 from dro_opt.dro import worst_case, worst_case_distribution
 from dro_opt.dro.losses import PiecewiseAffineLoss
 from dro_opt.errors import DroOptError
+from dro_opt.models import classifier_screening  # noqa: F401  (imports sklearn.svm now)
 from dro_opt.models.classifier_conic import DIRECT_MODELS, DirectFit, fit_direct
 
 #: Ambiguity names besides the phi-divergences.

@@ -143,6 +143,8 @@ def fit_direct(
     slope = (r if amb == "wasserstein" else 0.0) + norm_penalty + alpha
     if loss == "hinge" and amb in ("erm", "wasserstein") and n > scr.SCREEN_MIN_SAMPLES and slope:
         solved = scr.screened_hinge(opts, X, ypm)
+    elif loss == "hinge" and amb == "chi2" and n > scr.CHI2_SCREEN_MIN_SAMPLES:
+        solved = scr.screened_chi2(opts, X, ypm)
     else:
         solved = solve_rows(opts, ypm[:, None] * X, ypm, np.ones(n), n)
     if solved is None:
@@ -267,11 +269,17 @@ CLARABEL_ATTEMPTS: tuple[dict[str, bool], ...] = (
 
 
 def solve_layout(
-    lay: Layout, q: np.ndarray, w: slice, b: slice, penalty: slice | None, opts: Options
+    lay: Layout,
+    q: np.ndarray,
+    w: slice,
+    b: slice,
+    penalty: slice | None,
+    opts: Options,
+    attempts: tuple[dict[str, bool], ...] | None = None,
 ) -> Solved | None:
     """Add the regularisers (ridge in ``P``, ``norm_penalty`` by one cone on the ``penalty``
-    variable), solve with Clarabel (QDLDL, the settings of :data:`CLARABEL_ATTEMPTS` in turn)
-    and read ``(w, b)``; ``None`` when Clarabel fails."""
+    variable), solve with Clarabel (QDLDL, the settings of ``attempts``, by default
+    :data:`CLARABEL_ATTEMPTS`, in turn) and read ``(w, b)``; ``None`` when Clarabel fails."""
     import clarabel
 
     d = w.stop - w.start
@@ -288,7 +296,7 @@ def solve_layout(
     A, rhs, cones = _assemble(lay, clarabel)
     sol, status = None, "NotRun"
     start = time.perf_counter()
-    for changes in CLARABEL_ATTEMPTS:
+    for changes in CLARABEL_ATTEMPTS if attempts is None else attempts:
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         # measured: the "auto" choice (faer) was 2-5x slower than QDLDL on these KKT systems

@@ -197,3 +197,28 @@ def test_non_separable_data_take_the_conic_program(monkeypatch) -> None:
     ref = _cvxpy_route(monkeypatch, DROLogisticRegression, X, y, ambiguity="kl", radius=0.1)
     assert clf.robust_objective_ > 0.1
     assert clf.robust_objective_ == pytest.approx(ref.robust_objective_, rel=1e-6)
+
+
+@pytest.mark.parametrize("params", [{"radius": 0.1}, {"radius": 0.3, "alpha": 0.05}])
+def test_chi2_screening_gives_the_full_optimum(monkeypatch, params) -> None:
+    """Hinge chi-square with screening forced on a small instance (both phases: the candidate
+    rounds and the under-estimator's bound): the full program's optimum, certified."""
+    X, y = data(9, n=300, d=5)
+    full = DROLinearSVC("chi2", **params).fit(X, y)
+    monkeypatch.setattr(screening, "CHI2_SCREEN_MIN_SAMPLES", 50)
+    monkeypatch.setattr(screening, "CHI2_KEEP", 40)
+    phases: list[str] = []
+    for name in ("_solve_chi2_candidate", "_solve_chi2_reduced", "solve_rows"):
+        original = getattr(screening, name)
+
+        def counting(*args, _name=name, _original=original):
+            phases.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(screening, name, counting)
+    scr = DROLinearSVC("chi2", **params).fit(X, y)
+    assert "solve_rows" not in phases and phases[-1] == "_solve_chi2_reduced"
+    assert scr.status_ == "optimal"
+    assert scr.robust_objective_ == pytest.approx(full.robust_objective_, rel=1e-7)
+    assert scr.lower_bound_ <= full.robust_objective_ + 1e-6  # solver tolerance
+    assert full.lower_bound_ <= scr.robust_objective_ + 1e-6
