@@ -65,15 +65,16 @@ def test_secant_gap_shrinks_like_one_over_k_squared(objective: str, rho: float) 
     inst = interior(0)
     opt = oracle(inst, objective, rho)
     excess = {}
-    for K in (2, 4, 8, 16):
+    for K in (2, 4, 8):  # K = 16 cost most of the test's time and adds no discrimination
         res = solve_mc_fcp(inst, BUDGET, objective, rho, pieces=K, gap=1e-9)
         excess[K] = res.bound - opt
         print(
             f"{objective} K = {K:2d}: upper - OPT = {excess[K]:.3e}, gap {res.certificate.gap:.3e}"
         )
     assert all(e >= -1e-9 for e in excess.values())
-    # second order: 8x more pieces must buy well over 8x (1/K would give 8, 1/K^2 gives 64)
-    assert excess[16] < excess[2] / 20
+    # second order: 4x more pieces must buy well over 4x (1/K would give 4, 1/K^2 gives 16;
+    # measured 15.5-16.3 on this instance for the three objectives)
+    assert excess[8] < excess[2] / 8
     assert all(excess[b] < excess[a] for a, b in itertools.pairwise(sorted(excess)))
 
 
