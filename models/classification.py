@@ -118,8 +118,8 @@ from dro_opt.ambiguity import DIVERGENCE_NAMES, cvar, ot_phi, phi_divergence, wa
 from dro_opt.dro import worst_case, worst_case_distribution
 from dro_opt.dro.losses import PiecewiseAffineLoss
 from dro_opt.errors import DroOptError
-from dro_opt.models import classifier_screening  # noqa: F401  (imports sklearn.svm now)
-from dro_opt.models.classifier_conic import DIRECT_MODELS, DirectFit, fit_direct
+from dro_opt.models.classifier_conic import DIRECT_MODELS
+from dro_opt.models.classifier_direct import DirectFit, fit_direct
 
 #: Ambiguity names besides the phi-divergences.
 OTHER_AMBIGUITIES = ("erm", "cvar", "wasserstein", "ot-kl")
@@ -364,7 +364,7 @@ class _DROLinearClassifier(ClassifierMixin, BaseEstimator):
         ypm: np.ndarray,
         limited: bool = True,
     ) -> DirectFit | None:
-        """The dense fit by :func:`~dro_opt.models.classifier_conic.fit_direct` (Clarabel on the
+        """The dense fit by :func:`~dro_opt.models.classifier_direct.fit_direct` (Clarabel on the
         program written as matrices, certified without a second solve) when it covers the
         model and the options (certified, Clarabel or the default solver, the norm transport
         cost, no divergence parameters); ``None`` otherwise or when Clarabel fails (then the

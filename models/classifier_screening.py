@@ -7,7 +7,7 @@ objective that is valid for every decision, so the reduced program's dual bound 
 bound of the full optimum whatever the split, and the exact objective of its solution (the
 full data, :func:`~dro_opt.models.classifier_conic.exact_objective`) is the upper bound.
 Rounds refine the split until the two meet (then the certificate of
-:func:`~dro_opt.models.classifier_conic.fit_direct` is that of the reduced program: its dual
+:func:`~dro_opt.models.classifier_direct.fit_direct` is that of the reduced program: its dual
 bound widened by ``|reduced objective - exact value|``); after a few rounds the full program
 is solved instead. Samples are handled in bulk (index arrays), never one at a time.
 

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import dro_opt.models.classifier_conic as cc
+import dro_opt.models.classifier_direct as direct
 import dro_opt.models.classifier_screening as screening
 from dro_opt.models.classification import DROLinearSVC, DROLogisticRegression
 
@@ -43,7 +44,7 @@ def _cvxpy_route(monkeypatch, cls, X, y, **params):
 
 def _spy(monkeypatch) -> list[int]:
     calls: list[int] = []
-    original = cc.fit_direct
+    original = direct.fit_direct
 
     def counting(*args, **kwargs):
         calls.append(1)
