@@ -272,7 +272,7 @@ def test_sigint_ssg_and_mc_fcp(route: str, slow_inputs: dict[str, Path], out: Pa
     check_certificate(data)
     assert data["method"] in ("misocp", "secant") and data["solver"] == "scip"
     if route == "ssg":  # SCIP itself was stopped by the signal
-        assert data["result"]["extra"]["solves"][-1]["status"] == "interrupted"
+        assert "interrupted" in [e["status"] for e in data["result"]["extra"]["solves"]]
     assert latency < 15, latency  # the solve alone would run for another 40 s
 
 

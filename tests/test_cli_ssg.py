@@ -257,7 +257,8 @@ def test_ssg_summary_echoes_parameters_and_1_based_targets(
     args = ["solve", "ssg", str(game), "--objective", "chi2", "--rho", "2", "--pieces", "2"]
     lines, text = _summary(capsys, [*args, "--json", str(out)])
     d = json.loads(out.read_text())
-    for part in ("objective chi2", "rho 2", "method misocp", "pieces 2", "gap 0.0001"):
+    for part in ("objective chi2", "rho 2", "method misocp", "pieces 2", "pwla-mode adaptive",
+                 "gap 0.0001"):  # fmt: skip
         assert part in lines["parameters"], lines["parameters"]
     coverage = _entries(lines["coverage by target (1-based)"])
     assert sorted(coverage) == [1, 2, 3]  # every target, numbered from 1
@@ -266,6 +267,7 @@ def test_ssg_summary_echoes_parameters_and_1_based_targets(
     assert float(lines["upper"].split()[0]) == pytest.approx(d["certificate"]["upper"])
     assert "message" not in text and "certificate pwla" not in text  # internals: --verbose
     assert d["parameters"]["gap"] == 1e-4 and d["parameters"]["rho"] == 2.0
+    assert d["pwla_mode"] == d["parameters"]["pwla_mode"] == "adaptive"
     _, verbose = _summary(capsys, [*args, "--verbose"])
     assert "certificate pwla:" in verbose and "certificate solver_bound:" in verbose
 

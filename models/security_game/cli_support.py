@@ -1,7 +1,8 @@
 """``dro-opt solve ssg`` and ``dro-opt generate ssg`` (registered by :func:`register`).
 
 ``dro-opt solve ssg INSTANCE.json --objective erm|variance|chi2 --rho RHO --pieces K|auto
---json OUT.json [--method misocp|pga|tt-gad] [--clusters K | --strata S --per-stratum s]
+--json OUT.json [--pwla-mode adaptive|curvature|restriction] [--method misocp|pga|tt-gad]
+[--clusters K | --strata S --per-stratum s]
 [solver options]``; ``dro-opt generate ssg --targets M --types N --seed S OUT.json``.
 Bad input exits with code 2 and one line on stderr before any work.
 """
@@ -39,6 +40,14 @@ def register(solve_models: Any, generate_models: Any) -> None:
     )
     m.add_argument(
         "--max-pieces", type=int, default=64, help="largest K for --pieces auto (default 64)"
+    )
+    m.add_argument(
+        "--pwla-mode",
+        choices=("adaptive", "curvature", "restriction"),
+        default="adaptive",
+        help="PWLA certificate: adaptive = ERM curvature error inside the MISOCP plus a 4x finer "
+        "grid around the incumbent; curvature = without the refinement; restriction = grid "
+        "restriction plus the round-down line (the former behaviour) (default adaptive)",
     )
     m.add_argument(
         "--method",
@@ -124,6 +133,7 @@ def run_solve(args: argparse.Namespace) -> int:
             pieces=pieces,
             method=args.method,
             max_pieces=args.max_pieces,
+            pwla_mode=args.pwla_mode,
             **model_solve_arguments(args, options, default_gap=1e-4),
         )
     result.status = command_status(result.status)  # interrupted after Ctrl-C
@@ -153,6 +163,7 @@ def ssg_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict[st
         "build_seconds": result.build_seconds,
         "solve_seconds": result.solve_seconds,
         "pieces": result.extra.get("pieces"),
+        "pwla_mode": result.extra.get("pwla_mode"),
         "instance": {
             "name": instance.name,
             "types": instance.num_types,
@@ -165,6 +176,7 @@ def ssg_payload(result: Any, instance: Any, args: argparse.Namespace) -> dict[st
             "objective": args.objective,
             "rho": args.rho,
             "pieces": args.pieces,
+            "pwla_mode": args.pwla_mode,
             "method": args.method,
             "clusters": args.clusters,
             "strata": args.strata,
@@ -201,6 +213,7 @@ def _print_summary(payload: dict[str, Any], *, verbose: bool = False) -> None:
             ("rho", par["rho"] if par["objective"] != "erm" else None),
             ("method", par["method"]),
             ("pieces", payload["pieces"] if par["method"] == "misocp" else None),
+            ("pwla-mode", par["pwla_mode"] if par["method"] == "misocp" else None),
             ("gap", par.get("gap")),
             ("clusters", par.get("clusters")),
             ("strata", par.get("strata")),
