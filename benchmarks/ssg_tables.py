@@ -210,6 +210,11 @@ def table1(cfg: Settings) -> dict[str, dict[int, list[float]]]:
         best = max([full.objective, *vals.values()])
         for (name, S), v in vals.items():
             res[name][S].append(_rel(v, best))
+        if cfg.progress:
+            up = "none" if full.bound is None else f"{_rel(full.bound, best):.1f}"
+            print(f"  [Table 1 game {100 + d}] "
+                  + " ".join(f"{n}/S={S} {_rel(v, best):.2f}" for (n, S), v in vals.items())
+                  + f" | cert % {up}", flush=True)  # fmt: skip
         if full.bound is not None:
             certs.append(_rel(full.bound, best))
     print(f"{'method':<14}" + "".join(f"{f'S={S} ours':>16}{'paper':>14}" for S in sizes))
@@ -258,7 +263,7 @@ def main() -> None:
     ap.add_argument("--datasets", type=int, default=None, help="games per cell (default 2 / 5)")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per MISOCP solve")
     ap.add_argument("--only", default="table2,table1,timing", help="comma list of parts to run")
-    ap.add_argument("--progress", action="store_true", help="print every Table 2 cell as it ends")
+    ap.add_argument("--progress", action="store_true", help="print every cell / game as it ends")
     args = ap.parse_args()
     if args.medium:
         cfg = Settings(10, 20, 48, 8, args.datasets or 5, args.time_limit or 30.0, (10, 25, 50),
