@@ -85,9 +85,11 @@ def test_baseline_has_null_bound(game: Path, tmp_path: Path) -> None:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dro_opt.cli", *args], capture_output=True, text=True, timeout=120
-    )
+    """Bad input is refused before any work: run ``main`` in this process (same exit code and
+    output as the console script, without an interpreter start per case)."""
+    from test_cli import run_here
+
+    return run_here(*args)
 
 
 def _bad_game(tmp_path: Path, game: Path, **change: object) -> Path:
