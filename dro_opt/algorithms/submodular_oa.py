@@ -75,6 +75,20 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   :mod:`oa_chi2_branch_and_bound`, strong first: 19,362 on that row, and the ``Phi(u)`` prunes
   make it 6x faster on tiny-valued rows (HM14_800_50, alpha=0.1, beta=5, r=5, rho=1e4:
   5.0 s vs 29.9 s in index order).
+* chi-square hand-over, side by side (``benchmarks/facility_location_oa.py --parts chi2
+  --chi2-compare --time-limit 15``, gap 1e-4, 48 HM14 N=800 rows, load 10-12 on 2 cores):
+  default route (1 s master, then the branch-and-bound) 18 of 48 proven, master alone 15 of 48;
+  D = 25: 15 vs 12 of 24, D = 50: 3 vs 3 of 24 (the same rows). Proven only by the new route:
+  D=25 (alpha, beta, r, rho) = (0.2, 1, 5, 1e2) 12.4 s, (0.2, 1, 10, 1e3) 3.0 s,
+  (0.2, 10, 5, 1e2) 11.2 s, (0.2, 10, 5, 1e3) 3.0 s; proven only by the master:
+  (0.2, 1, 10, 1e2) 11.8 s (the branch-and-bound cannot finish C(25, 10) sets there). Rows
+  near the limit move with the load: the README row (0.05, 1, 5, 1e2) is proven in 17.3 s at
+  gap 1e-6 (load 10.4; the master alone: bound 19.3 after 40 s), (0.05, 1, 5, 1e3) and
+  (0.05, 1, 10, 1e3) in 9.9 s and 14.4 s in an earlier run at load 9 and just not in this one.
+  Both routes fail on the D = 50 rows with rho <= 1e3 and on most r = 10 rows: far from the
+  issue-10 target (all 48 rows, median <= 1 s). The branch-and-bound's worst case is the
+  number of sets, so D = 50, r = 10 (1e10 sets) stays with the master
+  (:data:`BRANCH_AND_BOUND_WORK`).
 * where the time goes at city scale (cProfile, NYC synthetic seed 0, N = 82,341, r = 6, ERM,
   before issue 10): 25 of 31 s in the fractional separation (26 rounds, ~0.95 s each), which
   built every candidate cut (7 nested sets, the gradient cut, strengthening, folding) on all
