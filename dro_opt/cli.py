@@ -47,6 +47,8 @@ from dro_opt.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    add_objective_options,
+    add_reduction_options,
     add_solver_options,
     command_status,
     progress_line,
@@ -235,19 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--alpha", type=float, help="competitor aversion (HM14 .data files)")
     m.add_argument("--beta", type=float, help="distance aversion (HM14 .data files)")
     m.add_argument("--budget", type=int, required=True, help="number of facilities r")
-    m.add_argument(
-        "--objective",
-        choices=("erm", "variance", "chi2"),
-        default="erm",
-        help="erm: expected capture (sum of weighted capture probabilities); variance: mean "
+    add_objective_options(
+        m,
+        "erm: expected capture (sum of weighted capture probabilities); variance: mean "
         "minus sqrt(2 rho Var / n) (paper 003 VR); chi2: worst case over a chi-square ball "
         "of radius rho (default erm)",
-    )
-    m.add_argument(
-        "--rho",
-        type=float,
-        default=0.0,
-        help="robustness radius >= 0, for --objective variance or chi2 only (default 0)",
     )
     m.add_argument(
         "--method",
@@ -257,13 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--solver; auto: oa for erm/chi2, for variance the chi-square bound first and the "
         "MISOCP only if needed (default auto)",
     )
-    red = m.add_mutually_exclusive_group()
-    red.add_argument("--clusters", type=int, help="solve on K weighted k-means representatives")
-    red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
-    m.add_argument("--per-stratum", type=int, help="samples drawn per stratum (with --strata)")
-    m.add_argument(
-        "--seed", type=int, default=0, help="random seed of --clusters/--strata (default 0)"
-    )
+    add_reduction_options(m, "customers", "random seed of --clusters/--strata")
     add_solver_options(m)
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     m.add_argument(

@@ -125,6 +125,44 @@ def progress_line(args: argparse.Namespace) -> Iterator[Any]:
         yield line
 
 
+def add_objective_options(p: argparse.ArgumentParser, objective_help: str) -> None:
+    """``--objective erm|variance|chi2`` (``objective_help`` says what each means for the model)
+    and ``--rho`` (the radius; checked by :func:`check_objective_rho`)."""
+    p.add_argument(
+        "--objective", choices=("erm", "variance", "chi2"), default="erm", help=objective_help
+    )
+    p.add_argument(
+        "--rho",
+        type=float,
+        default=0.0,
+        help="robustness radius >= 0, for --objective variance or chi2 only (default 0)",
+    )
+
+
+def add_reduction_options(p: argparse.ArgumentParser, samples: str, seed_help: str) -> None:
+    """``--clusters K`` | ``--strata S --per-stratum s`` (paper 003 Sec. 4: weighted k-means
+    representatives or stratified sampling of the ``samples``) and ``--seed``."""
+    red = p.add_mutually_exclusive_group()
+    red.add_argument("--clusters", type=int, help=f"solve on K weighted k-means {samples}")
+    red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
+    p.add_argument("--per-stratum", type=int, help=f"{samples} drawn per stratum (with --strata)")
+    p.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+
+
+def check_objective_rho(args: argparse.Namespace) -> None:
+    """``--rho``: a finite radius ``>= 0``, and only with ``--objective variance`` or ``chi2``
+    (ERM has no radius: a ``--rho`` there would be ignored silently)."""
+    from dro_opt.errors import ParameterError
+    from dro_opt.validate import check_radius
+
+    check_radius(args.rho, "--rho")
+    if args.objective == "erm" and args.rho != 0:
+        raise ParameterError(
+            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
+            "choose --objective variance or chi2"
+        )
+
+
 def add_solver_options(p: argparse.ArgumentParser, gap: float = 1e-6) -> None:
     """The solver options; ``gap`` is the default of ``--gap`` (the route's library default)."""
     p.add_argument(

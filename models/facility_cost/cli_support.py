@@ -29,7 +29,11 @@ from dro_opt.errors import ParameterError
 
 def register(solve_models: Any, generate_models: Any) -> None:
     """Add ``mc-fcp`` to the ``solve`` and ``generate`` sub-parser collections."""
-    from dro_opt.cli_common import add_solver_options
+    from dro_opt.cli_common import (
+        add_objective_options,
+        add_reduction_options,
+        add_solver_options,
+    )
 
     m = solve_models.add_parser(
         "mc-fcp", help="robust facility cost planning, continuous investments (paper 003)"
@@ -40,14 +44,11 @@ def register(solve_models: Any, generate_models: Any) -> None:
         help="MC-FCP .json, or an MC-FLP instance (.data with --alpha/--beta, .npz, .json)",
     )
     m.add_argument("--budget", type=float, required=True, help="investment budget B > 0")
-    m.add_argument(
-        "--objective",
-        choices=("erm", "variance", "chi2"),
-        default="erm",
-        help="erm: average capture probability; variance: mean - sqrt(2 rho Var / n); "
-        "chi2: worst case over the chi-square ball of radius rho / n (default erm)",
+    add_objective_options(
+        m,
+        "erm: average capture probability; variance: mean - sqrt(2 rho Var / n); chi2: "
+        "worst case over the chi-square ball of radius rho / n (default erm)",
     )
-    m.add_argument("--rho", type=float, default=0.0, help="radius >= 0 (variance/chi2 only)")
     m.add_argument(
         "--pieces",
         type=_pieces,
@@ -61,11 +62,7 @@ def register(solve_models: Any, generate_models: Any) -> None:
         help="secant: secant relaxation (default); pwla (= misocp): grid PWLA MISOCP; "
         "pga / tt-gad: gradient baselines without a bound",
     )
-    red = m.add_mutually_exclusive_group()
-    red.add_argument("--clusters", type=int, help="solve on K weighted k-means client centroids")
-    red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
-    m.add_argument("--per-stratum", type=int, help="clients drawn per stratum (with --strata)")
-    m.add_argument("--seed", type=int, default=0, help="seed of reductions/baselines (default 0)")
+    add_reduction_options(m, "clients", "seed of the reductions and baselines")
     m.add_argument("--restarts", type=int, default=10, help="random starts of pga/tt-gad")
     m.add_argument("--alpha", type=float, help="competitor aversion (HM14 .data inputs)")
     m.add_argument("--beta", type=float, help="distance aversion (HM14 .data inputs)")
@@ -116,6 +113,7 @@ def run_solve(args: argparse.Namespace) -> int:
     """``dro-opt solve mc-fcp``; every check before any work, exit code from the status (130
     after Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
     from dro_opt.cli_common import (
+        check_objective_rho,
         command_status,
         model_solve_arguments,
         progress_line,
@@ -128,13 +126,7 @@ def run_solve(args: argparse.Namespace) -> int:
     from dro_opt.solvers.result import write_json_atomic
     from dro_opt.validate import check_integer, check_reduction
 
-    if not (math.isfinite(args.rho) and args.rho >= 0):
-        raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
-    if args.objective == "erm" and args.rho != 0:
-        raise ParameterError(
-            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
-            "choose --objective variance or chi2"
-        )
+    check_objective_rho(args)
     if args.pieces != "auto" and args.pieces < 1:
         raise ParameterError(f"--pieces (K) must be an integer >= 1, got {args.pieces}")
     if not (math.isfinite(args.budget) and args.budget > 0):

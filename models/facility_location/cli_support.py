@@ -46,6 +46,7 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
     from dro_opt.cli_common import (
+        check_objective_rho,
         command_status,
         model_solve_arguments,
         progress_line,
@@ -56,13 +57,7 @@ def run_mc_flp(args: argparse.Namespace) -> int:
     from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic
 
-    if not (math.isfinite(args.rho) and args.rho >= 0):
-        raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
-    if args.objective == "erm" and args.rho != 0:
-        raise ParameterError(
-            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
-            "choose --objective variance or chi2"
-        )
+    check_objective_rho(args)
     options = solve_options(args)  # also --seed and the reduction options
     # outputs before any work: a typo in a directory must not cost a solve
     check_output_path(args.json, inputs=[args.instance, args.export], option="--json")

@@ -10,11 +10,10 @@ Bad input exits with code 2 and one line on stderr before any work.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
-from dro_opt.cli_common import add_solver_options
+from dro_opt.cli_common import add_objective_options, add_reduction_options, add_solver_options
 from dro_opt.errors import ParameterError
 
 
@@ -24,14 +23,11 @@ def register(solve_models: Any, generate_models: Any) -> None:
         "ssg", help="Bayesian security game with quantal response, PWLA MISOCP (paper 003)"
     )
     m.add_argument("instance", type=Path, help="SSG instance JSON (dro-opt generate ssg)")
-    m.add_argument(
-        "--objective",
-        choices=("erm", "variance", "chi2"),
-        default="erm",
-        help="erm: mean defender utility; variance: mean - sqrt(2 rho Var / n); chi2: worst "
+    add_objective_options(
+        m,
+        "erm: mean defender utility; variance: mean - sqrt(2 rho Var / n); chi2: worst "
         "case over the chi-square ball of radius rho / n (default erm)",
     )
-    m.add_argument("--rho", type=float, default=0.0, help="robustness radius >= 0 (default 0)")
     m.add_argument(
         "--pieces",
         default="8",
@@ -56,11 +52,7 @@ def register(solve_models: Any, generate_models: Any) -> None:
         help="misocp: certified PWLA MISOCP; pga / tt-gad: gradient baselines, best of 10 "
         "random starts, no bound (default misocp)",
     )
-    red = m.add_mutually_exclusive_group()
-    red.add_argument("--clusters", type=int, help="solve on K weighted k-means attacker types")
-    red.add_argument("--strata", type=int, help="stratified sampling: number of strata")
-    m.add_argument("--per-stratum", type=int, help="types drawn per stratum (with --strata)")
-    m.add_argument("--seed", type=int, default=0, help="seed of reductions/baselines (default 0)")
+    add_reduction_options(m, "attacker types", "seed of the reductions and baselines")
     add_solver_options(m, gap=1e-4)  # solve_ssg's default
     m.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
     m.set_defaults(func=run_solve)
@@ -91,6 +83,7 @@ def run_solve(args: argparse.Namespace) -> int:
     """``dro-opt solve ssg``; every check before any work, exit code from the status (130 after
     Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
     from dro_opt.cli_common import (
+        check_objective_rho,
         command_status,
         model_solve_arguments,
         progress_line,
@@ -105,13 +98,7 @@ def run_solve(args: argparse.Namespace) -> int:
     from dro_opt.validate import check_reduction
 
     pieces = _pieces(str(args.pieces))
-    if not (math.isfinite(args.rho) and args.rho >= 0):
-        raise ParameterError(f"--rho must be a finite number >= 0, got {args.rho}")
-    if args.objective == "erm" and args.rho != 0:
-        raise ParameterError(
-            f"--rho {args.rho:g} only applies to --objective variance or chi2; drop --rho or "
-            "choose --objective variance or chi2"
-        )
+    check_objective_rho(args)
     if args.max_pieces < 1:
         raise ParameterError(f"--max-pieces must be >= 1, got {args.max_pieces}")
     options = solve_options(args)  # also --seed and the reduction options
