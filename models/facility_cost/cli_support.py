@@ -24,6 +24,14 @@ import math
 from pathlib import Path
 from typing import Any
 
+from dro_opt.cli_common import (
+    check_objective_rho,
+    command_status,
+    model_solve_arguments,
+    progress_line,
+    solve_options,
+    status_exit_code,
+)
 from dro_opt.errors import ParameterError
 
 
@@ -112,14 +120,6 @@ def load_instance(args: argparse.Namespace) -> Any:
 def run_solve(args: argparse.Namespace) -> int:
     """``dro-opt solve mc-fcp``; every check before any work, exit code from the status (130
     after Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
-    from dro_opt.cli_common import (
-        check_objective_rho,
-        command_status,
-        model_solve_arguments,
-        progress_line,
-        solve_options,
-        status_exit_code,
-    )
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_cost.solve import solve_mc_fcp
     from dro_opt.progress_line import solver_values

@@ -8,6 +8,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dro_opt.cli_common import (
+    check_objective_rho,
+    command_status,
+    model_solve_arguments,
+    progress_line,
+    solve_options,
+    status_exit_code,
+)
 from dro_opt.errors import ParameterError
 
 DEFAULT_INSTANCE = "default_mcflp.data"
@@ -45,14 +53,6 @@ def load_instance(path: Path | None, alpha: float | None, beta: float | None) ->
 
 def run_mc_flp(args: argparse.Namespace) -> int:
     """Run ``dro-opt solve mc-flp``; returns the exit code."""
-    from dro_opt.cli_common import (
-        check_objective_rho,
-        command_status,
-        model_solve_arguments,
-        progress_line,
-        solve_options,
-        status_exit_code,
-    )
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.facility_location.solve import solve_mc_flp
     from dro_opt.solvers.result import write_json_atomic

@@ -13,7 +13,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dro_opt.cli_common import add_objective_options, add_reduction_options, add_solver_options
+from dro_opt.cli_common import (
+    add_objective_options,
+    add_reduction_options,
+    add_solver_options,
+    check_objective_rho,
+    command_status,
+    model_solve_arguments,
+    progress_line,
+    solve_options,
+    status_exit_code,
+)
 from dro_opt.errors import ParameterError
 
 
@@ -82,14 +92,6 @@ def _pieces(text: str) -> int | str:
 def run_solve(args: argparse.Namespace) -> int:
     """``dro-opt solve ssg``; every check before any work, exit code from the status (130 after
     Ctrl-C), the solve within what is left of ``--time-limit``, the live progress line."""
-    from dro_opt.cli_common import (
-        check_objective_rho,
-        command_status,
-        model_solve_arguments,
-        progress_line,
-        solve_options,
-        status_exit_code,
-    )
     from dro_opt.io.paths import check_output_path
     from dro_opt.models.security_game.instance import read_instance
     from dro_opt.models.security_game.solve import solve_ssg
