@@ -28,11 +28,14 @@ def _two_taste_instance(seed: int, N: int = 40, D: int = 10) -> MCFLPInstance:
 
 
 # Seeds found by enumeration: greedy + swap local search ends at least 0.1% below the optimum.
-MASTER_MODES = [("scip", "groups"), ("scip", "multi"), ("scip", "aggregate"), ("highs", "groups")]
+HARD = [(100.0, 6), (100.0, 15), (1000.0, 1), (1000.0, 2)]
+SCIP_MODES = [("scip", "groups"), ("scip", "multi"), ("scip", "aggregate")]
+# the HiGHS re-solve loop on the rho = 1e3 seeds only: on rho = 100 it took 37 s / 11 s of this
+# file's 76 s (load ~10) for the same proofs the SCIP rows give
+CASES = [(*h, *m) for m in SCIP_MODES for h in HARD] + [(*h, "highs", "groups") for h in HARD[2:]]
 
 
-@pytest.mark.parametrize(("rho", "seed"), [(100.0, 6), (100.0, 15), (1000.0, 1), (1000.0, 2)])
-@pytest.mark.parametrize(("master", "mode"), MASTER_MODES)
+@pytest.mark.parametrize(("rho", "seed", "master", "mode"), CASES)
 def test_chi2_proof_matches_enumeration_when_greedy_is_suboptimal(rho, seed, master, mode) -> None:
     inst, r = _two_taste_instance(seed), 3
     obj = SetObjective(inst.a, inst.q, "chi2", rho)
