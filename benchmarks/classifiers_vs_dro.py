@@ -21,12 +21,16 @@ skwdro is not compared: it has no SVM and no phi-divergence, and its Wasserstein
 regression is a different model (label-flipping cost, entropic regularisation, stochastic
 optimisation), so no row would be the same model.
 
-Every (library, model, n) row runs in its own subprocess (a fresh interpreter: no cvxpy caches
-shared, the peak RSS is that row's): the fit's wall-clock seconds (best of ``--repeats``) and the
-peak resident memory growth during the fits (``ru_maxrss`` after minus the RSS before, MiB;
-it includes the solver's native allocations). Objective values are printed side by side (ours:
-the certified ``robust_objective_``; theirs: cvxpy's ``problem.value``); on data where the
-optimum is approached only as ``||w|| -> inf`` both are ~0 and the models still agree.
+Every (library, model, n) row runs in fresh subprocesses, ``--repeats`` per library,
+interleaved ours / dro / ours / dro (so a change of the machine's load hits both sides): in
+each, the data are made and the estimator's module imported, then the **first fit** is timed
+(wall clock; lazy imports inside ``fit`` count), then ``--warm`` more fits (their median is
+the **warm** column). The table shows the best first fit and the best warm median over the
+processes, the peak resident memory growth during the fits (``ru_maxrss`` after minus the RSS
+before, MiB; it includes the solver's native allocations) and the load average
+(``/proc/loadavg``) after the row. Objective values are printed side by side (ours: the
+certified ``robust_objective_``; theirs: cvxpy's ``problem.value``); on separable data the
+optimum is approached only as ``||w|| -> inf`` (logistic) or is 0 (hinge), both ~0.
 
 ``dro`` must not change the main environment's packages: install it in a separate venv that
 sees the system site-packages (it keeps numpy / cvxpy / scikit-learn as they are) and run the
@@ -40,41 +44,51 @@ Exit code 2 with one line on stderr when ``dro`` is not importable. No timing is
 anywhere. To measure a fixed commit while others edit the working tree, the runs below used a
 ``git archive`` snapshot on ``PYTHONPATH`` (with ``dro_opt/models`` linked to ``models/``).
 
-Measured (2-core machine shared with ~8 other jobs, load average 5-10: absolute seconds
-inflated, ratios noisy; Python 3.11, cvxpy 1.9.3, Clarabel on both sides, dro_opt at commit
-189a3ed; ``--repeats 2``; the KL n = 10,000 row from a separate ``--repeats 1`` run)::
+Measured after issue 12's speed work (2-core machine shared with ~8 other jobs, load
+average 9-14 throughout: absolute seconds inflated several times, ratios noisy -- the same
+rows measured 0.30 / 0.38 / 0.31 at load ~4-7 an hour earlier; Python 3.11, cvxpy 1.9.3,
+Clarabel 0.11.1 on both sides; ``git archive`` snapshots of commits a319b66 (chi2 / KL n <=
+1000), a741060 (chi2 n = 10,000), c9812b2 (KL n = 10,000), 52cf587 (Wasserstein); n <= 1000:
+``--repeats 2 --warm 2``, n = 10,000: ``--repeats 1 --warm 1``)::
 
-    model                n   ours s    dro s  ratio  ours MiB  dro MiB  ours objective dro objective
-    chi2-svm           200    0.259    0.093   2.77       7.2      6.5      0.00000000    0.00000000
-    chi2-svm          1000    1.116    1.200   0.93      25.3     26.4      0.66754374    0.66754374
-    chi2-svm         10000   32.549   43.843   0.74     253.5    280.7      0.69350674    0.69350674
-    kl-logistic        200    0.489    0.444   1.10       8.7      7.1      0.00000000    0.00000009
-    kl-logistic       1000    4.252    3.513   1.21      30.5     30.1      0.57195846    0.57195847
-    kl-logistic      10000  306.734        -      -     356.1        -      0.57948778             -
-    wasserstein-svm    200    0.701    0.188   3.73      50.0      6.5      0.28985471    0.28985471
-    wasserstein-svm   1000    3.981    1.182   3.37     239.5     24.7      0.54581869    0.54581869
-    wasserstein-svm  10000   44.396    9.453   4.70    2366.5    232.8      0.57350533    0.57350534
+    model                n ours 1st  dro 1st  ratio ours wrm  dro wrm  ratio  ours MiB  dro MiB
+    chi2-svm           200    0.110    0.247   0.44    0.074    0.123   0.60       6.0      6.6
+    chi2-svm          1000    0.589    3.468   0.17    0.704    4.377   0.16      17.4     27.4
+    chi2-svm         10000   27.665  129.818   0.21   25.896  132.891   0.19      51.5    274.7
+    kl-logistic        200    0.133    0.401   0.33    0.131    0.362   0.36       6.0      7.3
+    kl-logistic       1000    1.441    8.001   0.18    1.717    6.993   0.25      21.9     30.3
+    kl-logistic      10000  140.626        -      -  204.932        -      -     278.1        -
+    wasserstein-svm    200    0.209    0.288   0.73    0.184    0.224   0.82       4.1      6.3
+    wasserstein-svm   1000    1.136    3.113   0.37    1.091    2.213   0.49      17.6     24.9
+    wasserstein-svm  10000    5.054   32.599   0.16    4.112   34.270   0.12      36.6    233.1
+
+    objectives (ours certified / dro), same row order: 0.00000000 / 0.00000000, 0.66754374 /
+    0.66754374, 0.69350674 / 0.69350674, 0.00000000 / 0.00000009, 0.57195846 / 0.57195847,
+    0.57948778 / -, 0.28985471 / 0.28985471, 0.54581869 / 0.54581869, 0.57350533 / 0.57350534
+
+(kl-logistic n = 10,000: ``dro`` raised ``KLDROError: Optimization failed to solve using
+CLARABEL``, as in every earlier run.) The target (ours <= 0.5x on every first-fit row) is met on
+every row with a ratio except wasserstein-svm n = 200 (0.73 here, 0.30 and 0.43 in two earlier
+runs of the same code path at load ~4-8: Clarabel's 15 iterations on the 200 x 100 block are
+the whole fit on both sides). How (``dro_opt.models.classifier_direct``): the dense fits skip
+cvxpy and ``dro_opt.solve`` -- the conic programs are written as Clarabel matrices in bulk
+(``classifier_conic``), QDLDL instead of Clarabel's "auto" (faer, 2-5x slower on these KKT
+systems here), iterative refinement off first for chi2 / KL; the certificate re-evaluates the
+worst case exactly without a second solve (divergence dual value; the Wasserstein closed form
+``mean hinge + r ||w||_2``, which replaced the primal transport re-solve that took 57 % of the
+old fit and 2.4 GB at n = 10,000); linearly separable data with no regulariser (n <= 2(d+1))
+are certified at 0 by an LP separator; hinge Wasserstein and chi-square fits above 2000 samples
+are solved by screening (``classifier_screening``: the far samples merged into a valid
+under-estimator, so its dual bound stays a certified lower bound).
 
 Regression rows (``--models chi2-ols kl-lad --sizes 200 1000``, same machine, the working tree
-after commit 75ba7bf)::
+after commit 75ba7bf, before this work; DROLinearRegression still takes the cvxpy route)::
 
     model                n   ours s    dro s  ratio  ours MiB  dro MiB  ours objective dro objective
     chi2-ols           200    0.386    0.426   0.90       7.1      6.5      2.57971359    2.57971359
     chi2-ols          1000    3.370    2.958   1.14      25.6     27.3      5.32748623    5.32748623
     kl-lad             200    0.813    0.507   1.60      11.3     10.6      1.39237823    1.39237899
     kl-lad            1000    6.033    7.411   0.81      40.1     51.9      1.99898895    1.99899223
-
-(kl-logistic n = 10,000: ``dro`` raised ``KLDROError: Optimization failed to solve using
-CLARABEL`` in both runs.) The target (ours <= 0.5x) is NOT met on any row. Where the time goes
-(cProfile of one fit, n = 1000): chi2 SVM and KL logistic: 85-90 % in the Clarabel solve of a
-conic model of the same size as ``dro``'s (chi2: 2104 variables, 4002 rows, same 21 iterations
-as cvxpy's own Clarabel path on our cvxpy model), the rest ``from_cvxpy`` (~5 %) and the
-certificate's worst-case re-evaluation (~7 %). Wasserstein SVM: ~40 % in the main solve and
-~57 % in the certificate's PRIMAL worst case of the type-1 ball (two cvxpy/Clarabel solves of
-the transport program over 2n sub-atoms in R^d, which is also the 2.4 GB peak at n = 10,000);
-the same model written as its closed form ``mean hinge + r ||w||_2`` (Mohajerin Esfahani & Kuhn
-2018, Thm 6.3) and solved by ``dro_opt.solve`` took 2.35 s (n = 1000) and 25.7 s (n = 10,000) at
-a load average of ~9, objectives 0.54581869 / 0.57350533.
 """
 
 from __future__ import annotations
