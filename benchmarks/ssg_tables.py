@@ -30,8 +30,9 @@ Run (from the repository root)::
     python benchmarks/ssg_tables.py --medium        # M0 = 10, N = 20, targets 10,25,50
     python benchmarks/ssg_tables.py --only table2 --datasets 2
 
-Measured (2-core machine shared with ~8 other jobs, load 8-13: seconds are inflated; every
-MISOCP stops at its 20 s limit at these sizes, so its value is that of its best decision)::
+Measured (2-core machine shared with ~8 other jobs, load 8-13: seconds are inflated; the
+MISOCPs run against a 20 s limit -- a separate M = 10, N = 20, K = 8 VR solve did not finish in
+120 s -- so a row's value is that of the best decision found in time, polished)::
 
     python benchmarks/ssg_tables.py --medium --datasets 3 --time-limit 20 --only table2
 
@@ -88,7 +89,8 @@ TT-GAD degrades with rho as in the paper (84.2 vs the paper's 82.6 at 1e6); our 
 collapse as the paper's (49.2): it is projected gradient ascent with Armijo steps on the exact VR
 objective, best of 10 starts, so it is a stronger baseline than the paper's. At M = 25 and 50
 the 20 s MISOCP is beaten by PGA (M = 50: 91.5 % full, 93 / 94 % reduced): the time limit, not
-the model, is the limit here. "cert %" shows that NO row is certified: the VR certificate's PWLA
+the model, is the limit here; TT-GAD falls far below (a negative % means a VR value more than
+|OPT_hat| below it). "cert %" shows that NO row is certified: the VR certificate's PWLA
 line is first order in 1/K and scaled by sqrt(2 rho / n) (rho = 1e6, n = 20: 316), so OPT is only
 known to lie below 6.7x (rho = 1e3) to 210x (M = 50) |OPT_hat| above it. The paper's ">= 99 % of
 OPT" therefore cannot be confirmed or refuted at certified quality; only the ERM certificate
