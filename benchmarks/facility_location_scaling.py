@@ -40,11 +40,32 @@ are inflated and vary by 3x between runs; compare within one run)::
        erm   N=1e5  134.57 s (build 16.95) optimal 34 rounds  352 MiB  eval 0.070 s
        erm   N=1e6  619.68 s (build 123.9) optimal 33 rounds 2195 MiB  eval 0.295 s  4.6x time
 
+After the scaled-units cut arithmetic and 8 SCIP root rounds (commit 4d30cce; ``cpu s`` is
+``time.process_time`` of ``solve_oa``, the meaningful figure when the load is 10-12 on 2
+cores; old = 85e28b5, interleaved in the same run)::
+
+    --sizes 82341 --seeds 0,1 --budgets 3,6,10 --rhos "" --repeat 1 --compare-with <85e28b5>
+       seed r  wall s  cpu s  rounds nodes MiB | old wall  old cpu rounds  wall o/n  cpu o/n  load
+       0    3   12.28   1.46    8     3    261 |   41.92     5.39    26       3.4      3.7   10.1
+       0    6   13.76   2.48    8     1    293 |   63.13     8.92    26       4.6      3.6   11.1
+       0   10   23.82   3.96   12     5    363 |   92.67    13.65    26       3.9      3.4   11.8
+       1    3   10.49   1.56    8     1    261 |   48.58     7.27    36       4.6      4.7   12.1
+       1    6   20.87   2.97   10     3    293 |   57.68     9.59    25       2.8      3.2   11.1
+       1   10   23.51   4.21    8     1    360 |   92.83    14.61    19       3.9      3.5   10.1
+    --sizes 10000,100000,1000000 --rhos "" (a574cfa, 30 root rounds, load 10-14):
+       N=1e4  8.76 s wall  0.72 s cpu 33 rounds  135 MiB  eval 0.0003 s
+       N=1e5 81.28 s wall  6.81 s cpu 34 rounds  339 MiB  eval 0.080 s
+       N=1e6 543.7 s wall 43.49 s cpu 33 rounds 2389 MiB  eval 1.0 s  (1e6/1e5: 6.7x, 6.4x cpu)
+    --family uniform --sizes 82341 --rhos "" (a574cfa, load 12.8): 581 s wall, 38.1 s cpu,
+       optimal, 265 rounds, 152 nodes, 451 MiB (the tree, not the round cost, is the problem)
+
 (The peak MiB includes the interpreter and the imports of the tree that runs: the chi-square
 N = 1e4 difference above is the import baseline, 178 vs 72 MiB, not the algorithm.)
 
 Run from the repository root (2 shared cores)::
 
+    python benchmarks/facility_location_scaling.py --sizes 82341 --seeds 0,1 --budgets 3,10 --rhos=
+    python benchmarks/facility_location_scaling.py --hm14-d100
     python benchmarks/facility_location_scaling.py --sizes 10000,100000
     python benchmarks/facility_location_scaling.py --family uniform --sizes 82341 --rhos 1000
     python benchmarks/facility_location_scaling.py --sizes 10000,100000 --compare-with /tmp/old
