@@ -12,9 +12,10 @@ rows, with column indices replaced by the columns' ``SCIP_VAR*``):
 * columns: ``SCIPcreateVarBasic`` + ``SCIPaddVar`` (unnamed: SCIP skips its name table for
   empty names);
 * linear rows ``lhs <= a'x <= rhs``: ``SCIPcreateConsBasicLinear`` + ``SCIPaddCons``;
-* second-order cones as the quadratic ``sum_i s_i^2 - s_0^2 <= 0`` (the same form and the same
-  constraint handler as the per-object route of :mod:`dro_opt.solvers.scip_backend`):
-  ``SCIPcreateConsBasicQuadraticNonlinear``;
+* second-order cones as the quadratic ``sum_i s_i^2 - s_0^2 <= 0`` in the very form the
+  per-object route of :mod:`dro_opt.solvers.scip_backend` creates: an empty
+  ``SCIPcreateConsBasicQuadraticNonlinear`` plus one product expression per term
+  (``SCIPcreateExprVar`` twice, ``SCIPcreateExprProduct``, ``SCIPaddExprNonlinear``);
 * then every creation reference is released (``SCIPreleaseCons`` / ``SCIPreleaseVar``); the
   problem keeps its own.
 
@@ -39,7 +40,7 @@ VARTYPE_BINARY, VARTYPE_INTEGER, VARTYPE_CONTINUOUS = 0, 1, 3
 
 _CDEF = """
 typedef struct Scip SCIP; typedef struct SCIP_Var SCIP_VAR; typedef struct SCIP_Cons SCIP_CONS;
-typedef struct SCIP_Sol SCIP_SOL;
+typedef struct SCIP_Sol SCIP_SOL; typedef struct SCIP_Expr SCIP_EXPR;
 int SCIPmajorVersion(void); int SCIPminorVersion(void); int SCIPtechVersion(void);
 int SCIPcreateVarBasic(SCIP*, SCIP_VAR**, const char*, double, double, double, int);
 int SCIPaddVar(SCIP*, SCIP_VAR*);
@@ -49,6 +50,10 @@ int SCIPcreateConsBasicLinear(SCIP*, SCIP_CONS**, const char*, int, SCIP_VAR**, 
 int SCIPcreateConsBasicQuadraticNonlinear(SCIP*, SCIP_CONS**, const char*, int, SCIP_VAR**,
                                           double*, int, SCIP_VAR**, SCIP_VAR**, double*,
                                           double, double);
+int SCIPcreateExprVar(SCIP*, SCIP_EXPR**, SCIP_VAR*, void*, void*);
+int SCIPcreateExprProduct(SCIP*, SCIP_EXPR**, int, SCIP_EXPR**, double, void*, void*);
+int SCIPaddExprNonlinear(SCIP*, SCIP_CONS*, SCIP_EXPR*, double);
+int SCIPreleaseExpr(SCIP*, SCIP_EXPR**);
 int SCIPaddCons(SCIP*, SCIP_CONS*);
 int SCIPreleaseCons(SCIP*, SCIP_CONS**);
 int SCIPgetSolVals(SCIP*, SCIP_SOL*, int, SCIP_VAR**, double*);
@@ -212,27 +217,66 @@ class BulkLoader:
         self, start: np.ndarray, col1: np.ndarray, col2: np.ndarray, coef: np.ndarray
     ) -> None:
         """Constraints ``sum_k coef[k] x[col1[k]] x[col2[k]] <= 0`` for ``k`` in
-        ``start[q]:start[q+1]``."""
+        ``start[q]:start[q+1]``, built as pyscipopt builds them: an empty quadratic constraint,
+        then one product expression ``x * y`` per term (``SCIPaddExprNonlinear``).
+
+        Not ``SCIPcreateConsBasicQuadraticNonlinear`` with the terms: for ``x = y`` it creates
+        the power ``x^2`` instead of the product, and SCIP then solved the same MISOCPs 2-14x
+        slower (MC-FCP secant models, K = 4..16, measured side by side against the per-object
+        route), with optima differing by up to 4e-6."""
         k = int(start.shape[0] - 1)
         if k <= 0:
             return
-        v1, v2, cb = self._var_array(col1), self._var_array(col2), self._doubles(coef)
-        starts = start[:-1].tolist()
-        null = self.ffi.NULL
-        self._create_conss(
-            self.lib.SCIPcreateConsBasicQuadraticNonlinear,
-            k,
-            "quadratic constraints",
-            repeat(0, k),  # no linear part
-            repeat(null, k),
-            repeat(null, k),
-            np.diff(start).tolist(),
-            [v1 + a for a in starts],
-            [v2 + a for a in starts],
-            [cb + a for a in starts],
-            repeat(-self.inf, k),
-            repeat(0.0, k),
-        )
+        ffi, lib, scip, null = self.ffi, self.lib, self.scip, self.ffi.NULL
+        conss = ffi.new("SCIP_CONS*[]", k)
+        self._conss.append((conss, k))
+        slots = [conss + i for i in range(k)]
+        codes = list(
+            map(
+                lib.SCIPcreateConsBasicQuadraticNonlinear,
+                repeat(scip, k), slots, repeat(self.name, k),
+                repeat(0, k), repeat(null, k), repeat(null, k),
+                repeat(0, k), repeat(null, k), repeat(null, k), repeat(null, k),
+                repeat(-self.inf, k), repeat(0.0, k),
+            )
+        )  # fmt: skip
+        self._check(codes, "creating quadratic constraints")
+        t = int(col1.shape[0])
+        owner = np.repeat(np.arange(k), np.diff(start)).tolist()
+        factors = ffi.new("SCIP_EXPR*[]", 2 * t)  # (x, y) of term j at 2j, 2j + 1
+        prods = ffi.new("SCIP_EXPR*[]", t)
+        first = [factors + 2 * j for j in range(t)]
+        second = [factors + 2 * j + 1 for j in range(t)]
+        for slot_list, cols in ((first, col1), (second, col2)):
+            codes = list(
+                map(
+                    lib.SCIPcreateExprVar,
+                    repeat(scip, t), slot_list, self._var_array(cols)[0:t],
+                    repeat(null, t), repeat(null, t),
+                )
+            )  # fmt: skip
+            self._check(codes, "creating variable expressions")
+        prod_slots = [prods + j for j in range(t)]
+        codes = list(
+            map(
+                lib.SCIPcreateExprProduct,
+                repeat(scip, t), prod_slots, repeat(2, t), first, repeat(1.0, t),
+                repeat(null, t), repeat(null, t),
+            )
+        )  # fmt: skip
+        self._check(codes, "creating product expressions")
+        codes = list(
+            map(
+                lib.SCIPaddExprNonlinear,
+                repeat(scip, t), [conss[q] for q in owner], prods[0:t],
+                np.asarray(coef, dtype=float).tolist(),
+            )
+        )  # fmt: skip
+        self._check(codes, "adding quadratic terms")
+        release = lib.SCIPreleaseExpr
+        for slot_list in (prod_slots, second, first):
+            self._check(list(map(release, repeat(scip, t), slot_list)), "releasing expressions")
+        self._check(list(map(lib.SCIPaddCons, repeat(scip, k), conss[0:k])), "adding constraints")
 
     def finish(self) -> None:
         """Release the creation references (the problem holds its own)."""
