@@ -77,6 +77,12 @@ in a C loop on the same library, take about 1.3 us per column and 1.5 us per row
 here), so even without Python SCIP's floor is near 10x this build. Gurobi 5.6-6.3x (before
 39-52x), CPLEX C API 6.4-9.0x (before 60-66x), Xpress 9.5-11x (before 9.8-14x; the rest is
 ``loadMIQCQP`` itself), MOSEK 3-4.5x, HiGHS under 1x.
+
+Afterwards the SCIP C-API route builds the cone quadratics as product expressions ``x*x`` (one
+``SCIPcreateExprVar`` x 2 + ``SCIPcreateExprProduct`` + ``SCIPaddExprNonlinear`` per cone term,
+the form pyscipopt creates): the powers ``x^2`` of ``SCIPcreateConsBasicQuadraticNonlinear`` made
+SCIP solve small MISOCPs 2-14x slower. Its load here then: 6.04 s, 59.9x the build (one run,
+``--skip-cvxpy --repeats 2``, load 9.2), still about 3x faster than the per-object route.
 """
 
 from __future__ import annotations
