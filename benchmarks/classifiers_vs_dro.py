@@ -67,19 +67,25 @@ Clarabel 0.11.1 on both sides; ``git archive`` snapshots of commits a319b66 (chi
     0.57948778 / -, 0.28985471 / 0.28985471, 0.54581869 / 0.54581869, 0.57350533 / 0.57350534
 
 (kl-logistic n = 10,000: ``dro`` raised ``KLDROError: Optimization failed to solve using
-CLARABEL``, as in every earlier run.) The target (ours <= 0.5x on every first-fit row) is met on
-every row with a ratio except wasserstein-svm n = 200 (0.73 here, 0.30 and 0.43 in two earlier
-runs of the same code path at load ~4-8: Clarabel's 15 iterations on the 200 x 100 block are
-the whole fit on both sides). How (``dro_opt.models.classifier_direct``): the dense fits skip
-cvxpy and ``dro_opt.solve`` -- the conic programs are written as Clarabel matrices in bulk
-(``classifier_conic``), QDLDL instead of Clarabel's "auto" (faer, 2-5x slower on these KKT
-systems here), iterative refinement off first for chi2 / KL; the certificate re-evaluates the
-worst case exactly without a second solve (divergence dual value; the Wasserstein closed form
-``mean hinge + r ||w||_2``, which replaced the primal transport re-solve that took 57 % of the
-old fit and 2.4 GB at n = 10,000); linearly separable data with no regulariser (n <= 2(d+1))
-are certified at 0 by an LP separator; hinge Wasserstein and chi-square fits above 2000 samples
-are solved by screening (``classifier_screening``: the far samples merged into a valid
-under-estimator, so its dual bound stays a certified lower bound).
+CLARABEL``, as in every earlier run.) A rerun of the n = 200 rows (snapshot of 1705e06,
+``--repeats 3 --warm 3``, load 8.8-9.4), first / warm ratios: wasserstein-svm 0.154 / 0.280 s
+= 0.55, warm 0.53; chi2-svm 0.079 / 0.285 = 0.28, warm 0.36; kl-logistic 0.101 / 0.935 = 0.11,
+warm 0.11. The target (ours <= 0.5x on every first-fit row) is met on every row with a ratio
+except wasserstein-svm n = 200 (0.73 and 0.55 in the two final runs, 0.30 and 0.43 in two
+earlier runs of the same code path at load ~4-8: Clarabel's 15 iterations on the 200 x 100
+block are nearly the whole fit on both sides; no Clarabel setting tried -- equilibration,
+tolerances 1e-7, step fraction, iterative refinement -- was faster).
+
+How (``dro_opt.models.classifier_direct``): the dense fits skip cvxpy and ``dro_opt.solve`` --
+the conic programs are written as Clarabel matrices in bulk (``classifier_conic``), QDLDL
+instead of Clarabel's "auto" (faer, 2-5x slower on these KKT systems here), iterative refinement
+off first for chi2 / KL; the certificate re-evaluates the worst case exactly without a second
+solve (divergence dual value; the Wasserstein closed form ``mean hinge + r ||w||_2``, which
+replaced the primal transport re-solve that took 57 % of the old fit and 2.4 GB at n = 10,000);
+linearly separable data with no regulariser (n <= 2(d+1)) are certified at 0 by an LP separator;
+hinge Wasserstein and chi-square fits above 2000 samples are solved by screening
+(``classifier_screening``: the far samples merged into a valid under-estimator, so its dual
+bound stays a certified lower bound).
 
 Regression rows (``--models chi2-ols kl-lad --sizes 200 1000``, same machine, the working tree
 after commit 75ba7bf, before this work; DROLinearRegression still takes the cvxpy route)::
