@@ -365,12 +365,13 @@ def test_local_refinement_certificate(game: SSGInstance) -> None:
     from dro_opt.solvers.registry import solve
 
     oracle = _fine_oracle(game, "erm", 0.0)
-    K = 8
+    K = 12  # one refinement round here (K = 8 takes three)
     single = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7, pwla_mode="curvature")
     res = solve_ssg(game, "erm", 0.0, pieces=K, gap=1e-7)  # default: adaptive
     _contains(res.certificate, oracle)
     assert [e.get("part") for e in res.extra["solves"]][:3] == [None, "inside", "outside"]
     assert res.certificate.upper < single.certificate.upper - 0.05
+    assert res.certificate.gap < 0.01  # the ERM target of the task, reached at K = 12
 
     def enumerate_bound(pieces: int, box=None, exclude=None) -> float:
         data = ssg_pieces(game, pieces, None, box)
