@@ -104,16 +104,16 @@ types are alike and any representative set is good; the full-data certificate is
 (upper - OPT_hat = 1.28 |OPT_hat|). Table 2: at M = 10 every MISOCP-based row and PGA reach
 OPT_hat (100), TT-GAD degrades with rho as in the paper (84.2 vs the paper's 82.6 at 1e6); our
 PGA does not collapse as the paper's (49.2): it is projected gradient ascent with Armijo steps
-on the exact VR objective, best of 10 starts, so it is a stronger baseline than the paper's. At
-M = 25 and 50 the 20 s MISOCP is beaten by PGA (M = 50: 91.5 % full, 93 / 94 % reduced): the
-time limit, not the model, is the limit here; TT-GAD falls far below (a negative % means a VR
-value more than |OPT_hat| below it). "cert %" shows that NO row is certified: the VR
-certificate's PWLA line is first order in 1/K and scaled by sqrt(2 rho / n) (rho = 1e6, n = 20:
-316), so OPT is only known to be below OPT_hat + c |OPT_hat| with c = 5.7 (M = 10, rho = 1e3) to
-210 (M = 50). The paper's ">= 99 % of OPT" therefore cannot be confirmed or refuted at certified
-quality; only the ERM certificate (benchmarks/ssg_pieces.py) is tight. Timing: ERM at K = 4 is
-solved by every solver in < 1 s; the pip licences stop Gurobi (VR at N = 20) and Xpress (every
-VR model) -- status license_limit.
+on the exact VR objective, best of 10 starts (the paper's step rules were lost; ours may simply
+be a stronger baseline). At M = 25 and 50 the 20 s MISOCP is beaten by PGA (M = 50: 91.5 % full,
+93 / 94 % reduced): the time limit, not the model, is the limit here; TT-GAD falls far below (a
+negative % means a VR value more than |OPT_hat| below it). "cert %" shows that NO row is
+certified: the VR certificate's PWLA line is first order in 1/K and scaled by sqrt(2 rho / n)
+(rho = 1e6, n = 20: 316), so OPT is only known to be below OPT_hat + c |OPT_hat| with c = 5.7 (M
+= 10, rho = 1e3) to 210 (M = 50). The paper's ">= 99 % of OPT" therefore cannot be confirmed or
+refuted at certified quality; only the ERM certificate (benchmarks/ssg_pieces.py) is tight.
+Timing: ERM at K = 4 is solved by every solver in < 1 s; the pip licences stop Gurobi (VR at N =
+20) and Xpress (every VR model) -- status license_limit.
 """
 
 from __future__ import annotations
