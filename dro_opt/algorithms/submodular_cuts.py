@@ -522,9 +522,10 @@ class SubmodularCuts:
                 sel = np.flatnonzero(best_k == size)
                 members = ch.order[:size]
                 ck = self.drop_columns(int(size) + self.budget - 1, members, lo + sel)
-                R[np.ix_(sel, members)] = 0.0
+                # the weights carry the row factor fac > 0: store ck / fac (finite: ck <= fac
+                # v / (b + M), v <= e^700, b >= 1), two roundings more per entry
+                R[np.ix_(sel, members)] = ck / fac[sel, None]
                 const[sel] -= ck.sum(axis=1)
-                gz[:, members] += np.asarray(W[:, sel] @ ck)
             gz += np.asarray(_scale_columns(W, fac) @ R)
             gc += W @ const
         return gc, gz
