@@ -389,9 +389,15 @@ def solve_oa(
     fixed_one = np.zeros(D, dtype=bool)
     consts_a, coefs_a = np.array(consts), np.array(coefs)
     U = oracle.n * oracle.phi_upper if kind == "chi2" else np.inf
+    # the cut rows are computed in floating point: their values may sit below the exact rows'
+    # by up to the rounding allowance, so bounds from them are raised by it and fixings need
+    # that much room below the incumbent
+    rounding = oracle.rounding_allowance() * (2.0 if kind == "chi2" else 1.0)
     for _ in range(D):
-        U_k, fz, fo = tighten(consts_a, np.where(fixed_zero, 0.0, coefs_a), r, LB, fixed_one)
-        U = min(U, U_k)
+        U_k, fz, fo = tighten(
+            consts_a, np.where(fixed_zero, 0.0, coefs_a), r, LB - rounding, fixed_one
+        )
+        U = min(U, U_k + rounding)
         fz &= ~fixed_zero
         fo &= ~fixed_zero
         if (U - LB) <= gap * max(1.0, abs(LB)) or not (fz.any() or fo.any()):
