@@ -34,6 +34,10 @@ Run from the repository root (2-core shared machine; numbers measured under cont
     python benchmarks/fcp_tables.py --quick      # 1,000 clients, 15 locations, m in {2, 3, 4}
     python benchmarks/fcp_tables.py              # 5,000 clients, 59 locations, m in {7, 10, 13}
 
+Every figure below was measured on 2026-12-01 BEFORE commit f230119 fixed SCIP's C-API cone load
+(until then 5-15x slower on this model, e.g. the 8-client secant test at K = 16: 56 s vs 3.8 s
+object by object; after it 1.3 s); times and the time-limited rows are therefore pessimistic.
+
 Full data or reduction (measured 2026-12-01, shared 2-core machine, load average 8-12, SCIP one
 thread, K = 4, the 800 training clients of ``--quick``): ERM on ALL clients solves to a certified
 gap <= 6.4e-6 in 72-102 s (m = 2, 3, 4; 27 s at load 4.4 for m = 2, 171 s with K = 8, gap 2.5e-7),
