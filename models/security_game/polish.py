@@ -15,6 +15,7 @@ step moves ``z`` by less than 1e-9.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -47,14 +48,22 @@ def objective_gradient(
 
 
 def polish(
-    instance: SSGInstance, z0: np.ndarray, objective: str, rho: float, max_iter: int = 200
+    instance: SSGInstance,
+    z0: np.ndarray,
+    objective: str,
+    rho: float,
+    max_iter: int = 200,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Ascend from ``z0``; returns ``(z, exact value)`` with value >= that of ``z0``."""
+    """Ascend from ``z0``; returns ``(z, exact value)`` with value >= that of ``z0``. ``stop()``
+    True ends the ascent early (every accepted step improves, so any stop is valid)."""
     M = instance.num_targets
     lo, hi = np.zeros(M), np.ones(M)
     z = project_box_budget(np.asarray(z0, dtype=float), lo, hi, instance.budget)
     value, g = objective_gradient(instance, z, objective, rho)
     for _ in range(max_iter):
+        if stop is not None and stop():
+            break
         step = 0.1 / max(1.0, float(np.linalg.norm(g)))
         accepted = False
         for _ in range(30):

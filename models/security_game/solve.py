@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from dro_opt import deadline
 from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
 from dro_opt.models.security_game.instance import SSGInstance
@@ -159,21 +160,30 @@ def solve_ssg(
     last_status = Status.UNKNOWN
     nodes = None
     version = None
+
+    def out_of_time() -> bool:
+        """The library's ``time_limit`` or the command's budget (or Ctrl-C) is used up."""
+        over = time_limit is not None and time.perf_counter() - t_start >= time_limit
+        return over or deadline.expired()
+
     while True:
-        remaining = None
-        if time_limit is not None:
-            remaining = time_limit - (time.perf_counter() - t_start)
-            if remaining <= 0 and best_z is not None:
-                break
-            remaining = max(remaining, 0.1 * time_limit)
+        if best_z is not None and out_of_time():
+            break
         t0 = time.perf_counter()
         model = build_ssg_misocp(solved, effective, rho, K, model_mode)
+        line = model.pwla_line()  # the model's own line: before the solve, inside the budget
         build_seconds += time.perf_counter() - t0
+        remaining = None  # what is left after the build
+        if time_limit is not None:
+            remaining = time_limit - (time.perf_counter() - t_start)
+            if best_z is None:  # no decision yet: the first solve gets at least a tenth
+                remaining = max(remaining, 0.1 * time_limit)
+            elif remaining <= 0:
+                break
         res = run(model, remaining)
         solve_seconds += res.solve_seconds
         build_seconds += res.build_seconds
         last_status, nodes, version = res.status, res.nodes, res.solver_version
-        line = model.pwla_line()
         entry: dict[str, Any] = {"pieces": K, "status": res.status.value, "pwla_line": line.value}
         z = None
         if res.status.has_solution and "v" in res.solution:
@@ -214,7 +224,7 @@ def solve_ssg(
                 best_cert = cert
         if res.message and res.status is not Status.OPTIMAL:
             messages.append(f"{name}: {res.message}")
-        if pwla_mode == "adaptive" and z is not None and model.error_in_model:
+        if pwla_mode == "adaptive" and z is not None and model.error_in_model and not out_of_time():
             t0 = time.perf_counter()
             ref = refine_erm(solved, K, z, lambda m: run(m, _remaining(time_limit, t_start)))
             if ref is not None:
@@ -239,7 +249,7 @@ def solve_ssg(
         g = _gap(best_exact, best_cert)
         if pieces != "auto" or (g is not None and g <= gap) or K >= max_pieces:
             break
-        if res.status is Status.TIME_LIMIT:
+        if res.status in (Status.TIME_LIMIT, Status.INTERRUPTED) or out_of_time():
             break
         K = min(2 * K, max_pieces)
 
@@ -251,7 +261,7 @@ def solve_ssg(
     if polish:
         from dro_opt.models.security_game.polish import polish as ascend
 
-        z_pol, v_pol = ascend(instance, best_z, objective, rho)
+        z_pol, v_pol = ascend(instance, best_z, objective, rho, stop=out_of_time)
         if v_pol > best_exact and z_pol.sum() <= instance.budget + 1e-12:
             best_z, best_exact = z_pol, evaluate(instance, z_pol, objective, rho)
     if best_cert is None:
@@ -298,9 +308,10 @@ def solve_ssg(
 
 
 def _remaining(time_limit: float | None, t_start: float) -> float | None:
+    """What is left of ``time_limit`` (at least 1 ms: the solve then stops at once)."""
     if time_limit is None:
         return None
-    return max(time_limit - (time.perf_counter() - t_start), 0.1 * time_limit)
+    return max(time_limit - (time.perf_counter() - t_start), 1e-3)
 
 
 def _refined_line(pieces: int) -> CertificateLine:
