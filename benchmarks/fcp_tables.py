@@ -38,6 +38,12 @@ Every figure below was measured on 2026-12-01 BEFORE commit f230119 fixed SCIP's
 (until then 5-15x slower on this model, e.g. the 8-client secant test at K = 16: 56 s vs 3.8 s
 object by object; after it 1.3 s); times and the time-limited rows are therefore pessimistic.
 
+AFTER the fix (load 3.0): the full-data VR row below (800 clients, rho = 1E2, m = 2, K = 4) that
+had ended at 300 s with bound 0.525 now solves to OPTIMAL in 67.8 s: OPT = 0.29672, gap 4.4e-7,
+the same decision as the 200-centroid row (whose clustering line 0.0627 was pure pessimism). So
+``--reduce none`` (full data everywhere, no reduction line) is the setting to rerun the tables
+with; it was not rerun completely here.
+
 Full data or reduction (measured 2026-12-01, shared 2-core machine, load average 8-12, SCIP one
 thread, K = 4, the 800 training clients of ``--quick``): ERM on ALL clients solves to a certified
 gap <= 6.4e-6 in 72-102 s (m = 2, 3, 4; 27 s at load 4.4 for m = 2, 171 s with K = 8, gap 2.5e-7),
