@@ -41,8 +41,11 @@ object by object; after it 1.3 s); times and the time-limited rows are therefore
 AFTER the fix (load 3.0): the full-data VR row below (800 clients, rho = 1E2, m = 2, K = 4) that
 had ended at 300 s with bound 0.525 now solves to OPTIMAL in 67.8 s: OPT = 0.29672, gap 4.4e-7,
 the same decision as the 200-centroid row (whose clustering line 0.0627 was pure pessimism). So
-``--reduce none`` (full data everywhere, no reduction line) is the setting to rerun the tables
-with; it was not rerun completely here.
+``--quick --reduce none`` (full data everywhere), load 2.4-3.4, m = 2: ERM optimal 38 s,
+1E2 optimal 78 s ([0.2967, 0.2967]; baselines exactly 53.5 / 63.9% of OPT), 1E3 time limit
+120 s with [0.1656, 0.2914] (gap 0.126, vs 0.090 with 200 centroids); the run was stopped there
+(session deadline). So the default stays ``--reduce vr``; ``none`` wins where SCIP closes the
+full-data gap in the time limit (ERM, 1E2 here).
 
 Full data or reduction (measured 2026-12-01, shared 2-core machine, load average 8-12, SCIP one
 thread, K = 4, the 800 training clients of ``--quick``): ERM on ALL clients solves to a certified
