@@ -95,6 +95,20 @@ after commit 75ba7bf, before this work; DROLinearRegression still takes the cvxp
     chi2-ols          1000    3.370    2.958   1.14      25.6     27.3      5.32748623    5.32748623
     kl-lad             200    0.813    0.507   1.60      11.3     10.6      1.39237823    1.39237899
     kl-lad            1000    6.033    7.411   0.81      40.1     51.9      1.99898895    1.99899223
+
+Final rows of issue 12 (lead, commit e1e4f10's code, helpers stopped, load 2.1-3.4; ``--repeats
+5`` at n = 200, ``3`` at 1000, ``1 --warm 0`` at 10000), first-fit ratio ours / dro::
+
+    model                n   ours 1st  dro 1st  ratio
+    wasserstein-svm    200    0.047    0.164   0.29
+    chi2-svm           200    0.026    0.090   0.29
+    kl-logistic        200    0.032    0.265   0.12
+    wasserstein-svm   1000    0.350    0.836   0.42
+    chi2-svm          1000    0.191    0.774   0.25
+    kl-logistic       1000    0.343    1.739   0.20
+    wasserstein-svm  10000    1.011    9.805   0.10
+    chi2-svm         10000    4.436   24.650   0.18
+    kl-logistic      10000   34.880        -      -   (dro: KLDROError, optimisation failed)
 """
 
 from __future__ import annotations
