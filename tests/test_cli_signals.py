@@ -274,7 +274,10 @@ def test_sigint_ssg_and_mc_fcp(route: str, slow_inputs: dict[str, Path], out: Pa
     assert data["method"] in ("misocp", "secant") and data["solver"] == "scip"
     if route == "ssg":  # SCIP itself was stopped by the signal
         assert "interrupted" in [e["status"] for e in data["result"]["extra"]["solves"]]
-    assert latency < 15, latency  # the solves alone run 9 s (mc-fcp) to > 60 s (ssg) at load 4
+    # the solves alone run 9 s (mc-fcp) to > 60 s (ssg) at load 4; usually a second or two here,
+    # but one clean CI run measured 36.9 s on ssg (SCIP sees the interrupt only between its LP
+    # solves and nodes): the bound only shows that the signal ended the work early
+    assert latency < (15 if route == "mc-fcp" else 50), latency
 
 
 # ------------------------------------------------------------------ the whole-command budget
