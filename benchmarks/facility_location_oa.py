@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import sys
 import time
@@ -150,10 +151,11 @@ def part_chi2(args, cache: dict) -> None:
     routes = [("default", True)] + ([("master", False)] if args.chi2_compare else [])
     head = f"{'instance':12} {'alpha':>5} {'beta':>4} {'r':>2} {'rho':>7}"
     for name, _ in routes:
-        head += f" {name + ' s':>10} {'status':>10} {'gap':>8}"
-    print(head + f" {'value':>12} {'bound':>12} open")
+        head += f" {name + ' s':>10} {'cpu s':>8} {'status':>10} {'gap':>8}"
+    print(head + f" {'value':>12} {'bound':>12} {'load':>5} open")
     grid = [tuple(float(v) for v in p.split(":")) for p in args.chi2_grid.split(",")]
     ts: dict[str, list[float]] = {name: [] for name, _ in routes}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in routes}
     proven = {name: 0 for name, _ in routes}
     for D in (25, 50):
         for alpha, beta in grid:
@@ -163,22 +165,27 @@ def part_chi2(args, cache: dict) -> None:
                     line = f"HM14_800_{D:<4} {alpha:5.2f} {beta:4.0f} {b:2d} {rho:7.0e}"
                     first = None
                     for name, bb in routes:
+                        c0 = time.process_time()
                         res = solve_oa(
                             inst, b, "chi2", rho, gap=args.chi2_gap, time_limit=args.time_limit,
                             branch_and_bound=bb,
                         )  # fmt: skip
+                        cpu[name].append(time.process_time() - c0)
                         ts[name].append(res.seconds)
                         proven[name] += res.status.value == "optimal"
                         gap = "-" if res.gap is None else f"{res.gap:.1e}"
-                        line += f" {res.seconds:10.3f} {res.status.value:>10} {gap:>8}"
+                        line += f" {res.seconds:10.3f} {cpu[name][-1]:8.3f}"
+                        line += f" {res.status.value:>10} {gap:>8}"
                         first = first or res
                     bound = float("nan") if first.bound is None else first.bound
-                    line += f" {first.value:12.6g} {bound:12.6g} {_fmt_open(first)}"
+                    load = os.getloadavg()[0]
+                    line += f" {first.value:12.6g} {bound:12.6g} {load:5.1f} {_fmt_open(first)}"
                     print(line, flush=True)
     for name, _ in routes:
-        t = ts[name]
+        t, c = ts[name], cpu[name]
         print(
-            f"  chi2 HM14 {name:8}: median {statistics.median(t):.3f} max {max(t):.3f} "
+            f"  chi2 HM14 {name:8}: wall median {statistics.median(t):.3f} max {max(t):.3f}, "
+            f"cpu median {statistics.median(c):.3f} max {max(c):.3f}; "
             f"proven {proven[name]} of {len(t)} within {args.time_limit:g} s"
         )
 
