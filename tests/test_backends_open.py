@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -328,11 +331,20 @@ def test_unknown_native_statuses_map_to_unknown() -> None:
 FILE_ROUTE_MODELS = [
     m for m, ref in REFERENCE_MODELS.items() if scip_backend.file_route_possible(ref.build())
 ]
-SCIP_ROUTES = {  # route -> (bulk_route, file_route_min_nnz)
-    "C API": (True, 50_000),
-    "lp file": (False, 0),
-    "objects": (False, 10**12),
+SCIP_ROUTES = {  # route -> (bulk_route, file_route_min_nnz, compiled_loops)
+    "C API": (True, 50_000, True),
+    "C API cffi calls": (True, 50_000, False),
+    "lp file": (False, 0, True),
+    "objects": (False, 10**12, True),
 }
+
+
+def _needs_compiled_loops() -> None:
+    """The C-loop variant is tested wherever a C compiler exists (then it must be used)."""
+    from dro_opt.solvers import _scip_loops
+
+    if shutil.which(os.environ.get("CC", "cc")) is None or _scip_loops.cache_dir() is None:
+        pytest.skip("no C compiler or no writable cache directory: the C loops cannot be built")
 
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
@@ -341,17 +353,25 @@ SCIP_ROUTES = {  # route -> (bulk_route, file_route_min_nnz)
 def test_scip_routes_reach_reference(
     name: str, route: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Linear/SOC models reach SCIP through its C API (cffi), dro_opt's .lp writer + SCIP's
-    reader, or per-object pyscipopt calls; each route forced here on every reference model it
-    can hold: same optimum, bound and status, and silent."""
-    bulk, min_nnz = SCIP_ROUTES[route]
+    """Linear/SOC models reach SCIP through its C API (cffi; the loops compiled as C, or as
+    Python calls), dro_opt's .lp writer + SCIP's reader, or per-object pyscipopt calls; each
+    route forced here on every reference model it can hold: same optimum, bound and status, and
+    silent."""
+    bulk, min_nnz, loops = SCIP_ROUTES[route]
+    if route == "C API":
+        _needs_compiled_loops()
     monkeypatch.setattr(scip_backend.ScipBackend, "bulk_route", bulk)
     monkeypatch.setattr(scip_backend.ScipBackend, "file_route_min_nnz", min_nnz)
+    monkeypatch.setattr(scip_backend.ScipBackend, "compiled_loops", loops)
     ref, problem = reference_model(name)
     res = solve(problem, "scip", threads=1)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
-    assert res.extra.get("loaded_from") == (None if route == "objects" else route)
+    assert res.extra.get("loaded_from") == {"objects": None, "lp file": "lp file"}.get(
+        route, "C API"
+    )
+    if bulk:
+        assert res.extra["scip_loops"] == ("C" if loops else "cffi calls")
     if ref.optimum is None:
         assert res.status is Status.parse(ref.expected_status), res.message
         return
@@ -373,14 +393,18 @@ def _linear_row(line: str) -> tuple:
 
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+@pytest.mark.parametrize("loops", ["C", "cffi calls"])
 def test_scip_c_api_builds_the_same_model_as_the_objects_route(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
+    loops: str, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    """The C-API route and the per-object route create the same SCIP problem: equal numbers of
-    variables and constraints, equal variable bounds, types and costs (a MISOCP with binary,
-    integer and continuous columns, a reused column, 2- and 3-dimensional cones, equality and
-    inequality rows), and the same problem text apart from names (SCIP's CIP writer): the cone
-    quadratics as products ``x*x`` in both (a power ``x^2`` made SCIP 2-14x slower, measured)."""
+    """The C-API route (its loops compiled as C, or as Python calls through cffi) and the
+    per-object route create the same SCIP problem: equal numbers of variables and constraints,
+    equal variable bounds, types and costs (a MISOCP with binary, integer and continuous columns,
+    a reused column, 2- and 3-dimensional cones, equality and inequality rows), and the same
+    problem text apart from names (SCIP's CIP writer): the cone quadratics as products ``x*x``
+    in both (a power ``x^2`` made SCIP 2-14x slower, measured)."""
+    if loops == "C":
+        _needs_compiled_loops()
     bld = ConicBuilder("max", name="routes")
     z = bld.add_variables("z", 3, vtype="binary")
     y = bld.add_variables("y", 3, lb=-1, ub=2)
@@ -402,7 +426,12 @@ def test_scip_c_api_builds_the_same_model_as_the_objects_route(
         if bulk:
             lib = scip_backend.scip_library(model)
             assert lib is not None, "the SCIP library of pyscipopt cannot be opened here"
-            scip_backend.load_bulk(model, problem, lib)
+            if loops == "C":
+                assert lib.loops is not None, "a C compiler is present but the loops were not built"
+            else:
+                lib = dataclasses.replace(lib, loops=None, api=None)
+            built = scip_backend.load_bulk(model, problem, lib)
+            assert built.counts["scip_loops"] == loops
         else:
             scip_backend.build_model(model, problem)
         cols = sorted(
@@ -419,6 +448,36 @@ def test_scip_c_api_builds_the_same_model_as_the_objects_route(
     bulk, objects = load(True), load(False)
     assert bulk == objects
     assert bulk[3] and all("*<>" in q and "^2" not in q for q in bulk[3])
+
+
+@pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+def test_scip_loops_compile_once_or_fall_back(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The C loops compile into a fresh cache directory (only the library is left there) and
+    load from it the next time; without a compiler, with a failing one or when switched off the
+    route silently keeps its Python loops (``None``)."""
+    _needs_compiled_loops()
+    from pyscipopt import Model
+
+    from dro_opt.solvers import _scip_loops
+
+    model = Model()
+    lib = scip_backend.scip_library(model)
+    assert lib is not None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _scip_loops.compiled_loops(lib.ffi, lib.lib) is not None
+    built = [p.name for p in (tmp_path / "dro_opt").iterdir()]
+    assert built == [_scip_loops.library_path(tmp_path / "dro_opt").name]
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    assert _scip_loops.compiled_loops(lib.ffi, lib.lib) is not None  # cached: no compiler needed
+    for name in built:
+        (tmp_path / "dro_opt" / name).unlink()
+    assert _scip_loops.compiled_loops(lib.ffi, lib.lib) is None  # no compiler
+    monkeypatch.setenv("CC", "false")  # a compiler that fails
+    assert _scip_loops.compiled_loops(lib.ffi, lib.lib) is None
+    assert list((tmp_path / "dro_opt").iterdir()) == []  # nothing half-written left
+    monkeypatch.delenv("CC")
+    monkeypatch.setenv(_scip_loops.DISABLE_ENV, "1")
+    assert _scip_loops.compiled_loops(lib.ffi, lib.lib) is None
 
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")

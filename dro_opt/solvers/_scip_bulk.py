@@ -1,4 +1,4 @@
-"""SCIP's C library called directly (cffi, ABI mode) to load a linear / second-order-cone model.
+"""SCIP's C library called directly (cffi) to load a linear / second-order-cone model.
 
 pyscipopt creates one Python ``Variable`` / ``Constraint`` object per column and row (about
 5-10 us each); SCIP's own ``.lp`` reader parses text and looks every name up in hash tables.
@@ -19,6 +19,10 @@ rows, with column indices replaced by the columns' ``SCIP_VAR*``):
 * then every creation reference is released (``SCIPreleaseCons`` / ``SCIPreleaseVar``); the
   problem keeps its own.
 
+The loops run in C where a C compiler is present (:mod:`dro_opt.solvers._scip_loops`, compiled
+once into the user's cache; the same calls in the same order), otherwise as Python ``map`` calls
+through cffi's ABI mode (about twice SCIP's own time; benchmarks/build_overhead.py).
+
 The route is used only when the library pyscipopt has loaded can be opened by path and is the one
 mapped into this process (Linux ``/proc/self/maps``) with the same version; otherwise
 :func:`scip_library` returns ``None`` and the backend falls back to the other routes.
@@ -33,6 +37,8 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
+
+from dro_opt.solvers._scip_loops import API_CDEF, compiled_loops
 
 SCIP_OKAY = 1
 # SCIP_VARTYPE (SCIP 10 type_var.h): binary 0, integer 1, continuous 3
@@ -65,11 +71,13 @@ _LIB: dict[str, Any] = {}
 
 @dataclass
 class ScipLibrary:
-    """The cffi handle on the SCIP library pyscipopt uses."""
+    """The cffi handle on the SCIP library pyscipopt uses (and the compiled loops, if any)."""
 
     ffi: Any
     lib: Any
     path: str
+    loops: Any = None  # the library of dro_opt.solvers._scip_loops, or None (Python loops)
+    api: Any = None  # its dro_scip_api* table of SCIP's functions
 
 
 def _candidate_paths() -> list[str]:
@@ -100,12 +108,13 @@ def scip_library(model: Any) -> ScipLibrary | None:
         paths = [p for p in _candidate_paths() if _mapped(p)]
         if len(paths) == 1:
             ffi = cffi.FFI()
-            ffi.cdef(_CDEF)
+            ffi.cdef(_CDEF + API_CDEF)
             lib = ffi.dlopen(paths[0])
             ours = (lib.SCIPmajorVersion(), lib.SCIPminorVersion(), lib.SCIPtechVersion())
             theirs = (model.getMajorVersion(), model.getMinorVersion(), model.getTechVersion())
             if ours == theirs:
                 handle = ScipLibrary(ffi, lib, paths[0])
+                handle.loops, handle.api = compiled_loops(ffi, lib) or (None, None)
     except (ImportError, OSError, AttributeError):
         handle = None
     _LIB["handle"] = handle
@@ -146,6 +155,17 @@ class BulkLoader:
         """Columns with bounds (``+-inf`` -> SCIP's infinity), costs and SCIP_VARTYPE codes."""
         ffi, lib, k = self.ffi, self.lib, int(lb.shape[0])
         self.vars = ffi.new("SCIP_VAR*[]", max(k, 1))
+        if self.sl.loops is not None:
+            inf = self.inf
+            code = self.sl.loops.dro_scip_columns(
+                self.scip, self.sl.api, k,
+                self._doubles(np.clip(lb, -inf, inf)), self._doubles(np.clip(ub, -inf, inf)),
+                self._doubles(obj), self._ints(vtype), self.vars,
+            )  # fmt: skip
+            self._check([code], "creating variables")
+            self._var_slots = k  # released by one C call in finish()
+            self.var_addr = np.frombuffer(ffi.buffer(self.vars), dtype=np.uint64)[:k].copy()
+            return
         slots = [self.vars + j for j in range(k)]
         inf = self.inf
         codes = list(
@@ -178,6 +198,16 @@ class BulkLoader:
         self._keep.append(arr)
         return self.ffi.cast("double*", arr.ctypes.data)
 
+    def _ints(self, values: np.ndarray) -> Any:
+        arr = np.ascontiguousarray(values, dtype=np.intc)
+        self._keep.append(arr)
+        return self.ffi.cast("int*", arr.ctypes.data)
+
+    def _offsets(self, values: np.ndarray) -> Any:
+        arr = np.ascontiguousarray(values, dtype=np.longlong)
+        self._keep.append(arr)
+        return self.ffi.cast("long long*", arr.ctypes.data)
+
     def _create_conss(self, create: Any, k: int, what: str, *per_row: Any) -> None:
         """``create(scip, &cons_i, "", *per_row_i)`` then ``SCIPaddCons`` for ``i < k``."""
         conss = self.ffi.new("SCIP_CONS*[]", max(k, 1))
@@ -201,6 +231,14 @@ class BulkLoader:
         if k == 0:
             return
         vbase, dbase = self._var_array(cols), self._doubles(vals)
+        if self.sl.loops is not None:
+            code = self.sl.loops.dro_scip_linear_rows(
+                self.scip, self.sl.api, k, self._offsets(indptr), vbase, dbase,
+                self._doubles(np.clip(lhs, -self.inf, self.inf)),
+                self._doubles(np.clip(rhs, -self.inf, self.inf)),
+            )  # fmt: skip
+            self._check([code], "creating linear constraints")
+            return
         starts = indptr[:-1].tolist()
         self._create_conss(
             self.lib.SCIPcreateConsBasicLinear,
@@ -226,6 +264,13 @@ class BulkLoader:
         route), with optima differing by up to 4e-6."""
         k = int(start.shape[0] - 1)
         if k <= 0:
+            return
+        if self.sl.loops is not None:
+            code = self.sl.loops.dro_scip_quadratic_rows(
+                self.scip, self.sl.api, k, self._offsets(start), self._var_array(col1),
+                self._var_array(col2), self._doubles(coef), -self.inf, 0.0,
+            )  # fmt: skip
+            self._check([code], "creating quadratic constraints")
             return
         ffi, lib, scip, null = self.ffi, self.lib, self.scip, self.ffi.NULL
         conss = ffi.new("SCIP_CONS*[]", k)
@@ -287,6 +332,11 @@ class BulkLoader:
         self._conss.clear()
         self._keep.clear()
         slots = getattr(self, "_var_slots", [])
+        if isinstance(slots, int):  # the C loops: one call for all columns
+            code = self.sl.loops.dro_scip_release_vars(self.scip, self.sl.api, slots, self.vars)
+            self._check([code], "releasing variables")
+            self._var_slots = []
+            return
         self._check(
             list(map(self.lib.SCIPreleaseVar, repeat(self.scip, len(slots)), slots)),
             "releasing variables",

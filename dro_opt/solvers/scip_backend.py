@@ -36,7 +36,8 @@ Loading (three routes, the same constraints; benchmarks/build_overhead.py times 
 
 * **C API** (linear and (rotated) second-order cones, the default where possible):
   :func:`load_bulk` calls SCIP's C functions on the model's ``SCIP*`` through cffi
-  (:mod:`dro_opt.solvers._scip_bulk`), no Python object per column or row.
+  (:mod:`dro_opt.solvers._scip_bulk`), no Python object per column or row; its loops run in
+  C where a C compiler is present (:mod:`dro_opt.solvers._scip_loops`; ``compiled_loops``).
 * **LP file** (the same models when that library cannot be used, from ``file_route_min_nnz``
   non-zeros on): dro_opt's ``.lp`` writer and SCIP's reader (:func:`load_from_lp_file`).
 * **objects** (every model, the only route for exponential and power cones):
@@ -57,7 +58,7 @@ Parameters and semantics (checked against SCIP 10):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,8 @@ class ScipBackend(Backend):
     # (both measured faster than per-object pyscipopt calls; benchmarks/build_overhead.py).
     bulk_route = True
     file_route_min_nnz = 50_000
+    # the C-API route's loops in C where a compiler is present (dro_opt.solvers._scip_loops)
+    compiled_loops = True
 
     def build(self, run: Run) -> None:
         from pyscipopt import Model
@@ -151,6 +154,8 @@ class ScipBackend(Backend):
         )
         problem = run.problem
         lib = scip_library(model) if self.bulk_route and file_route_possible(problem) else None
+        if lib is not None and not self.compiled_loops:
+            lib = replace(lib, loops=None, api=None)
         if lib is not None:
             run.state["built"] = load_bulk(model, problem, lib)
         elif problem.A.nnz >= self.file_route_min_nnz and file_route_possible(problem):
@@ -314,7 +319,12 @@ def load_bulk(model: Any, problem: ConicProblem, lib: ScipLibrary) -> ScipModel:
             np.concatenate([c.ravel() for _, c in quad]),
         )
     loader.finish()
-    counts = {"slacks": ns, "reused_rows": int(tr.ident.sum()), "loaded_from": "C API"}
+    counts = {
+        "slacks": ns,
+        "reused_rows": int(tr.ident.sum()),
+        "loaded_from": "C API",
+        "scip_loops": "C" if lib.loops is not None else "cffi calls",
+    }
     columns = BulkColumns(lib, model, loader.var_addr[:n].copy())
     return ScipModel(model, [], None, counts, columns)
 
