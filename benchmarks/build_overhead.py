@@ -265,7 +265,8 @@ def load_seconds(backend: Any, prob: ConicProblem) -> tuple[float, str]:
 # alternative loading routes kept as fallbacks: backend -> {route: class attributes to set}
 ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "scip": {
-        "C API": {"bulk_route": True},
+        "C API": {"bulk_route": True, "compiled_loops": True},
+        "C API cffi": {"bulk_route": True, "compiled_loops": False},
         "lp file": {"bulk_route": False, "file_route_min_nnz": 0},
         "objects": {"bulk_route": False, "file_route_min_nnz": 10**12},
     },
@@ -313,6 +314,65 @@ def native_load_seconds(
             label = f"{be.name} {route}".strip()
             what = "MISOCP" if full else "linear"
             rows.append(f"{label:17s} {build:8.3f} {load:8.3f} {load / build:9.1f}x  {what} {then}")
+    return rows
+
+
+SCIP_PHASES = ("add_columns", "add_linear_rows", "add_quadratic_rows", "finish")
+
+
+def scip_phase_seconds(prob: ConicProblem, repeats: int) -> list[str]:
+    """The SCIP C-API load split into its phases (best of ``repeats`` each), with the loops
+    compiled as C (SCIP's own functions in a C loop: the floor of any route through SCIP's API)
+    and as Python calls through cffi, interleaved; CPU seconds beside wall seconds."""
+    import resource
+
+    from pyscipopt import Model
+
+    from dro_opt.solvers import _scip_bulk, scip_backend
+
+    def cpu() -> float:
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        return use.ru_utime + use.ru_stime
+
+    best: dict[str, dict[str, tuple[float, float]]] = {"C": {}, "cffi calls": {}}
+    originals = {name: getattr(_scip_bulk.BulkLoader, name) for name in SCIP_PHASES}
+
+    def timer(name: str, variant: str) -> Callable[..., Any]:
+        def run(self: Any, *args: Any) -> Any:
+            w0, c0 = time.perf_counter(), cpu()
+            out = originals[name](self, *args)
+            sec = (time.perf_counter() - w0, cpu() - c0)
+            old = best[variant].get(name, (math.inf, math.inf))
+            best[variant][name] = sec if sec[0] < old[0] else old
+            return out
+
+        return run
+
+    for _ in range(repeats):
+        for variant in best:
+            model = Model()
+            model.hideOutput()
+            lib = _scip_bulk.scip_library(model)
+            if lib is None or (variant == "C" and lib.loops is None):
+                return [f"scip phases: the {variant} loops cannot be used here"]
+            if variant != "C":
+                lib = scip_backend.replace(lib, loops=None, api=None)
+            for name in SCIP_PHASES:
+                setattr(_scip_bulk.BulkLoader, name, timer(name, variant))
+            try:
+                w0 = time.perf_counter()
+                scip_backend.load_bulk(model, prob, lib)
+                sec = time.perf_counter() - w0
+            finally:
+                for name, fn in originals.items():
+                    setattr(_scip_bulk.BulkLoader, name, fn)
+            old = best[variant].get("load_bulk total", (math.inf, math.inf))
+            best[variant]["load_bulk total"] = min(old, (sec, math.nan))
+            del model
+    rows = [f"{'scip C-API phase':19s} {'C loops':>16s} {'cffi calls':>16s}   (wall / cpu s)"]
+    for name in (*SCIP_PHASES, "load_bulk total"):
+        cells = [best[v].get(name, (math.nan, math.nan)) for v in best]
+        rows.append(f"{name:19s} " + " ".join(f"{w:7.3f} / {c:6.3f}" for w, c in cells))
     return rows
 
 
@@ -371,6 +431,11 @@ def main(argv: list[str] | None = None) -> None:
         "--routes", action="store_true", help="also time the fallback routes (SCIP, CPLEX)"
     )
     ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="also split SCIP's C-API load into its phases (C loops vs cffi calls)",
+    )
+    ap.add_argument(
         "--check",
         action="store_true",
         help="first solve a tiny instance both ways (dro_opt+SCIP, cvxpy+SCIP) and compare",
@@ -403,6 +468,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"load into each solver (best of {args.repeats}, interleaved with the build)")
         for line in native_load_seconds(inst, ours, args.repeats, args.routes):
             print("  " + line)
+        if args.phases:
+            for line in scip_phase_seconds(ours, args.repeats):
+                print("  " + line)
         print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
 
 
