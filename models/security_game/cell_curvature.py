@@ -19,7 +19,9 @@ tau`` and Cauchy-Schwarz under ``sum_j q_j = 1`` (``X^2 <= sum_j q_j b_j^2 d_j^2
     -d' Hess f d <= sum_j q_j beta_j d_j^2,   beta_j = max(0, phi_j),
         phi_j = -(b_j^2 e_j + 2 a_j b_j) + tau b_j^2 + s_j^2 / tau,
     |d' Hess f d| <= sum_j q_j gamma_j d_j^2,
-        gamma_j = |b_j^2 e_j + 2 a_j b_j| + tau b_j^2 + s_j^2 / tau.
+        gamma_j = |b_j^2 e_j + 2 a_j b_j| + tau b_j^2 + s_j^2 / tau,
+    +d' Hess f d <= sum_j q_j beta+_j d_j^2,  beta+_j = max(0, phi+_j),
+        phi+_j = +(b_j^2 e_j + 2 a_j b_j) + tau b_j^2 + s_j^2 / tau.
 
 On a cell ``Q = Q_1 x ... x Q_M`` of the grid, ``u_j`` ranges over its (linear) end values and
 ``f`` over the type's range ``[lo, hi]`` on the feasible set (:mod:`.value_range`; every point
@@ -51,6 +53,12 @@ The right-hand side is the grid MISOCP with the numerator values ``g_nj(t_k)`` r
 ``Gamma_njk`` -- still linear-fractional in the binaries, so the McCormick rows stay exact (only
 binary x continuous products). Its proven bound is an upper bound on the CONTINUOUS ERM optimum
 with no additive line; the error is cell-dependent and ``O(1 / K^2)``.
+
+Corollary (the other side, for negative sample weights; :mod:`.dual_bound`). The same proof
+with ``beta+`` for ``beta`` (the remainder ``r_c <= (1/2) sum_j qmax_j beta+_j d_cj^2``) gives
+``f_n(z) >= sum_c w_c f_n(c) - e+_n(Q)`` and, with ``Gamma+`` built from ``beta+`` as
+``Gamma`` from ``beta``, ``f_n(z) >= sum_c w_c (N_n(c) - sum_j Gamma+_nj(c_j)) / D_n(c)``
+(:meth:`CellCurvature.offsets` with ``convex=True``).
 
 Theorem (VR and chi-square, a line). Same decomposition, ``u_c = grad f(z) d_c``, ``kappa =
 sqrt(2 rho / n)``. The standard deviation is a seminorm and ``E_w Std_p(u_c) <= ||G||_{2,p}`` with
@@ -97,11 +105,17 @@ class CellCurvature:
     gamma: np.ndarray  # two-sided weights
     slope: np.ndarray  # S >= |s|
     tau: np.ndarray  # (N,)
+    beta_convex: np.ndarray | None = None  # one-sided (convexity) weights, ``phi+`` (docstring)
 
-    def offsets(self) -> np.ndarray:
-        """``Gamma_njk`` (N, M, K + 1): the numerator raise of the ERM model (docstring)."""
+    def offsets(self, convex: bool = False) -> np.ndarray:
+        """``Gamma_njk`` (N, M, K + 1): the numerator raise of the ERM model (docstring);
+        ``convex=True``: ``Gamma+_njk`` from the convexity weights, the numerator LOWERING that
+        makes ``(N_n - sum_j Gamma+_nj) / D_n`` at the corners a lower estimate of ``f_n``."""
         H = self.h_values
-        hb = self.h_max * self.beta
+        weights = self.beta if not convex else self.beta_convex
+        if weights is None:
+            raise ValueError("this CellCurvature was built without the convexity weights")
+        hb = self.h_max * weights
         adjacent = np.maximum(_pad(hb, -np.inf)[..., :-1], _pad(hb, -np.inf)[..., 1:])
         hmin_adj = np.minimum(_pad(self.h_min, np.inf)[..., :-1], _pad(self.h_min, np.inf)[..., 1:])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -162,20 +176,36 @@ def cell_curvature(
     h_max = np.maximum(H[..., :-1], H[..., 1:])
     b2 = np.broadcast_to(b * b, S.shape)
     scale = S.max(axis=(1, 2)) / np.maximum(np.abs(b).max(axis=(1, 2)), 1e-300)  # (N,)
-    best_tau = np.full(instance.num_types, np.nan)
-    best_val = np.full(instance.num_types, np.inf)
-    beta = np.zeros_like(S)
-    for factor in TAU_FACTORS:  # a fixed list of 17 candidates, vectorised over n, j, k
+    beta, best_tau = _best_weights(-lin_ends, s_ends, b2, scale, h_min, h_max)
+    beta_convex, _ = _best_weights(lin_ends, s_ends, b2, scale, h_min, h_max)
+    tau = best_tau[:, None, None]
+    gamma = np.abs(lin_ends).max(axis=0) + tau * b2 + s2max / tau
+    return CellCurvature(grid, H, h_min, h_max, beta, gamma, S, best_tau, beta_convex)
+
+
+def _best_weights(
+    lin_ends: np.ndarray,
+    s_ends: np.ndarray,
+    b2: np.ndarray,
+    scale: np.ndarray,
+    h_min: np.ndarray,
+    h_max: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``max(0, max over the interval ends of lin + tau b^2 + s^2 / tau)`` (``beta`` with
+    ``lin = -(b^2 e + 2 a b)``, ``beta+`` with ``lin = +(...)``), ``tau`` per type the best of a
+    fixed list of 17 candidates (any ``tau > 0`` is valid), vectorised over n, j, k."""
+    best_tau = np.full(h_min.shape[0], np.nan)
+    best_val = np.full(h_min.shape[0], np.inf)
+    weights = np.zeros_like(b2)
+    for factor in TAU_FACTORS:
         tau = np.maximum(scale * factor, 1e-12)[:, None, None]
-        cand = np.maximum(0.0, (-lin_ends + tau * b2 + s_ends**2 / tau).max(axis=0))
+        cand = np.maximum(0.0, (lin_ends + tau * b2 + s_ends**2 / tau).max(axis=0))
         val = (h_max * cand).max(axis=2).sum(axis=1) / h_min.min(axis=2).sum(axis=1)
         better = val < best_val
         best_val = np.where(better, val, best_val)
         best_tau = np.where(better, tau[:, 0, 0], best_tau)
-        beta = np.where(better[:, None, None], cand, beta)
-    tau = best_tau[:, None, None]
-    gamma = np.abs(lin_ends).max(axis=0) + tau * b2 + s2max / tau
-    return CellCurvature(grid, H, h_min, h_max, beta, gamma, S, best_tau)
+        weights = np.where(better[:, None, None], cand, weights)
+    return weights, best_tau
 
 
 def cell_line(

@@ -183,6 +183,7 @@ class SSGMisocp:
     instance: SSGInstance | None = None
     pwla_mode: str = "restriction"
     error_in_model: bool = False
+    dual_weights: np.ndarray | None = None  # the ball weights P of a .dual_bound model
 
     def pwla_line(self) -> CertificateLine:
         """Rigorous bound on (continuous optimum) - (model bound), mean units (module docstring)."""
@@ -253,8 +254,15 @@ def build_ssg_misocp(
     pwla_mode: str = "curvature",
     box: tuple[np.ndarray, np.ndarray] | None = None,
     exclude: Any = None,
+    dual_weights: Any = None,
 ) -> SSGMisocp:
     """Build the PWLA MISOCP (module docstring); ``rho = 0`` builds the ERM model.
+
+    ``dual_weights``: a vector ``P`` (N,) of the ball of :mod:`.dual_bound` (any signs, sum 1):
+    builds the ERM model with the weights ``P`` instead of ``p`` (``objective`` / ``rho`` are
+    ignored), the curvature offsets of :mod:`.cell_curvature` inside raising the numerators of
+    types with ``P_n >= 0`` and lowering (``convex=True``) those with ``P_n < 0``, so that its
+    proven bound bounds ``max_z P'f(z)`` over the continuous coverages (needs ``R K`` integral).
 
     ``pwla_mode``: ``"curvature"`` (default; feasible-set utility ranges of :mod:`.value_range`,
     the ERM curvature offsets of :mod:`.cell_curvature` inside the model when ``R K`` is
@@ -278,8 +286,18 @@ def build_ssg_misocp(
     curvature = pwla_mode == "curvature"
     value_range = feasible_utility_range(instance) if curvature else None
     data = ssg_pieces(instance, pieces, value_range, box)
-    numerators, ratio_hi = data.G, data.hi
-    if box is None:
+    numerators, ratio_lo, ratio_hi = data.G, data.lo, data.hi
+    q = instance.weights
+    n = float(q.sum())
+    p = q / n
+    signed = False
+    if dual_weights is not None:
+        p, signed = _dual_weights(dual_weights, instance.num_types), True
+        objective, rho = "erm", 0.0
+        if not (curvature and averaging_applies(instance, data.grid)):
+            raise ParameterError("dual weights need the curvature mode and R K integral")
+        in_model = True
+    elif box is None:
         in_model = curvature and objective == "erm" and applies(instance, pieces)
         if in_model:  # coarse K: the first-order line can be the smaller one (a-priori test)
             restricted = pwla_error_line(data.error(), instance.weights, "erm", 0.0).value
@@ -292,18 +310,23 @@ def build_ssg_misocp(
     offsets = None
     if in_model:
         try:
-            offsets = cell_curvature(instance, pieces, box).offsets()
+            cc = cell_curvature(instance, pieces, box)
+            offsets = cc.offsets()
+            if signed and (p < 0).any():  # lower the numerators of negative-weight types
+                down = cc.offsets(convex=True)
+                neg = p < 0
+                offsets = np.where(neg[:, None, None], -down, offsets)
+                low = max_cell_ratio(down, data.H)
+                ratio_lo = np.where(neg, data.lo - low, data.lo)  # y = f - e+ >= lo - max e+
         except ArithmeticError:  # exp underflow on a cell (extreme lam): keep the line instead
-            if box is not None:
+            if box is not None or signed:
                 raise ParameterError("sub-box model: exp(lam Ua) underflows on a cell") from None
             in_model = False
     if offsets is not None:
         numerators = data.G + offsets
-        ratio_hi = data.hi + max_cell_ratio(offsets, data.H)  # y = f + e <= hi + max e
+        raise_ = max_cell_ratio(np.maximum(offsets, 0.0), data.H)
+        ratio_hi = data.hi + raise_  # y = f + e <= hi + max e
     M = instance.num_targets
-    q = instance.weights
-    n = float(q.sum())
-    p = q / n
     bld = ConicBuilder(sense="max", name=f"ssg_pwla_misocp_{objective}")
     em = ConicEmitter(bld)
     model = pwla_fractional(
@@ -315,9 +338,9 @@ def build_ssg_misocp(
         0.0,
         data.Og,
         data.Oh,
-        (data.lo, ratio_hi),
+        (ratio_lo, ratio_hi),
         reference=data.reference,
-        relation="eq" if objective == "variance" else "le",
+        relation="eq" if objective == "variance" or (p < 0).any() else "le",
         packing=(np.ones((1, M)), instance.budget),
         denominator_lower=data.H_low,
         bounds_hold_on_box=True,
@@ -366,7 +389,17 @@ def build_ssg_misocp(
         instance,
         pwla_mode,
         in_model,
+        p.copy() if signed else None,
     )
+
+
+def _dual_weights(P: Any, N: int) -> np.ndarray:
+    """``P`` as a finite (N,) vector summing to 1 (the objective shift ``C`` then moves the
+    weighted value by exactly ``C``)."""
+    w = np.asarray(P, dtype=float).ravel()
+    if w.shape != (N,) or not np.isfinite(w).all() or abs(float(w.sum()) - 1.0) > 1e-9:
+        raise ParameterError(f"dual weights must be {N} finite numbers summing to 1")
+    return w
 
 
 def _boxes(exclude: Any) -> list[tuple[Any, Any]]:

@@ -37,7 +37,7 @@ import numpy as np
 
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.misocp import SSGMisocp, build_ssg_misocp
-from dro_opt.models.security_game.objective import evaluate
+from dro_opt.models.security_game.objective import defender_values, evaluate
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
 
@@ -66,12 +66,15 @@ def refine_erm(
     width: int = WIDTH,
     factor: int = FACTOR,
     rounds: int = ROUNDS,
+    dual_weights: np.ndarray | None = None,
 ) -> Refinement | None:
     """The claim of the module docstring around the grid coverage ``center``; ``run`` solves a
     built model (the caller's solver and options). While the outside bound is the larger one
     (at most ``rounds`` times), a box around the outside model's decision is refined too (each
     box has its own exclusion row and fine model; the claim holds for any list of boxes). None
-    when the grid is too coarse."""
+    when the grid is too coarse. ``dual_weights``: refine the ``P``-weighted ERM of
+    :mod:`.dual_bound` instead (the claim holds verbatim for ``max_z P'f(z)``: both sub-models
+    carry the signed offsets); decisions are then ranked by ``P'f``."""
     K = int(pieces)
     if K <= width:
         return None
@@ -86,11 +89,14 @@ def refine_erm(
             break  # the outside decision lies in a refined box already: no progress possible
         boxes.append((a, a + width))
         fine = build_ssg_misocp(
-            instance, "erm", 0.0, width * factor, "curvature", box=(a / K, (a + width) / K)
-        )
+            instance, "erm", 0.0, width * factor, "curvature", box=(a / K, (a + width) / K),
+            dual_weights=dual_weights,
+        )  # fmt: skip
         b_in, _, bs = _solve(instance, fine, run, "inside", result)
         inside.append(b_in)
-        out = build_ssg_misocp(instance, "erm", 0.0, K, "curvature", exclude=list(boxes))
+        out = build_ssg_misocp(
+            instance, "erm", 0.0, K, "curvature", exclude=list(boxes), dual_weights=dual_weights
+        )
         b_out, z_out, bs2 = _solve(instance, out, run, "outside", result)
         build, solve = build + bs[0] + bs2[0], solve + bs[1] + bs2[1]
         if b_out is None or any(v is None for v in inside):
@@ -127,7 +133,10 @@ def _solve(
     if res.status.has_solution and "v" in res.solution:
         z = np.clip(model.decision(res.solution), 0.0, 1.0)
         if z.sum() <= instance.budget + 1e-9:
-            value = evaluate(instance, z, "erm", 0.0)
+            if model.dual_weights is None:
+                value = evaluate(instance, z, "erm", 0.0)
+            else:  # P'f(z) <= P'fmod(z): the same necessary check for the signed model
+                value = float(model.dual_weights @ defender_values(instance, z))
             if bound is not None and bound < value - 1e-7 * max(1.0, abs(value)):
                 bound = None  # the solver contradicts its own decision: prove nothing
             if value > result.value:

@@ -47,6 +47,7 @@ import numpy as np
 from dro_opt import deadline
 from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
+from dro_opt.models.security_game.curvature import applies
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.misocp import PWLA_MODES, build_ssg_misocp, pwla_line_for
 from dro_opt.models.security_game.objective import OBJECTIVES, evaluate, values_and_jacobian
@@ -127,12 +128,10 @@ def solve_ssg(
         M = instance.num_targets
         z0 = np.full(M, min(1.0, instance.budget / M))
         target = 0.5 * gap * max(1.0, abs(evaluate(instance, z0, objective, rho)))
-        if pwla_mode == "adaptive" and effective == "erm":
+        if pwla_mode == "adaptive" and (effective == "erm" or applies(solved, 1)):
             target *= FACTOR**2  # the refined box has FACTOR x finer cells (error ~ 1/K^2)
         K = 2
-        while (
-            K < max_pieces and pwla_line_for(solved, K, effective, rho, model_mode).value > target
-        ):  # type: ignore[operator]
+        while K < max_pieces and _auto_line(solved, K, effective, rho, model_mode) > target:
             K *= 2
         K = min(K, max_pieces)
     else:
@@ -246,6 +245,31 @@ def solve_ssg(
                         bound_note=f"{name}'s proven bounds, max(outside the refined box at K = "
                         f"{K}, inside it at {FACTOR}x finer cells); refine.py",
                     )
+        if _dual_applies(solved, K, effective, model_mode) and not out_of_time():
+            start = [zz for zz in (z, best_z) if zz is not None]
+            dual = _dual_step(
+                solved, effective, rho, K, start, pwla_mode, gap,
+                lambda m: run(m, _remaining(time_limit, t_start)), out_of_time,
+            )  # fmt: skip
+            if dual is not None:
+                build_seconds += dual.seconds[0]
+                solve_seconds += dual.seconds[1]
+                tried.extend(dual.solves)
+                if dual.decision is not None:
+                    exact = evaluate(instance, dual.decision, objective, rho)
+                    if exact > best_exact:
+                        best_z, best_exact = dual.decision, exact
+                if dual.upper is not None and (
+                    best_cert is None or best_cert.upper is None or dual.upper < best_cert.upper
+                ):
+                    best_cert = Certificate.for_sense(
+                        "max",
+                        best_exact,
+                        dual.upper,
+                        errors=[_dual_line(K, pwla_mode), *red_lines],
+                        bound_note=f"{name}'s proven bound of max_z P'f(z) (K = {K}) for the "
+                        "ball weights P of dual_bound.py: Phi(f) <= P'f for every P in the ball",
+                    )
         g = _gap(best_exact, best_cert)
         if pieces != "auto" or (g is not None and g <= gap) or K >= max_pieces:
             break
@@ -305,6 +329,57 @@ def solve_ssg(
             "total_seconds": time.perf_counter() - t_start,
         },
     )
+
+
+def _dual_applies(instance: SSGInstance, pieces: int, objective: str, mode: str) -> bool:
+    """The ball-dual bound of :mod:`.dual_bound` (VR / chi-square, curvature offsets, ``R K``
+    integral)."""
+    return objective in ("variance", "chi2") and mode == "curvature" and applies(instance, pieces)
+
+
+def _dual_step(
+    instance: SSGInstance,
+    objective: str,
+    rho: float,
+    pieces: int,
+    start: list[np.ndarray],
+    pwla_mode: str,
+    gap: float,
+    run: Any,
+    stop: Any,
+) -> Any:
+    """:func:`.dual_bound.dual_certificate` from the coverages ``start``; ``adaptive`` refines
+    the best ``P`` model locally (:mod:`.refine` with the dual weights)."""
+    from dro_opt.models.security_game.dual_bound import dual_certificate
+
+    def refine(P: np.ndarray, center: np.ndarray) -> Any:
+        return refine_erm(instance, pieces, center, run, dual_weights=P)
+
+    lower = max(evaluate(instance, z, objective, rho) for z in start)
+    return dual_certificate(
+        instance, objective, rho, pieces, start, run, lower=lower, gap=gap, stop=stop,
+        refine=refine if pwla_mode == "adaptive" else None,
+    )  # fmt: skip
+
+
+def _dual_line(pieces: int, pwla_mode: str) -> CertificateLine:
+    local = ", locally refined" if pwla_mode == "adaptive" else ""
+    return CertificateLine(
+        "pwla",
+        0.0,
+        True,
+        f"PWLA error inside the ball-dual models (K = {pieces}{local}): signed cell-dependent "
+        "second-order offsets (cell_curvature.py, dual_bound.py)",
+    )
+
+
+def _auto_line(instance: SSGInstance, K: int, objective: str, rho: float, mode: str) -> float:
+    """The a-priori PWLA line of ``K`` for ``pieces="auto"``: the ERM line (the P-weighted ERM
+    error of the ball dual is of its order) where :mod:`.dual_bound` applies, else the
+    objective's own line."""
+    if _dual_applies(instance, K, objective, mode):
+        return float(pwla_line_for(instance, K, "erm", 0.0, mode).value)  # type: ignore[arg-type]
+    return float(pwla_line_for(instance, K, objective, rho, mode).value)  # type: ignore[arg-type]
 
 
 def _remaining(time_limit: float | None, t_start: float) -> float | None:
