@@ -61,13 +61,12 @@ from scipy.special import expit
 
 from dro_opt import interrupt
 from dro_opt.algorithms.capture_objectives import chi2_worst_case, logsumexp_rows
+from dro_opt.algorithms.oa_chi2_batch import SHRINK, certify, newton_eta, prefix_eta
 
 __all__ = ["EnumerationResult", "branch_and_bound_chi2", "chi2_batch", "count_sets"]
 
 #: sets times customers screened per block (memory of one block: about 8 bytes per unit)
 BLOCK_WORK = 4_000_000
-#: shrink of the batched worst case towards ``p`` that keeps it inside the ball
-SHRINK = 1e-10
 
 
 @dataclass
@@ -129,10 +128,42 @@ def threshold_bound(p: np.ndarray, F: np.ndarray, eta: np.ndarray, radius: float
 
 
 def chi2_batch_eta(
+    p: np.ndarray,
+    F: np.ndarray,
+    radius: float,
+    eta0: np.ndarray | None = None,
+    want_P: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """:func:`chi2_batch` plus the optimal threshold ``eta`` of each row (NaN where the scalar
+    closed form was used), without a sort per row where possible (:mod:`oa_chi2_batch`):
+    from the thresholds ``eta0`` (a warm start, two Newton steps) or the prefix search (one
+    step), accepted per row by its primal-dual certificate; the other rows go to
+    :func:`chi2_batch_eta_sorted` (``eta0`` rows first retry from the prefix search).
+    ``want_P=False`` returns ``None`` for the distributions."""
+    F = np.atleast_2d(np.asarray(F, dtype=float))
+    c = math.sqrt(1.0 + 2.0 * radius)
+    if eta0 is None:
+        eta = newton_eta(p, F, c, prefix_eta(p, F, c), 1)
+    else:
+        eta = newton_eta(p, F, c, np.asarray(eta0, dtype=float).copy(), 2)
+    values, ok, P = certify(p, F, radius, eta, want_P)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        if eta0 is not None:
+            v, Pb, e = chi2_batch_eta(p, F[bad], radius, None, want_P)
+        else:
+            v, Pb, e = chi2_batch_eta_sorted(p, F[bad], radius)
+        values[bad], eta[bad] = v, e
+        if want_P:
+            P[bad] = Pb
+    return values, P, eta
+
+
+def chi2_batch_eta_sorted(
     p: np.ndarray, F: np.ndarray, radius: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`chi2_batch` plus the optimal threshold ``eta`` of each row (NaN where the scalar
-    closed form was used)."""
+    """:func:`chi2_batch_eta` by a sort of every row (module docstring, 'Exactness of the
+    batched worst case'); NaN thresholds where the scalar closed form was used."""
     F = np.atleast_2d(np.asarray(F, dtype=float))
     B, N = F.shape
     c = math.sqrt(1.0 + 2.0 * radius)
