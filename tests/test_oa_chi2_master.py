@@ -2,42 +2,36 @@
 and its hand-over from the outer-approximation master, against independent oracles.
 
 Oracles: brute-force enumeration (``models/facility_location/bruteforce.py``) on instances where
-greedy + swap local search is NOT optimal, exhaustive exact evaluation of the restricted domain
-(fixings), and the scalar closed form ``chi2_worst_case`` for the batched worst case.
+greedy + swap local search is NOT optimal (``HARD`` of ``test_oa_chi2_scale.py``), exhaustive
+exact evaluation of the restricted domain (fixings), and the scalar closed form
+``chi2_worst_case`` for the batched worst case (sort-free and sorted paths).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
+from test_oa_chi2_scale import HARD, _two_taste_instance
 
+from dro_opt import interrupt
 from dro_opt.algorithms import submodular_oa
 from dro_opt.algorithms.capture_objectives import chi2_worst_case
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
+from dro_opt.algorithms.oa_chi2_batch import certify, newton_eta, prefix_eta
 from dro_opt.algorithms.oa_chi2_branch_and_bound import (
     branch_and_bound_chi2,
     chi2_batch,
     chi2_batch_eta,
+    chi2_batch_eta_sorted,
     count_sets,
     threshold_bound,
 )
 from dro_opt.models.facility_location import MCFLPInstance, evaluate
 from dro_opt.models.facility_location.bruteforce import brute_force
 from dro_opt.solvers.status import Status
-
-
-def _two_taste_instance(seed: int, N: int = 40, D: int = 10) -> MCFLPInstance:
-    rng = np.random.default_rng(seed)
-    q = rng.integers(1, 8, N).astype(float)
-    a = rng.normal(-2.0, 1.5, (N, D))
-    a[: N // 3] += rng.normal(0, 2.5, D)  # a minority with other tastes: the worst case moves
-    return MCFLPInstance(q, a, name=f"taste{seed}")
-
-
-# greedy + swaps end at least 0.1% below the optimum on these (asserted below)
-HARD = [(100.0, 6), (100.0, 15), (1000.0, 1), (1000.0, 2)]
 
 
 def _heuristic(inst: MCFLPInstance, r: int, rho: float) -> tuple[np.ndarray, float]:
@@ -187,3 +181,121 @@ def test_huge_log_odds_take_the_log_space_path() -> None:
     exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
     assert res.complete and bf.value <= res.bound <= bf.value * (1 + 1e-7)
     assert exact == pytest.approx(bf.value, rel=1e-12)
+
+
+def _rows(seed: int, B: int = 40, N: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with near-zero minima (HM14-like capture probabilities), ties and point masses."""
+    rng = np.random.default_rng(seed)
+    p = rng.random(N) + 0.05
+    p /= p.sum()
+    F = rng.random((B, N)) ** 6 * rng.random((B, 1))
+    F[0] = 0.3  # constant row
+    F[1, : N // 2] = 1e-30  # half the customers at (almost) zero
+    F[2] = np.round(F[2], 2)  # ties everywhere
+    return p, F
+
+
+def _dual_maximum(p: np.ndarray, f: np.ndarray, radius: float) -> float:
+    """Independent oracle: ``max_eta eta - c sqrt(E_p (eta - f)_+^2)`` (a lower bound on ``Phi``
+    at every ``eta``, equal at the maximiser) by bounded Brent search on the concave dual and a
+    grid, whichever is higher."""
+    from scipy.optimize import minimize_scalar
+
+    c = math.sqrt(1.0 + 2.0 * radius)
+
+    def h(eta: float) -> float:
+        return eta - c * math.sqrt(p @ np.maximum(eta - f, 0.0) ** 2)
+
+    mean, sd = p @ f, math.sqrt(p @ (f - p @ f) ** 2)
+    lo, hi = float(f.min()), max(float(f.max()), mean + sd / math.sqrt(c * c - 1)) + 1.0
+    brent = minimize_scalar(
+        lambda t: -h(t),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-15, "maxiter": 2000},
+    )
+    grid = np.linspace(lo, hi, 4001)
+    return max(h(float(brent.x)), max(h(float(t)) for t in grid))
+
+
+@pytest.mark.parametrize("radius", [1e-3, 0.125, 1.25, 12.5])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_sort_free_worst_case_matches_the_dual_oracle(radius: float, uniform: bool) -> None:
+    """Every value is an upper bound given by a distribution of the ball, within the accepted
+    ``1e-11`` plus the shrink (``1e-10 p'f``) of the dual maximum; cold and warm starts (good,
+    poor and missing thresholds), and the sorted path. (The scalar closed form
+    ``chi2_worst_case`` is not the oracle: on rows like ``F[5]`` here, radius 12.5, it returns
+    1.5e-10 where the dual reaches 2.7e-10.)"""
+    p, F = _rows(5)
+    if uniform:
+        p = np.full(p.size, 1.0 / p.size)
+    oracle = np.array([_dual_maximum(p, f, radius) for f in F])
+    room = 1e-11 + 1e-10 * (F @ p) + 1e-12
+    for eta0 in (None, oracle - 0.01, oracle + 0.05, np.full(F.shape[0], np.nan)):
+        values, P, eta = chi2_batch_eta(p, F, radius, eta0)
+        assert np.all(oracle - 1e-14 <= values) and np.all(values <= oracle + room)
+        for b in range(F.shape[0]):
+            assert P[b].min() >= 0 and abs(P[b].sum() - 1) <= 1e-12
+            assert 0.5 * p @ (P[b] / p - 1.0) ** 2 <= radius * (1 + 1e-12)
+            assert P[b] @ F[b] == pytest.approx(values[b], abs=1e-13)
+        only, none, _ = chi2_batch_eta(p, F, radius, eta0, want_P=False)
+        assert none is None and np.array_equal(only, values)
+    # the certificate alone: at any threshold the value is an upper bound; accepted rows are exact
+    c = math.sqrt(1 + 2 * radius)
+    rng = np.random.default_rng(1)
+    for eta in (rng.random(F.shape[0]), newton_eta(p, F, c, prefix_eta(p, F, c), 1)):
+        upper, accepted, _ = certify(p, F, radius, eta, False)
+        assert np.all(upper >= oracle - 1e-14)
+        assert np.all(upper[accepted] <= oracle[accepted] + room[accepted])
+    sorted_values, P, _ = chi2_batch_eta_sorted(p, F, radius)
+    assert np.all(oracle - 1e-14 <= sorted_values) and np.all(sorted_values <= oracle + room)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_branch_and_bound_stops_on_ctrl_c_and_reports_a_valid_running_bound(monkeypatch) -> None:
+    inst, r, rho = _two_taste_instance(3, N=60, D=12), 5, 300.0
+    mask, value = _heuristic(inst, r, rho)
+    bf = brute_force(inst, r, "chi2", rho)
+    none = np.zeros(inst.num_locations, dtype=bool)
+    calls = []
+    monkeypatch.setattr(
+        "dro_opt.algorithms.oa_chi2_branch_and_bound.PROGRESS_EVERY", 0.0
+    )  # report between every two nodes
+
+    def progress(best_mask, bound):
+        calls.append((best_mask.copy(), bound))
+        if len(calls) == 3:
+            monkeypatch.setattr(interrupt, "requested", lambda: True)  # Ctrl-C now
+
+    res = branch_and_bound_chi2(
+        inst.a, inst.q, rho, r, none, none, mask, value, 1e-7, progress=progress
+    )
+    assert not res.complete and res.bound is None and len(calls) == 3
+    for best_mask, bound in calls:  # every running bound bounds the optimum (the root: inf)
+        assert bound >= bf.value * (1 - 1e-12)
+        assert best_mask.sum() <= r
+    assert np.isfinite(calls[-1][1])  # the parents' bounds replaced the root's inf
+    monkeypatch.setattr(interrupt, "requested", lambda: False)
+    done = []
+    res = branch_and_bound_chi2(
+        inst.a, inst.q, rho, r, none, none, mask, value, 1e-7, progress=lambda m, b: done.append(b)
+    )
+    assert res.complete and done[-1] == res.bound and min(done) >= bf.value * (1 - 1e-12)
+
+
+def test_solve_oa_stops_the_branch_and_bound_at_its_deadline(monkeypatch) -> None:
+    """The master's slice ends after the caller's time limit: the branch-and-bound starts past
+    its deadline, stops at its first node, and nothing is claimed."""
+    import time
+
+    inst, r, rho = _two_taste_instance(6), 3, 100.0
+
+    def slow_stalled_master(name, oracle, rows, kwargs) -> dict:
+        time.sleep(0.6)
+        return _stalled_master(oracle, rows)
+
+    monkeypatch.setattr(submodular_oa, "_run_master", slow_stalled_master)
+    res = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-7, time_limit=0.5)
+    assert res.status is Status.TIME_LIMIT and "stopped at the time limit" in res.message
+    bf = brute_force(inst, r, "chi2", rho)
+    assert res.bound is None or res.bound >= bf.value * (1 - 1e-12)

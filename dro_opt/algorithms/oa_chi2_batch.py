@@ -38,8 +38,9 @@ A row is accepted when the primal value before the shrink is within ``1e-11`` of
 its value is ``upper`` (an upper bound on ``Phi`` within ``1e-11 + SHRINK`` of it: the shrink
 moves it by at most ``SHRINK (p'f - P'f) <= SHRINK``) and its worst case ``P_s``. The other
 rows (a start far from the optimum, ties at the threshold, ``k <= 0``) go to the sort-based
-closed form
-:func:`oa_chi2_branch_and_bound.chi2_batch_eta_sorted`, which has the same contract.
+closed form :func:`oa_chi2_branch_and_bound.chi2_batch_eta_sorted`, which has the same contract
+and places the rows it cannot by :func:`bisect_eta` and this certificate (every value returned
+is a certified upper bound with a distribution of the ball).
 
 Measured (HM14_800_25 alpha = 0.1, beta = 5, r = 5, rho = 100, the whole branch-and-bound;
 ``benchmarks/facility_location_oa.py`` docstring has the figures).
@@ -51,7 +52,7 @@ import math
 
 import numpy as np
 
-__all__ = ["SHRINK", "certify", "newton_eta", "prefix_eta"]
+__all__ = ["SHRINK", "bisect_eta", "certify", "newton_eta", "prefix_eta"]
 
 #: shrink towards ``p`` that keeps a threshold distribution strictly inside the ball
 SHRINK = 1e-10
@@ -107,6 +108,28 @@ def newton_eta(p: np.ndarray, F: np.ndarray, c: float, eta: np.ndarray, steps: i
             new = eta - m1 / PA + np.sqrt(np.maximum(PA * m2 - m1 * m1, 0.0) / kap) / PA
         eta = np.where((kap > 0) & np.isfinite(new), new, eta)
     return eta
+
+
+def bisect_eta(p: np.ndarray, F: np.ndarray, c: float, steps: int = 200) -> np.ndarray:
+    """Thresholds by bisection on the sign of ``h'(eta) = 1 - c m1 / sqrt(m2)`` (``h`` is
+    concave, so ``h'`` is non-increasing): the returned end ``hi`` keeps ``h'(hi) <= 0`` and
+    ``hi > min f`` (so ``m1 > 0``); for rows the closed forms cannot place (ties, point
+    masses). Any threshold gives a valid :func:`certify` upper bound; this one is the optimum
+    to within the bisection's resolution."""
+    lo = F.min(axis=1)
+    mean = F @ p
+    sd = np.sqrt(np.maximum(((F - mean[:, None]) ** 2) @ p, 0.0))
+    # every customer active and eta >= mean + sd / sqrt(c^2 - 1): h'(hi) <= 0 (module docstring)
+    hi = np.maximum(F.max(axis=1), mean + sd / math.sqrt(c * c - 1.0)) + 1.0
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        _, m1, m2 = _moments(p, F, mid)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            down = ~(c * m1 < np.sqrt(m2))  # h'(mid) <= 0 (m1 = 0 counts as rising)
+        down &= m1 > 0
+        hi = np.where(down, mid, hi)
+        lo = np.where(down, lo, mid)
+    return hi
 
 
 def certify(

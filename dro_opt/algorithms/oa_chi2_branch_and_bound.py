@@ -45,7 +45,10 @@ is accepted if its divergence ``D(P) = sum_i p_i (P_i / p_i - 1)^2 / 2`` is at m
 whose divergence ``(1 - lam)^2 D(P) < radius`` puts it inside the ball (the rounding of ``D`` is
 far below ``1e-10`` relative), so ``P_s'f >= Phi(f)`` is an upper bound, above ``P'f`` by at
 most ``lam``. Rows whose primal and dual differ by more than ``1e-11`` or whose ``P`` fails the
-check fall back to ``chi2_worst_case``. The final bound adds a rounding margin of
+check get their threshold by bisection and the certificate of :mod:`oa_chi2_batch` (an upper
+bound with a distribution of the ball, at any threshold; the scalar closed form
+``chi2_worst_case`` is not used here: away from its optimum its ``P`` need not sum to 1, and
+such a ``P`` would not give valid surrogate bounds). The final bound adds a rounding margin of
 ``1e-11 max(1, |F|) + (2.3e-16 N + 1e-13) n`` (``n`` units; a dot product of ``N`` terms in
 ``[0, 1]`` with weights summing to 1 rounds by at most about ``N`` units in the last place).
 """
@@ -54,19 +57,22 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
 from dro_opt import interrupt
-from dro_opt.algorithms.capture_objectives import chi2_worst_case, logsumexp_rows
-from dro_opt.algorithms.oa_chi2_batch import SHRINK, certify, newton_eta, prefix_eta
+from dro_opt.algorithms.capture_objectives import logsumexp_rows
+from dro_opt.algorithms.oa_chi2_batch import SHRINK, bisect_eta, certify, newton_eta, prefix_eta
 
 __all__ = ["EnumerationResult", "branch_and_bound_chi2", "chi2_batch", "count_sets"]
 
 #: sets times customers screened per block (memory of one block: about 8 bytes per unit)
 BLOCK_WORK = 4_000_000
+#: seconds between two progress reports of :func:`branch_and_bound_chi2`
+PROGRESS_EVERY = 0.5
 
 
 @dataclass
@@ -134,12 +140,11 @@ def chi2_batch_eta(
     eta0: np.ndarray | None = None,
     want_P: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """:func:`chi2_batch` plus the optimal threshold ``eta`` of each row (NaN where the scalar
-    closed form was used), without a sort per row where possible (:mod:`oa_chi2_batch`):
-    from the thresholds ``eta0`` (a warm start, two Newton steps) or the prefix search (one
-    step), accepted per row by its primal-dual certificate; the other rows go to
-    :func:`chi2_batch_eta_sorted` (``eta0`` rows first retry from the prefix search).
-    ``want_P=False`` returns ``None`` for the distributions."""
+    """:func:`chi2_batch` plus the optimal threshold ``eta`` of each row, without a sort per
+    row where possible (:mod:`oa_chi2_batch`): from the thresholds ``eta0`` (a warm start, two
+    Newton steps) or the prefix search (one step), accepted per row by its primal-dual
+    certificate; the other rows go to :func:`chi2_batch_eta_sorted` (``eta0`` rows first retry
+    from the prefix search). ``want_P=False`` returns ``None`` for the distributions."""
     F = np.atleast_2d(np.asarray(F, dtype=float))
     c = math.sqrt(1.0 + 2.0 * radius)
     if eta0 is None:
@@ -163,7 +168,7 @@ def chi2_batch_eta_sorted(
     p: np.ndarray, F: np.ndarray, radius: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`chi2_batch_eta` by a sort of every row (module docstring, 'Exactness of the
-    batched worst case'); NaN thresholds where the scalar closed form was used."""
+    batched worst case')."""
     F = np.atleast_2d(np.asarray(F, dtype=float))
     B, N = F.shape
     c = math.sqrt(1.0 + 2.0 * radius)
@@ -212,15 +217,17 @@ def chi2_batch_eta_sorted(
     P = (1.0 - SHRINK) * P + SHRINK * p[None, :]  # strictly inside the ball (module docstring)
     values = np.einsum("bn,bn->b", P, F)
     eta = eta + shift
-    for b in np.flatnonzero(~good):  # ties / breakpoint optima: the scalar closed form
-        values[b], P[b] = chi2_worst_case(p, F[b], radius)
-        eta[b] = np.nan
+    bad = np.flatnonzero(~good)  # ties / breakpoint optima: bisection and the certificate
+    if bad.size:
+        eta[bad] = bisect_eta(p, F[bad], c)
+        values[bad], _, P[bad] = certify(p, F[bad], radius, eta[bad], True)
     return values, P, eta
 
 
 def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
     """Sets ``A + X`` of a node with ``k in {1, 2}`` slots, ``X`` from ``rest``, in blocks of at
-    most :data:`BLOCK_WORK` (sets x customers). Yields ``(sets (M, k), bounds (M,), F (M, N))``:
+    most :data:`BLOCK_WORK` (sets x customers). Yields ``(sets (M, k), bounds (M,), F (M, N),
+    eta (M,))``, ``eta`` the optimal threshold of a one-smaller subset (warm start, may be NaN):
     upper bounds on ``F`` of each set (``n min(P'f)`` over ``P_inc`` and the worst cases at the
     set's subsets ``A``, or ``A + i`` and ``A + j`` for a pair ``i < j``, and for pairs the
     bound ``n Phi(u)`` of the prefix ``A + i`` with its best remaining candidate per customer).
@@ -245,7 +252,7 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
         _, P_A, eta_A = chi2_batch_eta(p, expit(LA)[None, :], radius)
         sur = n * np.minimum(F @ P_A[0], F @ P_inc)
         sur = tighten(sur, F, [np.full(m, eta_A[0])])
-        yield rest[:, None], sur, F
+        yield rest[:, None], sur, F, np.full(m, eta_A[0])
         return
     ar = a[:, rest]
     best_after = np.maximum.accumulate(ar[:, ::-1], axis=1)[:, ::-1]  # max over columns >= c
@@ -263,7 +270,7 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
         hb = n * hb
         cut = hb <= threshold()
         if cut.any():  # every pair (i, j > i) of these prefixes is below the prefix bound
-            yield np.zeros((int(cut.sum()), 2), dtype=np.int64), hb[cut], None
+            yield np.zeros((int(cut.sum()), 2), dtype=np.int64), hb[cut], None, None
         heads, hb = heads[~cut], hb[~cut]
         if heads.size == 0:
             continue
@@ -277,7 +284,7 @@ def _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold):
         sur = np.minimum(np.einsum("mn,mn->m", F, P_S[i]), np.einsum("mn,mn->m", F, P_S[j]))
         sur = np.minimum(n * np.minimum(sur, F @ P_inc), hb[hi])
         sur = tighten(sur, F, [eta_S[j]])
-        yield np.stack([rest[i], rest[j]], axis=1), sur, F
+        yield np.stack([rest[i], rest[j]], axis=1), sur, F, eta_S[i]
 
 
 def branch_and_bound_chi2(
@@ -291,6 +298,8 @@ def branch_and_bound_chi2(
     incumbent_value: float,
     gap: float,
     deadline_at: float | None = None,
+    progress: Callable[[np.ndarray, float], None] | None = None,
+    upper: float = math.inf,
 ) -> EnumerationResult:
     """Maximise ``F`` over the sets ``fixed_one u X``, ``X`` a subset of the free locations (not
     fixed either way) of size ``min(budget - |fixed_one|, #free)``, by depth-first
@@ -299,7 +308,15 @@ def branch_and_bound_chi2(
     candidates; nodes with one or two slots left screen their sets in batches.
     ``incumbent`` (any feasible set, value ``incumbent_value`` in ``n`` units) seeds the
     threshold; ``gap`` is the relative gap of ``solve_oa``; ``deadline_at`` a
-    ``time.perf_counter()`` instant after which it stops incomplete (also on Ctrl-C)."""
+    ``time.perf_counter()`` instant after which it stops incomplete (also on Ctrl-C, checked
+    between nodes: :func:`dro_opt.interrupt.requested`).
+
+    ``progress(best_mask, bound)`` is called at most every :data:`PROGRESS_EVERY` seconds and at
+    the end with the best set so far and a running bound on ``max F`` over the restricted
+    domain: every set not yet evaluated or discarded lies in a node on the stack, which carries
+    the bound of its parent (``upper`` for the root: any valid bound the caller has), so
+    ``max(best, largest discarded bound, largest parent bound on the stack) + margin`` bounds
+    every set of the domain at every moment."""
     a = np.asarray(a, dtype=float)
     q = np.asarray(q, dtype=float)
     N = a.shape[0]
@@ -320,8 +337,10 @@ def branch_and_bound_chi2(
         gain = p @ expit(np.logaddexp(L0[:, None], a[:, free]))
         extra = [j for j in free[np.argsort(-gain, kind="stable")] if not guide[j]]
         guide[extra[: size - int(guide.sum())]] = True
-    value_g, P_inc = chi2_worst_case(p, expit(logsumexp_rows(a[:, guide], axis=1)), radius)
-    if n * value_g > best and guide.sum() <= budget:
+    value_g, P_inc = chi2_batch(p, expit(logsumexp_rows(a[:, guide], axis=1)), radius)
+    value_g, P_inc = float(value_g[0]), P_inc[0]
+    completed = not np.array_equal(guide, best_mask)  # value_g: an upper bound (within 1e-10)
+    if completed and n * value_g > best and guide.sum() <= budget:
         best, best_mask = n * value_g, guide.copy()
     # strong candidates first (worst-case weighted singleton value): good sets are met early
     single = P_inc @ expit(np.logaddexp(L0[:, None], a[:, free]))
@@ -339,12 +358,24 @@ def branch_and_bound_chi2(
             best_mask = fixed_one.copy()
             best_mask[mask_cols] = True
 
-    stack = [(L0, np.zeros(0, dtype=np.int64), 0, max(k0, 0))]  # (log-scores, members, pos, k)
+    rounding = (N * 2.3e-16 + 1e-13) * n  # dot products of N terms (module docstring)
+
+    def running_bound() -> float:
+        open_nodes = max((node[4] for node in stack), default=-math.inf)
+        return max(best, pruned_max, open_nodes) + 1e-11 * max(1.0, abs(best)) + rounding
+
+    # (log-scores, members, pos, k, bound of the parent node)
+    stack = [(L0, np.zeros(0, dtype=np.int64), 0, max(k0, 0), float(upper))]
+    reported = time.perf_counter()
     while stack:
-        late = deadline_at is not None and time.perf_counter() > deadline_at
+        now = time.perf_counter()
+        late = deadline_at is not None and now > deadline_at
         if late or interrupt.requested():
             return EnumerationResult(best_mask, best, None, False, total, evaluated)
-        LA, members, pos, k = stack.pop()
+        if progress is not None and now - reported >= PROGRESS_EVERY:
+            progress(best_mask, running_bound())
+            reported = now
+        LA, members, pos, k, _ = stack.pop()
         rest = order[pos:]
         if k == 0 or rest.size <= k:  # one set: the members plus every remaining candidate
             L = LA if rest.size == 0 or k == 0 else np.logaddexp(LA, logsumexp_rows(a[:, rest], 1))
@@ -363,20 +394,21 @@ def branch_and_bound_chi2(
             continue
         if k <= 2:  # the node's sets in a few batches: surrogates, then exact values
             blocks = _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold)
-            for sets, sur, F in blocks:
+            for sets, sur, F, eta in blocks:
                 sur = np.minimum(sur, ub)
                 keep = sur > threshold()
                 if (~keep).any():
                     pruned_max = max(pruned_max, float(sur[~keep].max()))
                 if F is not None and keep.any():
-                    vals, _ = chi2_batch(p, F[keep], radius)
+                    vals, _, _ = chi2_batch_eta(p, F[keep], radius, eta[keep], want_P=False)
                     evaluated += int(keep.sum())
                     i = int(np.argmax(vals))
                     record(n * float(vals[i]), np.concatenate([members, sets[keep][i]]))
             continue
         j = order[pos]
-        stack.append((LA, members, pos + 1, k))  # exclude j (explored second)
-        stack.append((np.logaddexp(LA, a[:, j]), np.append(members, j), pos + 1, k - 1))
-    margin = 1e-11 * max(1.0, abs(best)) + (N * 2.3e-16 + 1e-13) * n  # rounding (docstring)
-    bound = max(best, pruned_max) + margin
+        stack.append((LA, members, pos + 1, k, ub))  # exclude j (explored second)
+        stack.append((np.logaddexp(LA, a[:, j]), np.append(members, j), pos + 1, k - 1, ub))
+    bound = running_bound()  # the stack is empty: max(best, pruned_max) + margins
+    if progress is not None:
+        progress(best_mask, bound)
     return EnumerationResult(best_mask, best, bound, True, total, evaluated)

@@ -485,8 +485,14 @@ def solve_oa(
     if hand_over and not closed and not interrupt.requested() and out["status"] != "userinterrupt":
         # max F = max(F(incumbent), max over the restricted domain): step 3 of the docstring
         stop = None if time_limit is None else t0 + time_limit
+        upper = U if bound is None else min(bound, U)  # valid on the whole domain
+
+        def report(mask: np.ndarray, running: float) -> None:
+            progress(mask, max(min(running, upper), oracle.best_value))
+
         en = branch_and_bound_chi2(
-            a, q, rho, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop
+            a, q, rho, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop,
+            progress=None if progress is None else report, upper=upper,
         )  # fmt: skip
         oracle.evaluate(en.mask)
         best = oracle.best_mask
