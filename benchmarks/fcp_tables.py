@@ -156,15 +156,21 @@ def split(seed: int, clients: int, locations: int) -> tuple[FCPInstance, FCPInst
 def run_row(
     train: FCPInstance, test: FCPInstance, m: float, rho: float, *, reduction: dict,
     pieces: int, method: str, time_limit: float, restarts: int, seed: int,
+    cpu_limit: bool = False, candidates: list[np.ndarray] | None = None,
 ) -> dict:  # fmt: skip
     """One (m, setting) cell of Tables 3-5: our certified solve on the training clients
     (``reduction``: {} for the full data, else ``clusters`` or ``strata`` + ``per_stratum``),
-    H / A on the test clients, and (VR settings) the two baselines on the full training data."""
+    H / A on the test clients, and (VR settings) the two baselines on the full training data.
+    ``cpu_limit``: ``time_limit`` is SCIP's limit in CPU seconds (``timing/clocktype = 1``), not
+    wall seconds; ``candidates``: decisions of earlier rows, kept when better (exact values)."""
     objective = "erm" if rho == 0 else "variance"
+    limits: dict = {"time_limit": time_limit}
+    if cpu_limit:
+        limits = {"solver_options": {"timing/clocktype": 1, "limits/time": time_limit}}
     t0, c0 = time.perf_counter(), time.process_time()
     res = solve_mc_fcp(
-        train, m, objective, rho, pieces=pieces, seed=seed, time_limit=time_limit, method=method,
-        **reduction,
+        train, m, objective, rho, pieces=pieces, seed=seed, method=method,
+        candidates=candidates, **limits, **reduction,
     )  # fmt: skip
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     z = res.solution["z"]
@@ -173,6 +179,10 @@ def run_row(
     cert = res.certificate
     lines = {line.name: line.value for line in cert.lines if line.name != "solver_bound"}
     row = dict(m=m, setting=label(rho), H=H, A=A, seconds=seconds, cpu=cpu, status=res.status.value)
+    row["z"] = z
+    row["decision"] = "MISOCP's"
+    for word, who in (("candidate", "earlier row's"), ("returning z = 0", "z = 0 (no investment)")):
+        row["decision"] = who if word in res.message else row["decision"]
     row.update(lower=cert.lower, upper=cert.upper, gap=cert.gap, lines=lines)
     row["reduced"] = "full data" if not reduction else ", ".join(f"{k} {v}" for k, v in
                                                                  reduction.items())  # fmt: skip
@@ -212,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--restarts", type=int, help="baseline random starts (10; --quick: 3)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="per MISOCP solve (s)")
+    ap.add_argument(
+        "--cpu-limit", action="store_true",
+        help="--time-limit counts SCIP's CPU seconds, not wall seconds (a loaded machine)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--no-candidates", action="store_true",
+        help="do not offer the earlier rows' decisions (same m) to each later row",
+    )  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     sizes = (1000, 15, [2.0, 3.0, 4.0], 3) if args.quick else (5000, 59, [7.0, 10.0, 13.0], 10)
@@ -230,18 +248,21 @@ def main(argv: list[str] | None = None) -> int:
         f"NYC-synthetic MC-FCP (NOT the P&R-NYC data): {train.num_clients + test.num_clients} "
         f"clients ({train.num_clients} train / {test.num_clients} test), {train.num_locations} "
         f"locations, K = {args.pieces}, {args.method} model, SCIP, time limit "
-        f"{args.time_limit:g} s/solve; reduced rows ({args.reduce}): {reduction}; "
+        f"{args.time_limit:g} {'CPU' if args.cpu_limit else 'wall'} s/solve; reduced rows ({args.reduce}): {reduction}; "
         f"load {os.getloadavg()[0]:.2f}"
     )
     rows = []
     for m in args.budgets:
+        earlier: list[np.ndarray] = []
         for rho in [0.0, *args.rhos]:
             reduced = args.reduce == "all" or (args.reduce == "vr" and rho > 0)
             row = run_row(
                 train, test, m, rho, reduction=reduction if reduced else {},
                 pieces=args.pieces, method=args.method, time_limit=args.time_limit,
-                restarts=args.restarts, seed=args.seed,
+                restarts=args.restarts, seed=args.seed, cpu_limit=args.cpu_limit,
+                candidates=None if args.no_candidates else earlier,
             )  # fmt: skip
+            earlier.append(row["z"])
             rows.append(row)
             print(_row_line(row) + f" load {os.getloadavg()[0]:.2f}", flush=True)
     tables(rows, args.budgets)
@@ -249,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _paper_m(m: float, budgets: list[float]) -> int | None:
-    """The paper's m in the same position of the budget list (7, 10, 13)."""
+    """The paper's m: ``m`` itself when it is one of 7, 10, 13, else the one in the same position
+    of the budget list (``--quick``: 2, 3, 4 stand for 7, 10, 13)."""
+    if m in (7, 10, 13):
+        return int(m)
     i = budgets.index(m)
     return (7, 10, 13)[i] if i < 3 else None
 
@@ -261,7 +285,7 @@ def _num(v: float | None, fmt: str = ".4f") -> str:
 def _row_line(r: dict) -> str:
     s = f"  m={r['m']:g} {r['setting']} ({r['reduced']}): H {r['H']:.3f} A {r['A']:.3f} time "
     s += f"{r['seconds']:.1f}s (CPU {r['cpu']:.1f}s) OPT in [{_num(r['lower'])}, {_num(r['upper'])}] gap "
-    s += f"{_num(r['gap'], '.3g')} ({r['status']}; lines "
+    s += f"{_num(r['gap'], '.3g')} ({r['status']}, {r['decision']} decision; lines "
     s += ", ".join(f"{k} {v:.4g}" for k, v in r["lines"].items()) + ")"
     if "pga" in r:
         s += f"; TT-GAD {r['tt-gad']:.1f}% PGA {r['pga']:.1f}% of our VR {r['ours_vr']:.4f}"

@@ -12,6 +12,7 @@ import pytest
 from test_facility_cost import BUDGET, batch_capture, oracle, tiny
 
 from dro_opt.cli import main
+from dro_opt.errors import ParameterError
 from dro_opt.models.facility_cost import FCPInstance, evaluate, solve_mc_fcp, write_json
 from dro_opt.models.facility_cost.secant_socp import secant_capture
 
@@ -117,3 +118,19 @@ def test_cli_pieces_auto_and_methods(tmp_path) -> None:
     with pytest.raises(SystemExit) as bad:  # argparse: one line on stderr, exit code 2
         main(["solve", "mc-fcp", str(path), "--budget", "1", "--pieces", "many"])
     assert bad.value.code == 2
+
+
+def test_candidates_replace_a_worse_decision_exactly_and_leave_the_bound_alone() -> None:
+    inst = interior(seed=1)
+    full = solve_mc_fcp(inst, BUDGET, "variance", 3.0, pieces=4, gap=1e-9)
+    red = solve_mc_fcp(inst, BUDGET, "variance", 3.0, pieces=2, clusters=1)
+    assert red.objective < full.objective - 0.05  # one centroid: a poor decision
+    best = solve_mc_fcp(
+        inst, BUDGET, "variance", 3.0, pieces=2, clusters=1, candidates=[full.solution["z"]]
+    )
+    assert best.objective == pytest.approx(full.objective, abs=1e-12)
+    assert best.objective == evaluate(inst, best.solution["z"], "variance", 3.0)
+    assert best.certificate.lower == best.objective and best.bound == red.bound
+    assert "candidate 0" in best.message
+    with pytest.raises(ParameterError, match=r"candidates\[0\]"):
+        solve_mc_fcp(inst, BUDGET, "variance", 3.0, candidates=[np.array([0.5, -1.0])])

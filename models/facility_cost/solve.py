@@ -41,9 +41,20 @@ proven.
 :mod:`dro_opt.algorithms.gradient_baselines` on the full data (best of ``restarts`` random
 starts, normalised = clipped steps as paper 003 App. J needs here); no bound (``bound`` None).
 
-SCIP options: ``separating/maxrounds = separating/maxroundsroot = 0`` (the McCormick relaxation
-gains little from root cuts; on a 12-client, 3-location, K = 8 instance ERM went from 14.3 s to
-0.35 s with the same proven bound, measured on the shared machine).
+SCIP options (:func:`scip_options`): ``separating/maxrounds = separating/maxroundsroot = 0``
+for ERM and chi2 (the relaxation gains little from cuts; on a 12-client, 3-location, K = 8
+instance ERM went from 14.3 s to 0.35 s with the same proven bound, measured on the shared
+machine). VR keeps SCIP's root separation rounds (``maxrounds = 0`` only): its N + 1 dimensional
+standard-deviation cone is handled by SCIP through linear outer-approximation cuts, and without
+root rounds the LP bound stays far above the cone relaxation. Measured (NYC-synthetic
+1,000 x 15, the 800 training clients of benchmarks/fcp_tables.py, rho = 1E3, m = 2, K = 4, full
+data, one thread, load 8-12): the exact continuous relaxation (Clarabel, binaries relaxed) is
+0.2010 and the best known decision scores 0.1656; without root rounds SCIP's root bound was
+0.4085 and 0.3999 after 4 nodes (30.8 CPU s); with them 0.1932 at the root after 40 SCIP CPU
+s (``timing/clocktype = 1``): the gap above the known decision falls from 0.234 to 0.028.
+Tangent-floor rows ``y_n >= c_n S^tan_n(v)`` (a valid lower bound on ``f_n``, against the VR model
+lowering ``y``) left that continuous relaxation unchanged (0.2010; also 0.3154 at rho = 1E2):
+the gap is the outer approximation's, not the ``y <= f^sec`` form's, so they are not used.
 """
 
 from __future__ import annotations
@@ -72,6 +83,13 @@ from dro_opt.solvers.status import Status
 METHODS = ("secant", "pwla", "misocp", "pga", "tt-gad")
 AUTO_PIECES = (4, 8, 16, 32, 64)
 SCIP_OPTIONS = {"separating/maxrounds": 0, "separating/maxroundsroot": 0}
+#: VR: SCIP's root separation rounds stay on (module docstring, 'SCIP options').
+SCIP_OPTIONS_VR = {"separating/maxrounds": 0}
+
+
+def scip_options(objective: str) -> dict[str, Any]:
+    """SCIP parameters for the model of ``objective`` ("erm", "variance", "chi2")."""
+    return dict(SCIP_OPTIONS_VR if objective == "variance" else SCIP_OPTIONS)
 
 
 def solve_mc_fcp(
@@ -92,8 +110,15 @@ def solve_mc_fcp(
     threads: int = 1,
     verbose: bool = False,
     restarts: int = 10,
+    candidates: list[np.ndarray] | None = None,
+    solver_options: dict[str, Any] | None = None,
 ) -> Result:
     """Solve with a certified gap (module docstring).
+
+    ``candidates``: known feasible investments (e.g. the decision of a reduced or an ERM solve),
+    evaluated exactly on the full data and returned when better than the solver's decision;
+    they do not touch the bound. ``solver_options``: native parameters merged over the defaults
+    (e.g. ``{"timing/clocktype": 1}``: SCIP's time limit in CPU seconds).
 
     Returns a Result whose ``objective`` is the exact full-data value of ``solution["z"]``,
     ``bound`` the certificate's upper bound (None when none is proven), ``certificate``, and
@@ -102,7 +127,7 @@ def solve_mc_fcp(
     t_start = time.perf_counter()
     _validate(
         instance, budget, objective, rho, pieces, method, time_limit, gap, clusters, strata,
-        per_stratum, seed, threads, restarts,
+        per_stratum, seed, threads, restarts, candidates, solver_options,
     )  # fmt: skip
     rho = float(rho)
     effective = "erm" if rho == 0.0 else objective
@@ -128,7 +153,7 @@ def solve_mc_fcp(
             break
         run = _run_model(
             kind, solved, budget, effective, rho, K, name, left, gap, threads, verbose,
-            red_info is not None,
+            red_info is not None, solver_options or {},
         )  # fmt: skip
         runs.append(run)
         if run["status"] in (Status.LICENSE_LIMIT, Status.ERROR) or _proven(
@@ -143,6 +168,12 @@ def solve_mc_fcp(
         z = np.zeros(instance.num_locations)
         messages.append("no solver decision: reporting z = 0 (no investment)")
     exact = evaluate(instance, z, objective, rho)
+    for i, c in enumerate(candidates or []):
+        c = _feasible(c, instance.upper, budget)
+        value = evaluate(instance, c, objective, rho)
+        if value > exact:
+            messages.append(f"candidate {i} scores {value:.6g} > {exact:.6g}: returned instead")
+            z, exact = c, value
     nothing = evaluate(instance, np.zeros_like(z), objective, rho)  # = 0: no facility at all
     if nothing > exact:  # a reduced model's decision can lose to z = 0 on the full data
         messages.append(
@@ -220,7 +251,7 @@ def _upper_of(run: dict[str, Any]) -> float:
 def _run_model(
     kind: str, solved: FCPInstance, budget: float, objective: str, rho: float, pieces: int,
     name: str, time_limit: float | None, gap: float, threads: int, verbose: bool,
-    reduced: bool,
+    reduced: bool, solver_options: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
     """Build and solve one model (``kind`` = "secant" or "pwla") with ``pieces`` cells; the
     decision, the solver's checked bound and the approximation lines (none for the secant
@@ -241,7 +272,7 @@ def _run_model(
             gap=0.25 * gap,
             threads=threads,
             verbose=verbose,
-            extra=dict(SCIP_OPTIONS) if name == "scip" else {},
+            extra={**(scip_options(objective) if name == "scip" else {}), **solver_options},
         ),
     )
     messages = (
@@ -392,6 +423,8 @@ def _validate(
     seed: int,
     threads: int,
     restarts: int,
+    candidates: list[np.ndarray] | None,
+    solver_options: dict[str, Any] | None,
 ) -> None:
     if not isinstance(instance, FCPInstance):
         raise ParameterError(f"instance must be an FCPInstance, got {type(instance).__name__}")
@@ -428,6 +461,13 @@ def _validate(
         raise ParameterError(f"threads must be an integer >= 1, got {threads!r}")
     if not _is_int(restarts) or restarts < 1:
         raise ParameterError(f"restarts must be an integer >= 1, got {restarts!r}")
+    M = instance.num_locations
+    for i, c in enumerate(candidates or []):
+        c = np.asarray(c, dtype=float)
+        if c.shape != (M,) or not np.isfinite(c).all() or (c < 0).any():
+            raise ParameterError(f"candidates[{i}] must be {M} finite investments >= 0, got {c!r}")
+    if solver_options is not None and not isinstance(solver_options, dict):
+        raise ParameterError(f"solver_options must be a dict, got {type(solver_options).__name__}")
 
 
-__all__ = ["METHODS", "solve_mc_fcp"]
+__all__ = ["METHODS", "scip_options", "solve_mc_fcp"]
