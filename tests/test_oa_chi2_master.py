@@ -299,3 +299,75 @@ def test_solve_oa_stops_the_branch_and_bound_at_its_deadline(monkeypatch) -> Non
     assert res.status is Status.TIME_LIMIT and "stopped at the time limit" in res.message
     bf = brute_force(inst, r, "chi2", rho)
     assert res.bound is None or res.bound >= bf.value * (1 - 1e-12)
+
+
+def _local_instance(seed: int, groups: int = 8, hubs: int = 2) -> MCFLPInstance:
+    """Locations that reach only their own group of customers (groups of 2 to 10 customers;
+    log-odds about 1, else about -30) plus ``hubs`` locations that reach everyone a little
+    (about -3): sets without a hub leave many customers at almost zero, the coverage bound's
+    case."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 11, groups)
+    N = int(sizes.sum())
+    a = -30.0 + rng.normal(0, 1.0, (N, groups))
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    for g in range(groups):
+        a[starts[g] : starts[g + 1], g] = 1.0 + rng.normal(0, 0.5, sizes[g])
+    hub = -3.0 + rng.normal(0, 0.7, (N, hubs))
+    q = rng.integers(1, 5, N).astype(float)
+    return MCFLPInstance(q, np.hstack([a, hub]), name=f"local{seed}")
+
+
+def test_coverage_bound_never_discards_a_node_with_a_set_above_its_level() -> None:
+    from dro_opt.algorithms.oa_chi2_coverage import coverage_discards
+
+    inst, r = _local_instance(0), 4  # two hubs
+    a, q = inst.a, inst.q
+    n, D = q.sum(), a.shape[1]
+    p = q / n
+    rng = np.random.default_rng(2)
+    fired = held = 0
+    for rho in (20.0, 200.0, 2000.0):
+        radius = rho / n
+        for _ in range(25):
+            A = sorted(rng.choice(D, int(rng.integers(0, r)), replace=False).tolist())
+            R = [j for j in range(D) if j not in A and rng.random() < 0.8]
+            k = r - len(A)
+            if len(R) < k:
+                continue
+            node_max = max(
+                evaluate(a, q, np.isin(np.arange(D), A + list(X)).astype(float), "chi2", rho)
+                for X in itertools.combinations(R, k)
+            )
+            LA = np.logaddexp.reduce(a[:, A], axis=1) if A else np.full(a.shape[0], -np.inf)
+            for level in (0.5 * node_max, node_max, 2.0 * node_max, 1e-3, 0.05 * n):
+                if coverage_discards(p, LA, a[:, R], k, level / n, radius):
+                    fired += 1
+                    assert node_max <= level * (1 + 1e-12) + 1e-12
+                else:
+                    held += 1
+    assert fired >= 20 and held >= 20  # both outcomes occur: the test can fail
+
+
+@pytest.mark.parametrize(("seed", "hubs", "rho_per_n"), [(5, 1, 10.0), (0, 0, 1.0), (1, 0, 10.0)])
+def test_branch_and_bound_with_coverage_discards_matches_brute_force(seed, hubs, rho_per_n) -> None:
+    """A node discarded by coverage with a non-tiny optimum (one hub, 2.48) and whole tiny-valued
+    instances (optimum about 3e-11, discarded at the root) against brute force."""
+    inst, r = _local_instance(seed, hubs=hubs), 3
+    rho = rho_per_n * inst.q.sum()
+    mask, _ = _heuristic(inst, r, rho)
+    bf = brute_force(inst, r, "chi2", rho)
+    none = np.zeros(inst.num_locations, dtype=bool)
+    start = np.zeros(inst.num_locations, dtype=bool)
+    start[:r] = True  # a poor start (no hub) as well as the heuristic's
+    covered = 0
+    for m0 in (mask, start):
+        v0 = evaluate(inst.a, inst.q, m0.astype(float), "chi2", rho)
+        res = branch_and_bound_chi2(inst.a, inst.q, rho, r, none, none, m0, v0, 1e-6)
+        assert res.complete
+        covered += res.covered
+        exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
+        assert res.bound >= bf.value * (1 - 1e-12)
+        assert res.bound - exact <= 1e-6 * max(1.0, exact) + 1e-9
+        assert exact >= bf.value - 1e-6 * max(1.0, bf.value)
+    assert covered > 0  # the coverage bound took part

@@ -19,6 +19,9 @@ Branch-and-bound (depth first; location ``j`` in, then out; strong candidates fi
 incumbent's worst-case weighted singleton value). Node ``(A, R, k)``: members ``A``, remaining
 candidates ``R``, ``k`` slots. Bounds, all valid for every set of the node:
 
+* the coverage bound of :mod:`oa_chi2_coverage` (first, at every node with slots left): if
+  the node's sets cannot reach customers of mass ``1 - 1 / (1 + 2 radius)`` above the level
+  ``threshold / n``, every set is at most the threshold;
 * ``n Phi(u)`` with ``u_i = f_i(A + the k best candidates of R for customer i)``: every set
   ``T`` of the node has ``f(T) <= u`` and ``Phi`` is non-decreasing;
 * for a set ``T`` and any ``P`` in the ball, ``F(T) <= n P'f(T)``; with ``P`` the worst case at
@@ -66,6 +69,7 @@ from scipy.special import expit
 from dro_opt import interrupt
 from dro_opt.algorithms.capture_objectives import logsumexp_rows
 from dro_opt.algorithms.oa_chi2_batch import SHRINK, bisect_eta, certify, newton_eta, prefix_eta
+from dro_opt.algorithms.oa_chi2_coverage import coverage_discards
 
 __all__ = ["EnumerationResult", "branch_and_bound_chi2", "chi2_batch", "count_sets"]
 
@@ -87,6 +91,7 @@ class EnumerationResult:
     complete : every set was evaluated or bounded (False after the deadline).
     sets : number of sets of the restricted domain.
     evaluated : sets evaluated exactly (the others were bounded by a surrogate).
+    covered : nodes discarded by the coverage bound (:mod:`oa_chi2_coverage`).
     """
 
     mask: np.ndarray
@@ -95,6 +100,7 @@ class EnumerationResult:
     complete: bool
     sets: int
     evaluated: int
+    covered: int = 0
 
 
 def count_sets(free: int, k: int) -> int:
@@ -347,6 +353,7 @@ def branch_and_bound_chi2(
     order = free[np.argsort(-single, kind="stable")]
     pruned_max = -np.inf
     evaluated = 0
+    covered = 0  # nodes discarded by the coverage bound
 
     def threshold() -> float:
         return best + 0.5 * gap * max(1.0, abs(best))
@@ -371,7 +378,7 @@ def branch_and_bound_chi2(
         now = time.perf_counter()
         late = deadline_at is not None and now > deadline_at
         if late or interrupt.requested():
-            return EnumerationResult(best_mask, best, None, False, total, evaluated)
+            return EnumerationResult(best_mask, best, None, False, total, evaluated, covered)
         if progress is not None and now - reported >= PROGRESS_EVERY:
             progress(best_mask, running_bound())
             reported = now
@@ -384,6 +391,11 @@ def branch_and_bound_chi2(
             record(n * float(vals[0]), np.concatenate([members, rest[:k]]))
             continue
         sub = a[:, rest]
+        level = threshold()
+        if coverage_discards(p, LA, sub, k, level / n, radius):  # F <= level on the node
+            pruned_max = max(pruned_max, level)
+            covered += 1
+            continue
         top = sub if k >= rest.size else -np.partition(-sub, k - 1, axis=1)[:, :k]
         u = expit(np.logaddexp(LA, logsumexp_rows(top, axis=1)))
         ub, _ = chi2_batch(p, u[None, :], radius)
@@ -411,4 +423,4 @@ def branch_and_bound_chi2(
     bound = running_bound()  # the stack is empty: max(best, pruned_max) + margins
     if progress is not None:
         progress(best_mask, bound)
-    return EnumerationResult(best_mask, best, bound, True, total, evaluated)
+    return EnumerationResult(best_mask, best, bound, True, total, evaluated, covered)

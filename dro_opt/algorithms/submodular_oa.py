@@ -99,10 +99,19 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   exact evaluation reads only the open columns. Side by side in one run
   (``benchmarks/facility_location_scaling.py --compare-with``, load average about 6 on 2 cores):
   ERM N = 1e4 / 1e5: 2.2 s vs 5.8 s, 47.8 s vs 184.7 s; chi-square rho = 1e3: 12.5 vs 18.2 s,
-  75.1 vs 108.8 s; the rounds are unchanged (33-36), so the rounds, not their cost, are now
-  what is left. On the uniform square instance (flat utilities) the tree is the problem:
-  N = 1e4, r = 6 needs about 670 rounds and 470 nodes; 177 or 944 groups instead of 59 did not
-  help (35 s / 122 s+ vs 42 s).
+  75.1 vs 108.8 s. Now (scaled units, 8 root rounds): see :mod:`oa_core`, 'Cost at city
+  scale'; NYC seed 0/1 ERM r = 3/6/10: 1.5-4.2 s CPU vs 5.4-14.6 s before,
+  benchmarks/facility_location_scaling.py docstring. On the uniform square instance (flat
+  utilities) the tree is the problem: N = 1e4, r = 6 needs about 670 rounds and 470 nodes; 177
+  or 944 groups instead of 59 did not help (35 s / 122 s+ vs 42 s).
+* BLAS threads (:func:`_blas_threads`): at city scale with the cores shared, OpenBLAS's second
+  thread made every long dot product slower; limited to ``threads``, NYC synthetic seed 0,
+  r = 6, chi-square rho = 1e2 / 1e3 / 1e4 (all optimal, same rounds) take 3.65 / 5.25 / 9.57 s
+  CPU vs 8.22 / 11.23 / 17.30 s before (``benchmarks/facility_location_scaling.py --sizes 82341
+  --rhos 100,1000,10000 --budgets 6 --compare-with <previous commit>``, load 10-11.5; wall
+  seconds at that load are 4-25x the CPU seconds and not comparable). The issue-10 target
+  (<= 3 s wall) is not reached on this loaded machine. Uniform NYC-scale chi-square rho = 1e3,
+  r = 6 (before the change, load 11.5): not proven in 300 s wall (20 s CPU), gap 1.1e-2.
 
 Returned ``value`` is always the exact objective (``objectives.evaluate``) of the returned
 ``z``; ``bound`` is the proven upper bound above; ``status`` is OPTIMAL only when
@@ -496,7 +505,10 @@ def solve_oa(
         )  # fmt: skip
         oracle.evaluate(en.mask)
         best = oracle.best_mask
-        msg_enum = f"; branch-and-bound: {en.sets} sets, {en.evaluated} evaluated"
+        msg_enum = (
+            f"; branch-and-bound: {en.sets} sets, {en.evaluated} evaluated, {en.covered} nodes "
+            "discarded by coverage"
+        )
         if en.complete:
             bound = en.bound if bound is None else min(bound, en.bound)
             bound = min(bound, U)
