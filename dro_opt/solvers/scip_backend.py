@@ -164,7 +164,7 @@ class ScipBackend(Backend):
             run.state["built"] = build_model(model, problem)
 
     def default_parameters(self, run: Run) -> dict[str, Any]:
-        return {"nlpi/ipopt/optfile": _ipopt_options_file()}
+        return {"nlpi/ipopt/optfile": _ipopt_options_file(), **NO_MPEC}
 
     def set_parameter(self, run: Run, name: str, value: Any) -> None:
         run.model.setParam(name, value)
@@ -193,6 +193,18 @@ class ScipBackend(Backend):
     def extract(self, run: Run) -> Extracted:
         return _extract(run.state["built"], run.problem)
 
+
+#: SCIP's MPEC heuristic solves the NLP relaxation with Ipopt; on the security-game chi-square
+#: MISOCP (M = 6, N = 60, K = 6: 2325 columns, 8859 rows, one 61-dimensional cone) one of its
+#: Ipopt factorizations (MUMPS) ran for over 100 s at the root, where SCIP looks at neither its
+#: time limit nor Ctrl-C (Ipopt checks them between iterations only): the solve hit a 90 s limit
+#: at node 1, and a Ctrl-C waited 98-144 s. Without it the same MISOCP is optimal in 10 s.
+#: Measured side by side with ``--time-limit 60`` (load 10-11 on 2 cores), off vs on: that SSG
+#: route's certified upper 0.99 vs 6.70; the paper's MC-FLP VR MISOCP lower / upper 4.71 / 5.38
+#: vs 0.96 / 5.81; SSG ERM and VR the same upper, lower -2.111 vs -2.167 and -2.269 vs -2.246;
+#: MC-FCP optimal both ways (6.2 vs 7.3 s). A user's ``extra={"heuristics/mpec/freq": ...}``
+#: still overrides this.
+NO_MPEC = {"heuristics/mpec/freq": -1}
 
 IPOPT_OPTIONS = (
     "# written by dro_opt: AMD ordering for MUMPS instead of METIS (see scip_backend)\n"
