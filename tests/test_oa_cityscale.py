@@ -124,3 +124,41 @@ def test_small_city_like_instance_matches_enumeration(seed: int, r: int) -> None
     assert res.status is Status.OPTIMAL
     assert res.value == pytest.approx(bf.value, rel=1e-10)
     assert res.bound >= bf.value * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("budget", [1, 2])
+def test_drop_coefficients_equal_the_gain_at_the_m_best_others(budget: int) -> None:
+    """``c_ij(m)`` is the gain of ``j`` at the ``m`` best other locations of row ``i``
+    (:meth:`SubmodularCuts.drop_columns`), also for ``m`` beyond the 2r best kept per row (the
+    table widens on demand) and with tied utilities; the nested choice after a widening reads
+    the widened ranks."""
+    rng = np.random.default_rng(budget)
+    D = 8
+    a = np.round(rng.normal(-1.0, 1.0, (25, D)))  # integers: many ties
+    a[3] = -np.inf
+    cuts = SubmodularCuts(a, budget)
+    for m in [0, 1, 2 * budget - 1, 2 * budget, D - 1]:
+        c = cuts.drop_columns(m, np.arange(D))
+        for j in range(D):
+            others = np.delete(a, j, axis=1)
+            best = np.argsort(-others, axis=1, kind="stable")[:, :m]
+            expected = np.array(
+                [_f(others[i : i + 1], best[i])[0] for i in range(a.shape[0])]
+            )  # f at the m best others ...
+            with_j = np.array(
+                [
+                    _f(np.c_[others[i : i + 1], a[i : i + 1, j]], [*best[i], D - 1])[0]
+                    for i in range(a.shape[0])
+                ]
+            )  # ... and with j added
+            assert np.allclose(c[:, j], with_j - expected, rtol=1e-12, atol=1e-15)
+    z = np.zeros(D)
+    z[:3] = [0.9, 0.6, 0.3]
+    ch = cuts.nested_choice(z)
+    const, coef = cuts.nested_coefficients(ch).const, cuts.nested_coefficients(ch).coef
+    for T in itertools.chain.from_iterable(
+        itertools.combinations(range(D), k) for k in range(budget + 1)
+    ):
+        x = np.zeros(D)
+        x[list(T)] = 1.0
+        assert np.all(_f(a, T) <= const + coef @ x + 1e-13)

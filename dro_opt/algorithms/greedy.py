@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
-from scipy.special import expit
 
 from dro_opt.algorithms.capture_objectives import chi2_worst_case
 from dro_opt.algorithms.capture_objectives import logsumexp_rows as logsumexp
@@ -76,7 +75,10 @@ class SetObjective:
         return scaled_scores(self.a)
 
     def value(self, mask: np.ndarray) -> float:
-        return self.from_probabilities(expit(self.log_scores(np.asarray(mask, bool))))[0]
+        """``F(S)`` from ``f_i(S) = t_i / (b_i + t_i)`` (:mod:`scaled_scores`: as accurate as
+        ``sigmoid(logsumexp)``, without the logarithms)."""
+        sc = self.scaled
+        return self.from_probabilities(sc.probabilities(sc.scores(np.asarray(mask, bool))))[0]
 
 
 def _best_of_candidates(
@@ -170,7 +172,7 @@ def local_search(
     1-swap: replace one member by one non-member (all ``|S| (D - |S|)`` swaps from ``|S|``
     passes of :func:`addition_sums`, one per dropped member). 2-swap (optional, used when 1-swap
     is stuck): replace two members by two non-members. A move is taken only if its exact value
-    (log space, :meth:`SetObjective.value`) improves. Returns ``(best mask, its value, visited
+    (:meth:`SetObjective.value`) improves. Returns ``(best mask, its value, visited
     masks)``.
     """
     sc = obj.scaled

@@ -152,6 +152,8 @@ class OAOracle:
         self.cuts = SubmodularCuts(self.a, self.budget, fold=1e-10 / max(self.D, 1))
         self.best_value, self.best_mask = -np.inf, None
         self.ncuts = self.nevals = 0
+        #: cut sums of the last sets cut at (:meth:`cuts_at_set`; rows are never modified)
+        self._set_cache: dict[bytes, tuple] = {}
         if mode not in ("multi", "groups", "aggregate"):
             raise ValueError(f"unknown OA mode {mode!r}; use multi, groups or aggregate")
         self.mode = mode
@@ -353,14 +355,22 @@ class OAOracle:
         or ``n P*(S)``).
         """
         mask = np.asarray(mask, dtype=bool)
-        F, _f, w = self.evaluate(mask)
-        P = w / self.n
-        if self.kind == "chi2" and self.mode == "multi":  # per-customer rows: the full block
-            block, _ = self.cuts.submodular_cut(mask)
-            gc, gz = block.const, block.coef
-            (agg_P, agg_w) = block.aggregate(P), block.aggregate(w)
+        key = mask.tobytes()
+        if key in self._set_cache:  # the same set again (greedy's last set starts the swaps)
+            F, w, gc, gz, agg_P, agg_w = self._set_cache[key]
         else:
-            gc, gz, (agg_P, agg_w) = self._set_cut_sums(mask, (P, w))
+            F, _f, w = self.evaluate(mask)
+            P = w / self.n
+            if self.kind == "chi2" and self.mode == "multi":  # per-customer rows: full block
+                block, _ = self.cuts.submodular_cut(mask)
+                gc, gz = block.const, block.coef
+                (agg_P, agg_w) = block.aggregate(P), block.aggregate(w)
+            else:
+                gc, gz, (agg_P, agg_w) = self._set_cut_sums(mask, (P, w))
+                if len(self._set_cache) >= 16:
+                    self._set_cache.pop(next(iter(self._set_cache)))
+                self._set_cache[key] = (F, w, gc, gz, agg_P, agg_w)
+        P = w / self.n
         parts: list[CutRows] = []
         if self.K:
             idx = np.arange(self.K)
