@@ -66,21 +66,43 @@ TOLERANCE = 1e-11
 
 
 def prefix_eta(p: np.ndarray, F: np.ndarray, c: float) -> np.ndarray:
-    """A threshold per row near the optimum: the stationary point of the best consistent active
-    prefix of the sorted row (prefix sums; may be slightly inaccurate, :func:`newton_eta`
-    polishes it). Uniform ``p`` sorts the values only; otherwise the weights are gathered."""
+    """A threshold per row near the optimum: the stationary point of a consistent active prefix
+    of the sorted row (prefix sums; may be slightly inaccurate, :func:`newton_eta` polishes it
+    and :func:`certify` decides). ``h`` is concave, so every stationary point consistent with
+    its prefix (``g_k <= eta_k <= g_{k+1}``) is a maximiser; the first one is taken. Uniform
+    ``p`` sorts the values only and looks only at prefixes of mass above ``1 / c^2`` (the
+    others have no stationary point); otherwise the weights are gathered."""
     B, N = F.shape
-    uniform = bool(np.all(p == p[0]))
-    if uniform:
-        fs = np.sort(F, axis=1)
-        PA = p[0] * np.arange(1, N + 1, dtype=float)[None, :]
-        ps = p[0]
-    else:
-        order = np.argsort(F, axis=1)
-        fs = np.take_along_axis(F, order, axis=1)
-        ps = p[order]
-        PA = np.cumsum(ps, axis=1)
-    shift = fs @ p if uniform else np.einsum("bn,bn->b", ps, fs)  # the mean (any permutation)
+    if not bool(np.all(p == p[0])):
+        return _prefix_eta_weighted(p, F, c)
+    fs = np.sort(F, axis=1)
+    shift = fs @ p
+    g = fs - shift[:, None]  # centred values: prefix moments lose less to cancellation
+    M1 = np.cumsum(g, axis=1)
+    M2 = np.cumsum(g * g, axis=1)
+    PA = p[0] * np.arange(1, N + 1, dtype=float)
+    k0 = int(np.searchsorted(c * c * PA, 1.0, side="right"))  # first prefix with c^2 PA > 1
+    if k0 >= N:
+        return np.full(B, np.nan)
+    PA = PA[k0:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = M1[:, k0:] * (p[0] / PA)
+        var = M2[:, k0:] * (p[0] / PA) - mu * mu
+        eta = mu + np.sqrt(np.maximum(var, 0.0) / (c * c * PA - 1.0))
+    ok = eta >= g[:, k0:]
+    ok[:, :-1] &= eta[:, :-1] <= g[:, k0 + 1 :]
+    k = np.argmax(ok, axis=1)
+    return np.take_along_axis(eta, k[:, None], axis=1)[:, 0] + shift
+
+
+def _prefix_eta_weighted(p: np.ndarray, F: np.ndarray, c: float) -> np.ndarray:
+    """:func:`prefix_eta` for non-uniform weights (gathered with the sort order)."""
+    B = F.shape[0]
+    order = np.argsort(F, axis=1)
+    fs = np.take_along_axis(F, order, axis=1)
+    ps = p[order]
+    PA = np.cumsum(ps, axis=1)
+    shift = np.einsum("bn,bn->b", ps, fs)  # the mean (any permutation)
     g = fs - shift[:, None]
     M1 = np.cumsum(ps * g, axis=1)
     M2 = np.cumsum(ps * g * g, axis=1)
