@@ -14,7 +14,13 @@ How SIGINT reaches each solver (measured with pyscipopt 6.3 / SCIP 10, highspy 1
   with status ``userinterrupt`` (printing "pressed CTRL-C" with ``printf``; the solvers run inside
   :func:`dro_opt.solvers._quiet.quiet_fds`, which drops it unless verbose). The flag is set
   afterwards from the status: :meth:`dro_opt.solvers.base.Backend.solve` and the OA master call
-  :func:`note_solver_interrupt` when a solver reports :attr:`Status.INTERRUPTED`.
+  :func:`note_solver_interrupt` when a solver reports :attr:`Status.INTERRUPTED`. SCIP's checks
+  sit between LP solves, nodes and heuristics; Ipopt, which SCIP calls for its NLP heuristics,
+  checks only between its own iterations. One MUMPS factorization inside SCIP's MPEC heuristic
+  took over 100 s on a small security-game MISOCP (Ctrl-C latencies of 98-144 s, measured with a
+  real SIGINT and gdb), so that heuristic is off by default
+  (:data:`dro_opt.solvers.scip_backend.NO_MPEC`); the latency is then 0.35-2.4 s (16 moments
+  of the same run, load ~10 on 2 cores).
 * **HiGHS** has no handler of its own and runs with the GIL held by the calling thread, so
   Python's handler only runs when Python code does: every ``Highs`` made by
   :func:`dro_opt.solvers._quiet.new_highs` while the handler is installed subscribes
@@ -24,7 +30,8 @@ How SIGINT reaches each solver (measured with pyscipopt 6.3 / SCIP 10, highspy 1
 * **Python phases** (greedy, cut generation, certificate evaluation): the flag is set at once;
   :func:`dro_opt.deadline.time_left` returns 0 from then on, so every phase that consults the
   command's deadline stops and no new solver starts with more than
-  :data:`dro_opt.deadline.MIN_SECONDS`.
+  :data:`dro_opt.deadline.MIN_SECONDS`. A phase that consults neither (a long numpy loop) delays
+  the exit by its own length: such loops check :func:`requested` between steps.
 * **compare** runs each solve in a worker process in its own session (the terminal's Ctrl-C does
   not reach it); its stop callback raises :class:`KeyboardInterrupt` in the waiting main thread,
   the workers are killed and the rows already finished stay in the (atomically rewritten)
