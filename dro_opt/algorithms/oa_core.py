@@ -39,26 +39,43 @@ optimal value or proven dual bound is an upper bound on ``max F``.
 Cost at city scale. All cut arithmetic runs in the row-scaled units of :mod:`scaled_scores`
 (one multiply-add per entry instead of a ``logaddexp``); group rows are summed block by block
 without forming per-customer rows (:meth:`SubmodularCuts.set_sums`, :meth:`SubmodularCuts.
-nested_sums`); their rounding is covered by :meth:`OAOracle.rounding_allowance`. Where the time
-goes (``instances/nyc_synthetic.py`` seed 0, N = 82,341, D = 59, ERM, r = 6, gap 1e-4; CPU
-seconds of each phase (``time.process_time``), one run each, same load about 13 on 2 cores;
-before = the log-space code of commit 85e28b5; wall seconds were 3-7x these at that load)::
+nested_sums`); their rounding is covered by :meth:`OAOracle.rounding_allowance`. Only the 2r
+largest scaled utilities of each row are kept sorted (a partition, not a full row sort) and
+the ranks of a column are computed when the column is first cut at; exact values of sets use
+the scaled units too; a set cut at twice (greedy's last set starts the swaps) is summed once.
+Where the time goes (``instances/nyc_synthetic.py`` seed 0, N = 82,341, D = 59, ERM, r = 6,
+gap 1e-4, 8 root rounds, 1 node; CPU seconds of each phase (``time.process_time``), two
+interleaved runs each at load 9.3-9.6 on 2 cores; before = commit 0284241)::
 
-    phase                          before    now
-    greedy                          0.97     0.22
-    swap local search               0.85     0.23
-    oracle (row sort, groups)       0.21     0.16
-    initial cuts (7 sets)           1.39     0.56
-    26 fractional rounds            5.88     2.87   (choice 3.24 -> 1.25; rows ~2.6 -> ~1.6)
-    SCIP itself (LP, tree)          0.15     0.15
-    total                           9.59     4.34
+    phase                               before       now
+    greedy                            0.16-0.19     0.08
+    swap local search                 0.20-0.22     0.07
+    oracle (top-2r table, groups)     0.25-0.33     0.14
+    initial cuts (6 distinct sets)    0.63-0.71   0.27-0.31
+    8 fractional rounds: choice       0.39-0.40   0.42-0.45
+                         group sums   0.40-0.41   0.26-0.28
+    SCIP and the row transfer         0.11        0.06
+    total                             2.26-2.51   1.33-1.44
 
-The rounds are what is left: the root LP stalls at a 0.55% gap after about 9 rounds (351,9xx vs
-the optimum 349,839) and SCIP separates up to ``separating/maxroundsroot`` = 30 rounds before
-branching closes it; with 8 root rounds the same proofs take 1.10 / ~2.3 / 3.39 s CPU for
-r = 3 / 6 / 10 (8-12 rounds). More groups (147 or 392 instead of 49: 30-31 rounds), cuts at the
-rounded LP point as well (25 rounds, 5 nodes) or fewer nested candidates (31 rounds) did not
-reduce the rounds.
+What is left at city scale is the per-customer choice among the nested-set and gradient cuts
+(:meth:`SubmodularCuts.nested_choice`, about 50 ms per round: ``(r + 1)`` candidate values
+over the support of ``z`` for every customer; the gradient cut wins for 65-82% of the
+customers, every nested size for some) and one pass over all N x D entries per round for the
+group sums; the rounds themselves are few (8 at r = 3 and 6; 12 at r = 10). 4 or 6 root
+rounds instead of 8 (``separating/maxroundsroot``) gave 3-5 nodes and no gain (seeds 0/1,
+r = 3/6/10).
+
+Where the time goes on the harder kinds is the tree, not the cut arithmetic. HM14_800_100
+(alpha = 0.2, beta = 1, r = 7, gap 1e-6; 184 nodes, 339 fractional rounds; SCIP statistics,
+24.6 s wall at load 4-10): dual LP 8.9 s (905 solves of 40 iterations, 0.4 ms per iteration:
+the LP holds thousands of dense 100-coefficient cut rows, 17,429 added), strong branching
+6.6 s (303 LPs), our separation 4.5 s. Settings measured on that row (CPU s, baseline 11.0):
+``lp/rowagelimit`` 3: 10.4; ``separating/cutagelimit`` 10: 11.6; ``separating/maxcuts`` 20:
+11.8; best-bound node selection: 12.4; ``branching/relpscost/maxreliable`` 1: 13.9 (301
+nodes); ``separating/maxrounds`` 1 or 10: 13.7 / 15.3; 20 or unlimited root rounds with
+``maxstallroundsroot`` 3: 14.7 / 15.0; 2x or 4x more customer groups (195 / 368): 25.7 / 58.6
+s with about the same nodes (242 / 255) -- the nodes come from the cut family (one set or one
+point per customer and round), not from the aggregation into groups.
 """
 
 from __future__ import annotations
