@@ -40,12 +40,13 @@ cell-dependent second-order error of :mod:`.cell_curvature` is added to the nume
 (still linear-fractional in the binaries, so the McCormick rows stay exact), which makes the
 model's own bound an upper bound on the continuous optimum with no line (used when its a-priori
 uniform estimate beats the round-down line); for VR / chi-square the cell line of
-:mod:`.cell_curvature` competes as a third line. Why not a relaxation with continuous fills
-(``z_j = t_k + delta x_jk`` and chord over-estimates): the ratio row then multiplies the
-continuous ratio ``y`` by the continuous fill ``x``, and McCormick on a product of two
-continuous variables leaves a gap of up to ``|h(t_k) - h(t_k-1)| (yhi - ylo) / 4`` per active
-cell -- first order in ``delta``, i.e. the ``O(1 / K)`` this mode avoids. ``"restriction"``
-keeps the former model and lines.
+:mod:`.cell_curvature` competes as a third line (and :mod:`.dual_bound` builds the
+``dual_weights`` models of this function, whose bound needs no line). Why not a relaxation
+with continuous fills (``z_j = t_k + delta x_jk`` and chord over-estimates): the ratio row
+then multiplies the continuous ratio ``y`` by the continuous fill ``x``, and McCormick on a
+product of two continuous variables leaves a gap of up to ``|h(t_k) - h(t_k-1)| (yhi - ylo) /
+4`` per active cell -- first order in ``delta``, i.e. the ``O(1 / K)`` this mode avoids.
+``"restriction"`` keeps the former model and lines.
 """
 
 from __future__ import annotations

@@ -14,7 +14,12 @@ The PWLA line is the rigorous grid-restriction bound of
 the data). With ``pwla_mode="adaptive"`` (default) or ``"curvature"``, the ERM model carries its
 second-order error inside (:mod:`.cell_curvature`; the line is then 0) and ``adaptive`` refines
 the grid around the incumbent (:mod:`.refine`: the upper is the max of the proven bounds outside
-and inside the refined boxes). The solver's word is checked: its bound must not lie below the
+and inside the refined boxes). For VR and chi-square in these modes (``R K`` integral) the
+ball dual of :mod:`.dual_bound` runs after the grid solve: ``Phi(f) <= P'f`` for every ``P`` of
+the ball, so the proven bound of the ``P``-weighted ERM model (second-order offsets inside,
+signed by ``P_n``; ``adaptive`` refines it locally) bounds the continuous optimum; it is skipped
+when the ERM cell line alone exceeds the current certificate's width. The smallest proven upper
+of all solves is kept. The solver's word is checked: its bound must not lie below the
 exact value of its own decision on the solved instance (the model is exact on the grid);
 otherwise the bound is dropped and the status is ``NUMERICAL_ERROR``.
 
@@ -47,6 +52,7 @@ import numpy as np
 from dro_opt import deadline
 from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
+from dro_opt.models.security_game.cell_curvature import cell_line
 from dro_opt.models.security_game.curvature import applies
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.misocp import PWLA_MODES, build_ssg_misocp, pwla_line_for
@@ -245,7 +251,9 @@ def solve_ssg(
                         bound_note=f"{name}'s proven bounds, max(outside the refined box at K = "
                         f"{K}, inside it at {FACTOR}x finer cells); refine.py",
                     )
-        if _dual_applies(solved, K, effective, model_mode) and not out_of_time():
+        if _dual_worth_it(solved, K, effective, model_mode, best_exact, best_cert) and not (
+            out_of_time()
+        ):
             start = [zz for zz in (z, best_z) if zz is not None]
             dual = _dual_step(
                 solved, effective, rho, K, start, pwla_mode, gap,
@@ -335,6 +343,25 @@ def _dual_applies(instance: SSGInstance, pieces: int, objective: str, mode: str)
     """The ball-dual bound of :mod:`.dual_bound` (VR / chi-square, curvature offsets, ``R K``
     integral)."""
     return objective in ("variance", "chi2") and mode == "curvature" and applies(instance, pieces)
+
+
+def _dual_worth_it(
+    instance: SSGInstance,
+    pieces: int,
+    objective: str,
+    mode: str,
+    lower: float,
+    cert: Certificate | None,
+) -> bool:
+    """Run the ball dual when it applies and its a-priori error (the ERM cell line of
+    :mod:`.cell_curvature`, a lower estimate of the P-weighted one) is below the current
+    certificate's width (coarse grids: the round-down line is then the better one)."""
+    if not _dual_applies(instance, pieces, objective, mode):
+        return False
+    if cert is None or cert.upper is None or not math.isfinite(lower):
+        return True
+    estimate = cell_line(instance, pieces, "erm", 0.0)
+    return estimate is not None and float(estimate.value) < cert.upper - lower  # type: ignore[arg-type]
 
 
 def _dual_step(
