@@ -406,3 +406,107 @@ def test_local_refinement_certificate(game: SSGInstance) -> None:
         enumerate_bound(16, box=(a / K, (a + 4) / K)), abs=1e-5
     )
     assert ref.upper == pytest.approx(max(b["bound"] for b in ref.solves), abs=1e-12)
+
+
+def test_ball_dual_lemma_and_repair() -> None:
+    """dual_bound's Lemma: the master's P attains Phi(y) for one point (VR over the signed ball,
+    chi-square over the non-negative one), lies in the ball after the repair, and bounds Phi
+    from above at every other utility vector (weak duality)."""
+    from dro_opt.models.security_game.dual_bound import ball_weights, repair
+    from dro_opt.models.security_game.objective import objective_from_values
+
+    rng = np.random.default_rng(7)
+    q = rng.uniform(0.5, 2.0, 9)
+    n = q.sum()
+    p = q / n
+    for rho in (0.5, 5.0, 200.0):
+        for objective, signed in (("variance", True), ("chi2", False)):
+            y = rng.normal(size=9)
+            P = ball_weights(y, q, rho, signed)
+            assert P.sum() == pytest.approx(1.0, abs=1e-12)
+            assert ((P - p) ** 2 / p).sum() <= 2 * rho / n
+            assert signed or (P >= 0).all()
+            phi = objective_from_values(y, q, objective, rho)
+            assert P @ y == pytest.approx(phi, abs=1e-6 * max(1.0, abs(phi)))
+            Y = rng.normal(size=(50, 9))
+            assert all(objective_from_values(v, q, objective, rho) <= P @ v + 1e-12 for v in Y)
+    far = repair(p + 10.0 * rng.normal(size=9), p, 0.3, signed=False)  # outside: shrunk in
+    assert (far >= 0).all() and ((far - p) ** 2 / p).sum() <= 0.09
+
+
+def test_signed_curvature_offsets_bracket_f(game: SSGInstance) -> None:
+    """cell_curvature's ERM theorem and its Corollary: for z in a cell whose corners are all
+    feasible, with the product corner weights w (mean z), sum_c w_c fdown(c) <= f(z) <=
+    sum_c w_c fup(c) for every type; the bracket is second order (K = 5 -> 10: ~1/4)."""
+    from dro_opt.models.security_game.cell_curvature import cell_curvature
+    from dro_opt.models.security_game.misocp import ssg_pieces
+
+    rng = np.random.default_rng(11)
+    corners = np.array(list(itertools.product((0, 1), repeat=3)))
+    j = np.arange(3)
+    width = {}
+    for K in (5, 10):
+        cc = cell_curvature(game, K)
+        up, down = cc.offsets(), cc.offsets(convex=True)
+        data = ssg_pieces(game, K)
+        checked, widest = 0, 0.0
+        while checked < 150:
+            cell = rng.integers(0, K, 3)
+            if (cell + 1).sum() > game.budget * K:
+                continue
+            x = rng.uniform(0.0, 1.0, 3)
+            w = np.prod(np.where(corners == 1, x, 1 - x), axis=1)
+            idx = cell + corners
+            num, den = data.G[:, j, idx].sum(axis=2), data.H[:, j, idx].sum(axis=2)
+            f_up = ((num + up[:, j, idx].sum(axis=2)) / den) @ w - data.shift
+            f_down = ((num - down[:, j, idx].sum(axis=2)) / den) @ w - data.shift
+            f = defender_values(game, (cell + x) / K)
+            assert (f_down <= f + 1e-9).all() and (f <= f_up + 1e-9).all()
+            widest = max(widest, float((f_up - f_down).max()))
+            checked += 1
+        width[K] = widest
+    assert width[10] < 0.4 * width[5], width
+
+
+@pytest.mark.parametrize("objective", ["variance", "chi2"])
+def test_ball_dual_model_bound(game: SSGInstance, objective: str) -> None:
+    """The P-weighted model of dual_bound: its proven bound equals the enumeration of
+    max_c P'fmod(c) over the feasible grid (signed offsets by the sign of P_n) and is >= the
+    continuous optimum of the VR / chi-square game (fine-grid oracle)."""
+    from dro_opt.models.security_game.cell_curvature import cell_curvature
+    from dro_opt.models.security_game.dual_bound import ball_weights
+    from dro_opt.models.security_game.misocp import ssg_pieces
+    from dro_opt.models.security_game.solve import SCIP_OPTIONS
+    from dro_opt.solvers.base import SolveOptions
+    from dro_opt.solvers.registry import solve
+
+    rho, K = 2.0, 6
+    signed = objective == "variance"
+    P = ball_weights(defender_values(game, np.full(3, 1 / 3)), game.weights, rho, signed)
+    assert (P < 0).any() == signed  # the VR worst case here has a negative weight
+    model = build_ssg_misocp(game, "erm", 0.0, K, "curvature", dual_weights=P)
+    res = solve(model.problem, "scip", SolveOptions(gap=1e-9, extra=dict(SCIP_OPTIONS)))
+    bound = res.bound - model.shift
+    cc = cell_curvature(game, K)
+    off = np.where((P < 0)[:, None, None], -cc.offsets(convex=True), cc.offsets())
+    data = ssg_pieces(game, K)
+    idx = np.array([k for k in itertools.product(range(K + 1), repeat=3) if sum(k) <= K])
+    j = np.arange(3)
+    fmod = (data.G + off)[:, j, idx].sum(axis=2) / data.H[:, j, idx].sum(axis=2) - data.shift
+    assert bound == pytest.approx(float((P @ fmod).max()), abs=1e-5)
+    assert bound >= _fine_oracle(game, objective, rho) - 1e-9
+
+
+def test_ball_dual_certificate_is_tight(game: SSGInstance) -> None:
+    """solve_ssg (default adaptive) for VR at K = 12: the ball dual proves the upper (its line
+    is in the model), the interval contains the continuous optimum and the gap is < 0.01 (the
+    grid restriction's first-order line alone leaves more than 0.5 here)."""
+    rho = 2.0
+    res = solve_ssg(game, "variance", rho, pieces=12, gap=1e-6)
+    cert = res.certificate
+    assert "P'f(z)" in cert.lines[0].note and cert.lines[1].value == 0.0
+    _contains(cert, _fine_oracle(game, "variance", rho))
+    assert cert.gap < 0.01
+    assert [e.get("part") for e in res.extra["solves"]][1] == "dual"
+    restricted = pwla_line_for(game, 12, "variance", rho, "restriction").value
+    assert restricted > 0.5
