@@ -371,3 +371,16 @@ def test_branch_and_bound_with_coverage_discards_matches_brute_force(seed, hubs,
         assert res.bound - exact <= 1e-6 * max(1.0, exact) + 1e-9
         assert exact >= bf.value - 1e-6 * max(1.0, bf.value)
     assert covered > 0  # the coverage bound took part
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_solve_oa_proves_tiny_rows_by_root_coverage(seed: int) -> None:
+    inst, r = _local_instance(seed, hubs=0), 3
+    rho = 2.0 * inst.q.sum()
+    bf = brute_force(inst, r, "chi2", rho)
+    res = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-6)
+    assert res.status is Status.OPTIMAL and "coverage bound" in res.message, res.message
+    assert res.bound >= bf.value * (1 - 1e-12)
+    assert res.value >= bf.value - 1e-6 and res.z.sum() <= r
+    off = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-6, branch_and_bound=False)
+    assert "coverage bound" not in off.message  # the master route alone is unchanged

@@ -24,6 +24,10 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    ``z_j = 1``. The incumbent satisfies every fixing (its value is not below itself), and
    ``max F = max(F(incumbent), max over the restricted domain)``, so the master bound on the
    restricted domain, maxed with the incumbent value, bounds ``max F``.
+   3b. Chi-square: the coverage bound of :mod:`oa_chi2_coverage` at the root of the
+   restricted domain; if the budget cannot reach enough customers above the level
+   ``(LB + gap max(1, |LB|) / 2) / n``, every set of the restricted domain is below that level
+   and the solve is proven without a master (rows whose optimum is far below 1).
 4. Master (:mod:`oa_master_scip`: one SCIP branch-and-cut with a lazy constraint handler;
    or :mod:`oa_master_highs`: HiGHS MILP re-solve loop). Every master row is a valid cut, so the
    master is a relaxation and its proven dual bound bounds ``max F``; we add the allowance
@@ -130,9 +134,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from dro_opt import deadline, interrupt
-from dro_opt.algorithms.capture_objectives import capture_probabilities, evaluate
+from dro_opt.algorithms.capture_objectives import (
+    capture_probabilities,
+    evaluate,
+    logsumexp_rows,
+)
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_chi2_branch_and_bound import branch_and_bound_chi2, count_sets
+from dro_opt.algorithms.oa_chi2_coverage import coverage_discards
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
 from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
 from dro_opt.solvers.status import Status
@@ -271,6 +280,24 @@ def tighten(
     fix_zero = free & (U_in < incumbent - margin)
     fix_one = free & ~fix_zero & (U_out < incumbent - margin) & (k > 0)
     return U, fix_zero, fix_one
+
+
+def _root_coverage(a, q, rho, budget, fixed_zero, fixed_one, LB, gap) -> float | None:
+    """Step 3b: the coverage bound (:mod:`oa_chi2_coverage`) at the root of the restricted
+    domain with the level ``LB + gap max(1, |LB|) / 2``; if it discards the root, that level
+    plus the rounding margin of :mod:`oa_chi2_branch_and_bound` bounds every set of the
+    restricted domain (sets smaller than the budget are below a superset: ``F`` is monotone),
+    and with the incumbent (value ``LB``) ``max F``. None otherwise."""
+    n = float(q.sum())
+    k = budget - int(fixed_one.sum())
+    free = ~fixed_zero & ~fixed_one
+    if k <= 0 or not free.any():
+        return None
+    LA = logsumexp_rows(a[:, fixed_one], 1) if fixed_one.any() else np.full(a.shape[0], -np.inf)
+    level = LB + 0.5 * gap * max(1.0, abs(LB))
+    if not coverage_discards(q / n, LA, a[:, free], k, level / n, rho / n):
+        return None
+    return level + 1e-11 * max(1.0, abs(level)) + (a.shape[0] * 2.3e-16 + 1e-13) * n
 
 
 def _run_master(name: str, oracle: OAOracle, initial_rows: CutRows, kwargs: dict) -> dict:
@@ -438,6 +465,12 @@ def solve_oa(
         progress(None, float(max(U, LB)))
     if (U - LB) <= gap * max(1.0, abs(LB)):
         return finish(incumbent, U, 0, oracle.ncuts, None, f"proved by initial cuts; {msg_fix}")
+    covered = None
+    if kind == "chi2" and branch_and_bound:  # 3b) before any master (module docstring)
+        covered = _root_coverage(a, q, rho, r, fixed_zero, fixed_one, LB, gap)
+    if covered is not None:
+        msg = f"proved by the coverage bound (oa_chi2_coverage); {msg_fix}"
+        return finish(incumbent, min(U, covered), 0, oracle.ncuts, None, msg)
     # 4) master
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
     free = int((~fixed_zero & ~fixed_one).sum())
