@@ -73,7 +73,10 @@ the LP holds thousands of dense 100-coefficient cut rows, 17,429 added), strong 
 ``lp/rowagelimit`` 3: 10.4; ``separating/cutagelimit`` 10: 11.6; ``separating/maxcuts`` 20:
 11.8; best-bound node selection: 12.4; ``branching/relpscost/maxreliable`` 1: 13.9 (301
 nodes); ``separating/maxrounds`` 1 or 10: 13.7 / 15.3; 20 or unlimited root rounds with
-``maxstallroundsroot`` 3: 14.7 / 15.0; 2x or 4x more customer groups (195 / 368): 25.7 / 58.6
+``maxstallroundsroot`` 3: 14.7 / 15.0; our own root stall rule (up to 60 root rounds, stop
+when the last k rounds closed less than a fraction x of the gap to the incumbent; k, x = 3,
+0.1 / 2, 0.2 / 3, 0.03): 13.9 / 15.3 / 12.9, and 1.6 / 1.6 / 2.0 s instead of 1.33 s on the
+city-like r = 6 row above; 2x or 4x more customer groups (195 / 368): 25.7 / 58.6
 s with about the same nodes (242 / 255) -- the nodes come from the cut family (one set or one
 point per customer and round), not from the aggregation into groups.
 """
