@@ -23,28 +23,36 @@ Run from the repository root::
     python benchmarks/ssg_timing.py                        # M = 3, K = 4, VR rho = 10, N = 5..80
     python benchmarks/ssg_timing.py --types 10 40 160 --solvers scip gurobi --time-limit 120
 
-Measured 2026-12-01, shared 2-core machine at load average 8-10 (seconds inflated; M = 3, K = 4,
-VR rho = 10, one thread; ``--types 5 10 20 40 80 --time-limit 120`` then ``--types 160 320 640
---solvers scip --time-limit 300``; the certificate does not depend on the solver, only on N)::
+Measured 2026-12-01 AFTER the SCIP C-API cone-load fix (f230119), shared 2-core machine at load
+average 8.7-13.6, the run niced (``nice -n 10``), so WALL seconds are mostly waiting for a core
+and only the CPU seconds compare; M = 3, K = 4, VR rho = 10, one thread; ``--types 5 10 20 40
+80 160 320 --time-limit 120``, then ``--types 320 --solvers scip --time-limit 900`` (the 120 s
+limit, which covers build + solve, ended the first N = 320 SCIP rows after 9.8 / 8.9 CPU s with
+lower -6.19). CPU = the whole call (build + solve, ``time.process_time``); a ``licence`` row
+stops before solving, so its CPU is the model build alone (listed)::
 
-        N  SCIP solve s   Gurobi s   CPLEX s   Xpress / MOSEK   lower     grid bd   upper    gap
-        5      9.57         0.08       0.24      licence          -3.1533  -3.5511  10.1417  4.216
-       10      0.40         0.17       0.24      licence          -2.4537  -2.8089   8.1503  4.322
-       20      1.16       licence    licence     licence          -2.4161  -2.8072   5.9375  3.458
-       40      1.52       licence    licence     licence          -2.2790  -2.7379   4.6893  3.058
-       80      6.56       licence    licence     licence          -2.2107  -2.6294   3.9435  2.784
-      160     23.98                                               -2.1103  -2.4883   3.3521  2.588
-      320     86.32                                               -2.1273  -2.5274   2.9460  2.385
-      640    300 (time limit; build 59.9 s)                       -2.0910  -1.9495   3.2010  2.531
+        N  SCIP CPU s  SCIP obj-load  Gurobi  CPLEX  build only  lower    grid bd  upper   rel. gap
+        5     1.7          1.5          0.3     0.3    0.2-0.5    -3.1533  -3.5511  10.1417  4.216
+       10     0.4          0.4          0.4     0.4    0.3        -2.4537  -2.8089   8.1503  4.322
+       20     0.8          0.7        licence licence  0.4-0.6    -2.4161  -2.8072   5.9375  3.458
+       40     1.4          1.3        licence licence  0.8-0.9    -2.2790  -2.7379   4.6893  3.058
+       80     2.4          2.3        licence licence  1.4-1.6    -2.2107  -2.6293   3.9436  2.784
+      160     6.3          6.2        licence licence  2.6-2.9    -2.1103  -2.4883   3.3521  2.588
+      320    10.8 (900 s limit run)   licence licence  6.2-7.7    -2.1273  -2.5274   2.9465  2.385
 
-Licence limits met (the backends' messages): Gurobi 2,000 variables / constraints (N = 20: 298
-variables with quadratic terms > 200), CPLEX Community 1,000 (N = 20: 1,016 constraints), Xpress
-community 200 rows + columns with quadratic terms already at N = 5 (354), MOSEK no licence file.
-Every status above the time limit is ``feasible``: the MISOCP was solved, but the PWLA line at
-K = 4 leaves the certified gap wide (the line, not the solver, dominates; more pieces shrink it,
-benchmarks/ssg_pieces.py). ``scip`` vs ``scip-obj`` (``--types 5 10 40 --solvers scip scip-obj
-scip scip-obj``, load 8.9-9.7): solve 8.21 / 6.32 vs 5.53 / 7.39 s at N = 5, 0.89 / 0.89 vs
-0.78 / 0.80 s at N = 10, 4.05 / 3.58 vs 2.92 / 2.66 s at N = 40 (same bounds).
+So SCIP's own share (CPU minus the build) is about 1.3 s at N = 5 (a harder instance than
+N = 10), 0.1-0.6 s for N = 10-40, about 0.9 s at 80, 3.5 s at 160 and 3-5 s at 320: the model build
+(Python, vectorised) takes 45-70 % of the CPU from N = 40 on. Gurobi and CPLEX solve N <= 10
+in at most about 0.1 CPU s beyond the build; from N = 20 the models exceed their pip licences
+(Gurobi 2,000 variables / constraints, 200 with quadratic terms: N = 20 has 298 quadratic
+variables; CPLEX Community 1,000: N = 20 has 1,016 constraints), Xpress community (200 rows +
+columns with quadratic terms) already at N = 5 (354), MOSEK has no licence file. The C-API and the
+object-by-object SCIP loads now cost the same CPU (before the fix the C-API route was 5-15x
+slower on the MC-FCP secant model). Same bounds for every solver; the wide certified gap is the
+PWLA line at K = 4 (more pieces shrink it, benchmarks/ssg_pieces.py). Wall seconds of the same
+run, for the record: SCIP solve 47.8 / 4.6 / 6.8 / 13.9 / 41.6 / 39.4 / 157.8 s (N = 5 ... 320).
+Earlier figures (before the fix, load 8-10, not niced) were SCIP 9.57 / 0.40 / 1.16 / 1.52 / 6.56 /
+23.98 / 86.32 wall s.
 """
 
 from __future__ import annotations
