@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from dro_opt import deadline
+from dro_opt import deadline, interrupt
 from dro_opt.certify import Certificate, CertificateLine
 from dro_opt.errors import ParameterError
 from dro_opt.models.security_game.cell_curvature import cell_line
@@ -139,6 +139,8 @@ def solve_ssg(
             target *= FACTOR**2  # the refined box has FACTOR x finer cells (error ~ 1/K^2)
         K = 2
         while K < max_pieces and _auto_line(solved, K, effective, rho, model_mode) > target:
+            if interrupt.requested():
+                break
             K *= 2
         K = min(K, max_pieces)
     else:
@@ -179,6 +181,8 @@ def solve_ssg(
         model = build_ssg_misocp(solved, effective, rho, K, model_mode)
         line = model.pwla_line()  # the model's own line: before the solve, inside the budget
         build_seconds += time.perf_counter() - t0
+        if interrupt.requested():  # Ctrl-C during the build / PWLA line: start no solve
+            break
         remaining = None  # what is left after the build
         if time_limit is not None:
             remaining = time_limit - (time.perf_counter() - t_start)

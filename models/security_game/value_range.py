@@ -27,6 +27,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from dro_opt import interrupt
 from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.objective import utility_range
 
@@ -49,6 +50,8 @@ def feasible_utility_range(instance: SSGInstance) -> tuple[np.ndarray, np.ndarra
         lo, hi = _CACHE[key]
         return lo.copy(), hi.copy()
     lo, hi = _compute(instance)
+    if interrupt.requested():  # a range cut short by Ctrl-C is valid but loose: not cached
+        return lo, hi
     _CACHE[key] = (lo.copy(), hi.copy())
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -125,6 +128,8 @@ def _compute(instance: SSGInstance) -> tuple[np.ndarray, np.ndarray]:
     lo_t = np.r_[lo0, -hi0]
     hi_t = np.r_[hi0, -lo0]  # always certifies
     for _ in range(BISECTIONS):
+        if interrupt.requested():  # hi_t certifies at every step: stopping only loosens it
+            break
         mid = 0.5 * (lo_t + hi_t)
         ok = best_dual(mid) <= 0
         hi_t, lo_t = np.where(ok, mid, hi_t), np.where(ok, lo_t, mid)
