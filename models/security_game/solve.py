@@ -261,7 +261,7 @@ def solve_ssg(
         if _dual_worth_it(solved, K, effective, model_mode, best_exact, best_cert) and not (
             out_of_time()
         ):
-            start = [zz for zz in (z, best_z) if zz is not None]
+            start = [zz for zz in (z, best_z) if zz is not None] or [_uniform_start(instance)]
             dual = _dual_step(
                 solved, effective, rho, K, start, pwla_mode, gap,
                 lambda m: run(m, _remaining(time_limit, t_start)), out_of_time,
@@ -369,6 +369,12 @@ def _dual_worth_it(
         return True
     estimate = cell_line(instance, pieces, "erm", 0.0)
     return estimate is not None and float(estimate.value) < cert.upper - lower  # type: ignore[arg-type]
+
+
+def _uniform_start(instance: SSGInstance) -> np.ndarray:
+    """The coverage ``R / M`` on every target: a feasible start when no solve returned one."""
+    M = instance.num_targets
+    return np.full(M, min(1.0, instance.budget / M))
 
 
 def _dual_step(
