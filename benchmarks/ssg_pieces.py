@@ -19,60 +19,66 @@ Run (from the repository root)::
     python benchmarks/ssg_pieces.py                      # M = 3 targets, N = 6 types, seed 3
     python benchmarks/ssg_pieces.py --types 10 --rho 5 --objectives erm
 
-Measured (2-core machine shared with ~8 other jobs, load 8-13: seconds are inflated; SCIP 10
-through dro_opt's backend, root separation off; ``upper`` = proven bound of the continuous
-problem, ``gap`` relative; ``ok``: the interval contains the fine-grid oracle):
+Measured (2-core machine shared with ~8 other jobs, load 9.4-9.9 at the starts, niced: seconds
+are inflated; SCIP 10 through dro_opt's backend, root separation off; ``upper`` = proven bound of
+the continuous problem, ``gap`` relative; ``ok``: the interval contains the fine-grid oracle;
+``line`` 0 = the PWLA error is inside the models)::
+
+    python benchmarks/ssg_pieces.py                                   (ERM part)
+    python benchmarks/ssg_pieces.py --objectives variance,chi2
 
     objective erm: continuous oracle -2.148873495343381
-      K     lower | adaptive:  line     upper     gap   ok   sec | curvature: line     upper     gap   ok   sec | restriction: line   upper     gap   ok   sec
-      2  -2.14887 | 4.7869    0.3318  1.1544 True   5.0 | 4.7869    0.3318  1.1544 True   5.4 |15.3878   10.9326  6.0876 True   0.7
-      4  -2.14887 | 4.7869    2.2279  2.0368 True   4.9 | 4.7869    2.2279  2.0368 True   4.4 |15.3878   12.8287  6.9700 True   0.8
-      6  -2.14887 | 0.0000   -0.7433  0.6541 True  39.0 | 0.0000    0.5949  1.2769 True   4.5 | 8.7657    6.6152  4.0785 True   1.4
-      8  -2.14887 | 0.0000   -1.9825  0.0774 True  37.3 | 0.0000   -1.1375  0.4707 True   6.8 | 4.9307    2.6561  2.2361 True   3.1
-     10  -2.14887 | 0.0000   -2.1347  0.0066 True  49.0 | 0.0000   -1.6371  0.2381 True   6.4 | 3.1557    0.9384  1.4367 True   5.3
-     12  -2.14887 | 0.0000   -2.1389  0.0047 True  17.0 | 0.0000   -1.8141  0.1558 True   5.4 | 2.1914    0.0410  1.0191 True   5.1
-     14  -2.14887 | 0.0000   -2.1407  0.0038 True  28.8 | 0.0000   -1.9545  0.0904 True   6.8 | 1.6100   -0.5725  0.7336 True   6.1
-     16  -2.14887 | 0.0000   -2.1445  0.0021 True  18.9 | 0.0000   -2.0131  0.0632 True   5.6 | 1.2327   -0.9421  0.5616 True   8.7
-     18  -2.14887 | 0.0000   -2.1457  0.0015 True  21.9 | 0.0000   -2.0326  0.0541 True   8.2 | 0.9740   -1.1765  0.4525 True  11.8
-     20  -2.14887 | 0.0000   -2.1451  0.0018 True  22.5 | 0.0000   -2.0700  0.0367 True   5.7 | 0.7889   -1.3734  0.3609 True  13.2
+      K     lower |    adaptive    line     upper     gap   ok   sec |   curvature    line     upper     gap   ok   sec | restriction    line     upper     gap   ok   sec
+      2  -2.14887 |              4.7872    0.3320  1.1545 True   0.6 |              4.7872    0.3320  1.1545 True   0.2 |             15.3878   10.9326  6.0876 True   0.2
+      4  -2.14887 |              4.7872    2.2281  2.0369 True   0.3 |              4.7872    2.2281  2.0369 True   0.3 |             15.3878   12.8287  6.9700 True   0.4
+      6  -2.14887 |              0.0000   -0.7433  0.6541 True   4.2 |              0.0000    0.5950  1.2769 True   0.5 |              8.7657    6.6152  4.0785 True   0.6
+      8  -2.14887 |              0.0000   -1.9825  0.0774 True   5.5 |              0.0000   -1.1375  0.4707 True   0.6 |              4.9307    2.6561  2.2361 True   1.0
+     10  -2.14887 |              0.0000   -2.1347  0.0066 True   6.7 |              0.0000   -1.6371  0.2381 True   0.6 |              3.1557    0.9384  1.4367 True   1.6
+     12  -2.14887 |              0.0000   -2.1389  0.0047 True   2.4 |              0.0000   -1.8141  0.1558 True   0.7 |              2.1914    0.0410  1.0191 True   2.2
+     14  -2.14887 |              0.0000   -2.1407  0.0038 True   5.0 |              0.0000   -1.9545  0.0905 True   0.8 |              1.6100   -0.5725  0.7336 True   3.0
+     16  -2.14887 |              0.0000   -2.1445  0.0021 True   3.0 |              0.0000   -2.0131  0.0632 True   1.0 |              1.2327   -0.9421  0.5616 True   4.8
+     18  -2.14887 |              0.0000   -2.1457  0.0015 True   4.2 |              0.0000   -2.0325  0.0541 True   1.5 |              0.9740   -1.1765  0.4525 True   7.0
+     20  -2.14887 |              0.0000   -2.1451  0.0018 True   7.7 |              0.0000   -2.0700  0.0367 True   1.9 |              0.7889   -1.3734  0.3609 True   8.3
 
     objective variance: continuous oracle -2.5136787137045262
-      K     lower | curvature: line     upper     gap   ok   sec | restriction: line   upper     gap   ok   sec
-      2  -2.51368 | 8.7030    3.6868  2.4667 True   8.0 |27.9878   22.9715 10.1386 True   4.8
-      4  -2.51368 | 8.7030    5.8615  3.3319 True   3.6 |27.9878   25.1463 11.0038 True  22.5
-      6  -2.51368 | 8.7030    6.1680  3.4538 True   2.6 |20.7172   18.1822  8.2333 True  15.8
-      8  -2.51368 | 8.7030    6.0688  3.4143 True   3.4 |12.5492    9.9150  4.9444 True  10.2
-     10  -2.51368 | 7.3688    4.8291  2.9211 True   4.2 | 8.6047    6.0651  3.4128 True  12.1
-     12  -2.51368 | 5.8584    3.3234  2.3221 True   4.0 | 6.3736    3.8386  2.5271 True  25.2
-     14  -2.51368 | 4.8560    2.3090  1.9186 True   6.0 | 4.9752    2.4281  1.9660 True  35.0
-     16  -2.51368 | 4.0330    1.5160  1.6031 True   6.0 | 4.0330    1.5160  1.6031 True  43.0
-     18  -2.51368 | 3.3635    0.8285  1.3296 True   5.9 | 3.3635    0.8285  1.3296 True  55.2
-     20  -2.51368 | 2.8343    0.3029  1.1205 True   7.9 | 2.8678    0.3364  1.1338 True  43.7
+      K     lower |    adaptive    line     upper     gap   ok   sec |   curvature    line     upper     gap   ok   sec | restriction    line     upper     gap   ok   sec
+      2  -2.51368 |              8.7034    3.6872  2.4668 True   0.6 |              8.7034    3.6872  2.4668 True   0.3 |             27.9878   22.9715 10.1386 True   0.3
+      4  -2.51368 |              8.7034    5.8619  3.3320 True   2.8 |              8.7034    5.8619  3.3320 True   0.8 |             27.9878   25.1463 11.0038 True   0.3
+      6  -2.51368 |              0.0000   -1.1007  0.5621 True   2.8 |              0.0000    0.2353  1.0936 True   0.7 |             20.7172   18.1822  8.2333 True   0.6
+      8  -2.51368 |              0.0000   -2.2601  0.1009 True  13.9 |              0.0000   -1.4659  0.4168 True   1.9 |             12.5492    9.9150  4.9444 True   0.7
+     10  -2.51368 |              0.0000   -2.4977  0.0063 True   2.4 |              0.0000   -1.9484  0.2249 True   0.9 |              8.6047    6.0651  3.4128 True   1.1
+     12  -2.51368 |              0.0000   -2.5032  0.0042 True   3.7 |              0.0000   -2.1944  0.1270 True   9.3 |              6.3736    3.8386  2.5271 True  12.2
+     14  -2.51368 |              0.0000   -2.5009  0.0051 True   3.8 |              0.0000   -2.3169  0.0783 True   1.8 |              4.9752    2.4281  1.9660 True   2.3
+     16  -2.51368 |              0.0000   -2.5076  0.0024 True   3.3 |              0.0000   -2.3536  0.0637 True   1.9 |              4.0330    1.5160  1.6031 True   2.8
+     18  -2.51368 |              0.0000   -2.5089  0.0019 True   2.7 |              0.0000   -2.4131  0.0400 True   1.5 |              3.3635    0.8285  1.3296 True   7.6
+     20  -2.51368 |              0.0000   -2.5082  0.0022 True   6.6 |              0.0000   -2.4385  0.0299 True  11.1 |              2.8678    0.3364  1.1338 True  13.5
+
     objective chi2: continuous oracle -2.513678713685387
-      K     lower | curvature: line     upper     gap   ok   sec | restriction: line   upper     gap   ok   sec
-      2  -2.51368 | 5.2205    0.2054  1.0817 True   4.2 |17.0505   12.0355  5.7880 True   2.5
-      4  -2.51368 | 5.2205    2.3831  1.9480 True   3.3 |17.0505   14.2131  6.6543 True  16.0
-      6  -2.51368 | 5.2205    2.6855  2.0684 True   2.6 |16.1207   13.5857  6.4047 True   8.1
-      8  -2.51368 | 5.2205    2.5870  2.0292 True   3.7 | 9.9636    7.3301  3.9161 True   8.6
-     10  -2.51368 | 4.4720    1.9324  1.7687 True   3.0 | 6.9500    4.4104  2.7546 True  10.5
-     12  -2.51368 | 3.5550    1.0200  1.4058 True   4.8 | 5.2245    2.6895  2.0700 True  35.0
-     14  -2.51368 | 2.9465    0.3995  1.1589 True   6.2 | 4.1309    1.5839  1.6301 True  37.6
-     16  -2.51368 | 2.5142   -0.0029  0.9989 True   5.0 | 3.3867    0.8696  1.3459 True  42.7
-     18  -2.51368 | 2.1916   -0.3434  0.8634 True   6.1 | 2.8528    0.3178  1.1264 True  35.4
-     20  -2.51368 | 1.9419   -0.5894  0.7655 True   6.4 | 2.4541   -0.0773  0.9693 True  83.3
+      K     lower |    adaptive    line     upper     gap   ok   sec |   curvature    line     upper     gap   ok   sec | restriction    line     upper     gap   ok   sec
+      2  -2.51368 |              5.2207    0.2056  1.0818 True   0.9 |              5.2207    0.2056  1.0818 True   1.4 |             17.0505   12.0355  5.7880 True   0.5
+      4  -2.51368 |              5.2207    2.3833  1.9481 True   1.1 |              5.2207    2.3833  1.9481 True   1.1 |             17.0505   14.2131  6.6543 True   0.6
+      6  -2.51368 |              0.0000   -1.1007  0.5621 True   9.9 |              0.0000    0.2353  1.0936 True   2.1 |             16.1207   13.5857  6.4047 True   1.2
+      8  -2.51368 |              0.0000   -2.2757  0.0947 True   9.6 |              0.0000   -1.4828  0.4101 True   3.9 |              9.9636    7.3301  3.9161 True   2.0
+     10  -2.51368 |              0.0000   -2.4979  0.0063 True   5.3 |              0.0000   -1.9533  0.2229 True   2.9 |              6.9500    4.4104  2.7546 True   2.7
+     12  -2.51368 |              0.0000   -2.5032  0.0042 True   8.0 |              0.0000   -2.1944  0.1270 True   8.6 |              5.2245    2.6895  2.0700 True   9.0
+     14  -2.51368 |              0.0000   -2.5010  0.0050 True   9.7 |              0.0000   -2.3183  0.0777 True   5.3 |              4.1309    1.5839  1.6301 True   8.6
+     16  -2.51368 |              0.0000   -2.5076  0.0024 True   8.5 |              0.0000   -2.3536  0.0637 True   4.1 |              3.3867    0.8696  1.3459 True  11.0
+     18  -2.51368 |              0.0000   -2.5089  0.0019 True   7.8 |              0.0000   -2.4131  0.0400 True   5.9 |              2.8528    0.3178  1.1264 True   6.7
+     20  -2.51368 |              0.0000   -2.5082  0.0022 True   7.0 |              0.0000   -2.4385  0.0299 True   3.8 |              2.4541   -0.0773  0.9693 True  39.9
 
 Reading. ERM: ``curvature`` puts the second-order, cell-dependent error inside the MISOCP
 (:mod:`dro_opt.models.security_game.cell_curvature`; line 0), ``adaptive`` (the default)
 refines a 4-cell box around the incumbent 4x (:mod:`dro_opt.models.security_game.refine`). At
-K = 20 the certified relative gap is 0.0018 (adaptive), 0.037 (curvature) and 0.36 (restriction,
-the former certificate); adaptive is below 0.01 from K = 10 on. At K = 2-4 the in-model
-offsets are too large (the a-priori test then keeps the round-down line, with the feasible-set
-utility range of :mod:`dro_opt.models.security_game.value_range`, 1.15 vs 6.09 at K = 2). VR and
-chi-square keep a first-order line (the objectives are concave in ``f``; their maximum over a
-cell can exceed the corners to first order), improved only modestly: K = 20 gaps 1.12 / 0.77
-(restriction 1.13 / 0.97), better at small K (VR K = 2: 2.47 vs 10.1), and the curvature mode
-solves 5-10x faster (tighter McCormick boxes). The decision itself (``lower``) equals the oracle
-at every K.
+K = 20 the certified relative gap is 0.0018 (adaptive), 0.037 (curvature) and 0.36 (restriction);
+adaptive is below 0.01 from K = 10 on. VR and chi-square: from K = 6 on the upper is the ball
+dual of :mod:`dro_opt.models.security_game.dual_bound` (``Phi(f) <= P'f`` for every ``P`` of the
+chi-square ball; the ``P``-weighted ERM model carries signed second-order offsets, no line):
+K = 20 gap 0.0022 (adaptive, both objectives; was 1.12 / 0.77 with the first-order line, which
+``restriction`` still shows: 1.13 / 0.97), 0.030 (curvature, no local refinement); adaptive is
+below 0.01 from K = 10 on, as ERM. K = 2-4 keep the round-down line (the a-priori test: the
+second-order offsets are larger there). The decision itself (``lower``) equals the oracle at
+every K. Here the ball dual has no duality gap (a fine-grid check of ``min_P max_z P'f(z)`` gave
+the primal optimum to 1e-11); at large ``rho / n`` it can have one (``benchmarks/ssg_tables.py``).
 """
 
 from __future__ import annotations
@@ -131,8 +137,7 @@ def main() -> None:
     for objective in args.objectives.split(","):
         rho = 0.0 if objective == "erm" else args.rho
         oracle = continuous_oracle(inst, objective, rho) if inst.num_targets <= 3 else None
-        # adaptive differs from curvature for ERM only (VR / chi2 lines are not localised)
-        use = [m for m in modes if objective == "erm" or m != "adaptive"]
+        use = modes
         print(f"\nobjective {objective}: continuous oracle {oracle}")
         head = f"{'K':>3} {'lower':>9}"
         for m in use:
