@@ -18,8 +18,9 @@ and inside the refined boxes). For VR and chi-square in these modes (``R K`` int
 ball dual of :mod:`.dual_bound` runs after the grid solve: ``Phi(f) <= P'f`` for every ``P`` of
 the ball, so the proven bound of the ``P``-weighted ERM model (second-order offsets inside,
 signed by ``P_n``; ``adaptive`` refines it locally) bounds the continuous optimum; it is skipped
-when the ERM cell line alone exceeds the current certificate's width; under a ``time_limit`` the
-grid solve then gets half of what is left. The smallest proven upper of all solves is kept.
+when the ERM cell line alone exceeds the current certificate's width. Under a ``time_limit`` the
+grid solve comes first (its decision is the certificate's lower side) and the ball dual gets
+what is left. The smallest proven upper of all solves is kept.
 The solver's word is checked: its bound must not lie below the exact value of its own decision
 on the solved instance (the model is exact on the grid);
 otherwise the bound is dropped and the status is ``NUMERICAL_ERROR``.
@@ -190,8 +191,6 @@ def solve_ssg(
                 remaining = max(remaining, 0.1 * time_limit)
             elif remaining <= 0:
                 break
-            if _dual_applies(solved, K, effective, model_mode):
-                remaining *= 0.5  # the other half for the ball-dual models (_dual_step)
         res = run(model, remaining)
         solve_seconds += res.solve_seconds
         build_seconds += res.build_seconds
