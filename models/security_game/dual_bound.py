@@ -14,7 +14,7 @@ and 'Variance regularisation (VR)'; ``p = q / n``, ``kappa^2 = 2 rho / n``)::
     VR(y)   = E_p y - kappa Std_p(y) = min { P'y : P in B },  B = B+ without P >= 0.
 
 Proof. ``sum_i p_i (P_i / p_i - 1)^2 / 2 <= rho / n`` is the ``B+`` inequality, which gives the
-first line (paper 003 Sec. 2, the chi-square ball). For the second write ``P = p (1 + g)``:
+first line (the chi-square ball of docs/conventions.md). For the second write ``P = p (1 + g)``:
 ``sum P = 1`` iff ``E_p g = 0``, the ball reads ``E_p g^2 <= kappa^2``, and ``P'y = E_p y + E_p[g
 (y - E_p y)] >= E_p y - kappa Std_p(y)`` by Cauchy-Schwarz, with equality at ``g = -kappa (y -
 E_p y) / Std_p(y)`` (any feasible ``g`` if ``Std_p(y) = 0``). QED.
