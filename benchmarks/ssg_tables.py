@@ -8,6 +8,8 @@
   types), left: rho in {1e3, 1e4, 1e5, 1e6} at M = M0 targets; right: rho = 1e6 and M in a list.
 * Time of the full-data PWLA MISOCP vs the number of types N on SCIP, HiGHS (ERM only) and, within
   their pip licence limits, Gurobi, CPLEX and Xpress.
+* ``--only range``: :func:`dro_opt.models.security_game.value_range.feasible_utility_range` now vs
+  its implementation at commit 3f6b482 (loaded with ``git show``), interleaved, best of 5.
 
 "% of OPT". The paper's OPT is the full-data MISOCP optimum. Ours: OPT_hat = the best exact
 full-data value found by any method in the run (the full-data MISOCP included), printed with the
@@ -356,6 +358,47 @@ def timing(cfg: Settings) -> None:
                 print(row + f"{r.solve_seconds:>8.2f} {r.objective:>9.4f} {up:>9}", flush=True)
 
 
+def range_timing(rounds: int = 5) -> None:
+    """``feasible_utility_range`` now vs the last implementation before the vectorisation
+    (commit 3f6b482, loaded from git), interleaved, best of ``rounds``, wall and CPU seconds."""
+    import resource
+    import subprocess
+    import types
+
+    from dro_opt.models.security_game import value_range
+
+    src = subprocess.run(
+        ["git", "show", "3f6b482:models/security_game/value_range.py"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    old = types.ModuleType("value_range_3f6b482")
+    exec(compile(src, "value_range_3f6b482", "exec"), old.__dict__)
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    print(f"\nfeasible_utility_range, new vs commit 3f6b482 (best of {rounds}, interleaved; load "
+          + open("/proc/loadavg").read().split(" ")[0] + ")")  # fmt: skip
+    print(f"{'M':>3} {'N':>4} {'old wall':>9} {'old cpu':>8} {'new wall':>9} {'new cpu':>8} "
+          f"{'cpu ratio':>9} {'max hi new-old':>15} {'min lo new-old':>15}")  # fmt: skip
+    for M, N in ((6, 60), (10, 20), (10, 48)):
+        inst = generate_ssg(M, N, seed=1)
+        best = {"old": [np.inf, np.inf], "new": [np.inf, np.inf]}
+        out = {}
+        for _ in range(rounds):
+            for name, fn in (("old", old.feasible_utility_range), ("new", value_range._compute)):
+                w0, c0 = time.perf_counter(), cpu()
+                out[name] = fn(inst)  # _compute: the uncached computation
+                w, c = time.perf_counter() - w0, cpu() - c0
+                best[name] = [min(best[name][0], w), min(best[name][1], c)]
+        (ow, oc), (nw, nc) = best["old"], best["new"]
+        dhi = float((out["new"][1] - out["old"][1]).max())
+        dlo = float((out["new"][0] - out["old"][0]).min())
+        print(f"{M:>3} {N:>4} {ow:>9.3f} {oc:>8.3f} {nw:>9.3f} {nc:>8.3f} {nc / oc:>9.3f} "
+              f"{dhi:>15.2e} {dlo:>15.2e}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     size = ap.add_mutually_exclusive_group()
@@ -390,6 +433,8 @@ def main() -> None:
         table1(cfg)
     if "timing" in parts:
         timing(cfg)
+    if "range" in parts:
+        range_timing()
 
 
 if __name__ == "__main__":
