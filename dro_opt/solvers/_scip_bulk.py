@@ -3,7 +3,7 @@
 pyscipopt creates one Python ``Variable`` / ``Constraint`` object per column and row (about
 5-10 us each); SCIP's own ``.lp`` reader parses text and looks every name up in hash tables.
 Both are far slower than SCIP's C functions themselves (measured in a C program on the same
-library: about 1.3 us per variable and 1.5 us per linear row). This module calls those C functions
+library: 1.0-1.3 us per variable and 1.2-1.7 us per linear row). This module calls those C functions
 on the ``SCIP*`` of a pyscipopt :class:`~pyscipopt.Model` (``Model.to_ptr``), with no Python
 object per column or row: every call is fed by ``map`` over precomputed argument lists, and every
 row's variables and coefficients are pointers into two contiguous arrays (the CSR arrays of the
