@@ -384,3 +384,59 @@ def test_solve_oa_proves_tiny_rows_by_root_coverage(seed: int) -> None:
     assert res.value >= bf.value - 1e-6 and res.z.sum() <= r
     off = submodular_oa.solve_oa(inst, r, "chi2", rho, gap=1e-6, branch_and_bound=False)
     assert "coverage bound" not in off.message  # the master route alone is unchanged
+
+
+def _uniform_taste(seed: int) -> MCFLPInstance:
+    """Two-taste log-odds with unit weights (uniform ``p``: the graded coverage bound's case)."""
+    return MCFLPInstance(np.ones(60), _two_taste_instance(seed, N=60, D=12).a, name=f"u{seed}")
+
+
+# greedy + swaps end at least 0.1% below the optimum (r = 4, rho = 300; asserted below)
+HARD_UNIFORM = [1, 2, 4, 7]
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_graded_coverage_row_dominates_every_sorted_set_of_the_node(seed: int) -> None:
+    from dro_opt.algorithms.capture_objectives import capture_probabilities
+    from dro_opt.algorithms.oa_chi2_branch_and_bound import LEVELS
+    from dro_opt.algorithms.oa_chi2_coverage import graded_dominating_row
+
+    inst, r = _uniform_taste(seed), 4
+    a, N, D = inst.a, inst.num_customers, inst.num_locations
+    p = np.full(N, 1.0 / N)
+    rng = np.random.default_rng(seed)
+    tighter = 0
+    for _ in range(12):
+        A = sorted(rng.choice(D, int(rng.integers(0, r)), replace=False).tolist())
+        R = [j for j in range(D) if j not in A and rng.random() < 0.85]
+        k = r - len(A)
+        if len(R) < k:
+            continue
+        LA = np.logaddexp.reduce(a[:, A], axis=1) if A else np.full(N, -np.inf)
+        sub = a[:, R]
+        top = -np.partition(-sub, k - 1, axis=1)[:, :k]
+        u = 1.0 / (1.0 + np.exp(-np.logaddexp(LA, np.logaddexp.reduce(top, axis=1))))
+        for base in (0.002, 0.02, 0.2):
+            v = graded_dominating_row(p, LA, sub, k, u, base * LEVELS)
+            assert np.all(np.diff(v) >= 0) and np.all(v <= np.sort(u))
+            tighter += bool(np.any(v < np.sort(u) - 1e-9))
+            for X in itertools.combinations(R, k):
+                z = np.isin(np.arange(D), A + list(X)).astype(float)
+                assert np.all(np.sort(capture_probabilities(a, z)) <= v + 1e-15)
+    assert tighter >= 5  # the coverage caps do bite on these nodes
+    weighted = np.arange(1.0, N + 1.0) / (N * (N + 1) / 2)
+    assert graded_dominating_row(weighted, LA, sub, k, u, LEVELS) is None  # uniform p only
+
+
+@pytest.mark.parametrize("seed", HARD_UNIFORM[:2])
+def test_branch_and_bound_with_graded_bound_matches_brute_force(seed: int) -> None:
+    inst, r, rho = _uniform_taste(seed), 4, 300.0
+    mask, value = _heuristic(inst, r, rho)
+    bf = brute_force(inst, r, "chi2", rho)
+    assert value < bf.value * (1 - 1e-3), "precondition: the incumbent heuristics miss it"
+    none = np.zeros(inst.num_locations, dtype=bool)
+    res = branch_and_bound_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7)
+    assert res.complete and res.evaluated < res.sets
+    exact = evaluate(inst.a, inst.q, res.mask.astype(float), "chi2", rho)
+    assert exact == pytest.approx(bf.value, rel=1e-12)
+    assert bf.value <= res.bound <= bf.value * (1 + 1e-7)

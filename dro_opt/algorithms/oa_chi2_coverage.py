@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["coverage_discards"]
+__all__ = ["coverage_discards", "graded_dominating_row"]
 
 
 def coverage_discards(
@@ -62,3 +62,52 @@ def coverage_discards(
     cov = p @ C
     top = cov if k >= cov.size else np.partition(cov, cov.size - k)[cov.size - k :]
     return reached_A + float(top.sum()) < (1.0 - m) - 1e-12
+
+
+def graded_dominating_row(
+    p: np.ndarray, LA: np.ndarray, sub: np.ndarray, k: int, u: np.ndarray, levels: np.ndarray
+) -> np.ndarray | None:
+    """A vector ``v`` (N,) with ``Phi(f(T)) <= Phi(v)`` for every set ``T = A u X`` of the node
+    (uniform ``p`` only; None otherwise): the claim of the module docstring at every level of
+    ``levels`` (ascending), graded.
+
+    *Proof.* For a level ``delta`` let ``cov(delta) = p(C_0) + (k largest p(C_j))`` as in the
+    claim; every customer with ``f_i(T) > delta`` lies in ``C_0`` or in a ``C_j``, ``j in X``,
+    so at least ``N (1 - cov(delta))`` customers have ``f_i(T) <= delta`` and (an integer) at
+    least ``c(delta) = floor(N (1 - cov) - 1e-9)`` of them (the sums are exact to far below
+    ``1e-9``). Hence the order statistics of ``f(T)`` satisfy ``f_(i) <= delta`` for
+    ``i <= c(delta)``, and ``f_(i) <= u_(i)`` (``f(T) <= u`` pointwise, ``u`` the per-customer
+    best completions). So ``f_(i) <= v_i = min(u_(i), min {delta : c(delta) >= i})``. With
+    uniform ``p``, ``Phi`` depends only on the sorted values and is non-decreasing in each, so
+    ``Phi(f(T)) = Phi(sorted f(T)) <= Phi(v)``. QED.
+
+    All levels in one pass: customer ``i`` is in ``C_j`` at level ``delta`` iff
+    ``f_i(A) <= delta < t_ij = f_i(A) + k g_ij``, an interval of levels, accumulated by a
+    difference array per location; the interval ends are widened by ``1e-9`` relative and
+    ``1e-15`` absolute (customers near an end count as reached, and may count twice with
+    ``C_0``: only larger ``cov``, a weaker, still valid, bound)."""
+    N = p.size
+    if not bool(np.all(p == p[0])) or k <= 0:
+        return None
+    L = levels.size
+    fA = expit(LA)
+    t = fA[:, None] + k * (expit(np.logaddexp(LA[:, None], sub)) - fA[:, None])  # (N, m)
+    lo = np.searchsorted(levels, fA * (1.0 - 1e-9) - 1e-15, side="left")  # first level >= start
+    hi = np.searchsorted(levels, t * (1.0 + 1e-9) + 1e-15, side="left")  # levels < end
+    m = sub.shape[1]
+    cols = np.arange(m)[None, :] * (L + 1)
+    weights = np.repeat(p, m)  # row-major (N, m): customer i's weight m times
+    size = m * (L + 1)
+    diff = np.bincount((cols + lo[:, None]).ravel(), weights, minlength=size)
+    diff -= np.bincount((cols + np.maximum(hi, lo[:, None])).ravel(), weights, minlength=size)
+    cov_j = np.cumsum(diff.reshape(m, L + 1), axis=1)[:, :L]  # (m, L): p(C_j) at each level
+    top = cov_j if k >= m else np.partition(cov_j, m - k, axis=0)[m - k :]
+    # p(C_0) at each level: customers with f_i(A) above it (widened the same way)
+    c0_end = np.searchsorted(levels, (fA + 1e-15) / (1.0 - 1e-9), side="left")  # levels < end
+    c0 = np.cumsum(np.bincount(c0_end, p, minlength=L + 1)[::-1])[::-1][1:]  # sum over end > l
+    cov = c0 + top.sum(axis=0)
+    count = np.clip(np.floor(N * (1.0 - cov) - 1e-9), 0, N).astype(np.int64)
+    reach = np.maximum.accumulate(count)  # levels ascending: ranks 1..reach_l are <= levels[l]
+    first = np.searchsorted(reach, np.arange(1, N + 1), side="left")  # smallest such level
+    cap = np.where(first < L, levels[np.minimum(first, L - 1)], np.inf)
+    return np.minimum(np.sort(u), cap)
