@@ -189,24 +189,23 @@ class BulkLoader:
 
     def _var_array(self, cols: np.ndarray) -> Any:
         """A C array ``SCIP_VAR*[]`` of the given columns (kept alive until :meth:`finish`)."""
-        arr = np.ascontiguousarray(self.var_addr[cols])
+        return self._pointer(self.var_addr[cols], np.uint64, "SCIP_VAR**")
+
+    def _pointer(self, values: np.ndarray, dtype: Any, ctype: str) -> Any:
+        """``values`` as a contiguous ``dtype`` array (kept alive until :meth:`finish`), cast to
+        the C pointer type ``ctype``."""
+        arr = np.ascontiguousarray(values, dtype=dtype)
         self._keep.append(arr)
-        return self.ffi.cast("SCIP_VAR**", arr.ctypes.data)
+        return self.ffi.cast(ctype, arr.ctypes.data)
 
     def _doubles(self, values: np.ndarray) -> Any:
-        arr = np.ascontiguousarray(values, dtype=np.float64)
-        self._keep.append(arr)
-        return self.ffi.cast("double*", arr.ctypes.data)
+        return self._pointer(values, np.float64, "double*")
 
     def _ints(self, values: np.ndarray) -> Any:
-        arr = np.ascontiguousarray(values, dtype=np.intc)
-        self._keep.append(arr)
-        return self.ffi.cast("int*", arr.ctypes.data)
+        return self._pointer(values, np.intc, "int*")
 
     def _offsets(self, values: np.ndarray) -> Any:
-        arr = np.ascontiguousarray(values, dtype=np.longlong)
-        self._keep.append(arr)
-        return self.ffi.cast("long long*", arr.ctypes.data)
+        return self._pointer(values, np.longlong, "long long*")
 
     def _create_conss(self, create: Any, k: int, what: str, *per_row: Any) -> None:
         """``create(scip, &cons_i, "", *per_row_i)`` then ``SCIPaddCons`` for ``i < k``."""
