@@ -451,6 +451,21 @@ def test_scip_c_api_builds_the_same_model_as_the_objects_route(
 
 
 @pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
+@pytest.mark.parametrize("extra,expected", [({}, -1), ({"heuristics/mpec/freq": 50}, 50)])
+def test_scip_mpec_heuristic_off_unless_asked(extra: dict, expected: int) -> None:
+    """SCIP's MPEC heuristic (Ipopt factorizations of > 100 s that neither the time limit nor
+    Ctrl-C interrupt, scip_backend.NO_MPEC) is off in every SCIP run; ``extra`` turns it on."""
+    from dro_opt.solvers.base import Run, SolveOptions
+
+    _, problem = reference_model(FILE_ROUTE_MODELS[0])
+    backend = scip_backend.ScipBackend()
+    run = Run(problem, SolveOptions(extra=extra), version="")
+    backend.build(run)
+    backend.set_options(run)
+    assert run.model.getParam("heuristics/mpec/freq") == expected
+
+
+@pytest.mark.skipif("scip" not in INSTALLED, reason="pyscipopt not installed")
 def test_scip_loops_compile_once_or_fall_back(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """The C loops compile into a fresh cache directory (only the library is left there) and
     load from it the next time; without a compiler, with a failing one or when switched off the
