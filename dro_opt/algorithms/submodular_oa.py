@@ -93,6 +93,19 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   issue-10 target (all 48 rows, median <= 1 s). The branch-and-bound's worst case is the
   number of sets, so D = 50, r = 10 (1e10 sets) stays with the master
   (:data:`BRANCH_AND_BOUND_WORK`).
+* chi-square, coverage bounds (:mod:`oa_chi2_coverage`; step 3b and every node of the
+  branch-and-bound) and the sort-free batched worst case (:mod:`oa_chi2_batch`). The same
+  48 rows (``--parts chi2 --time-limit 40``, gap 1e-4, under ``nice -n 10`` at load 7-12, so a
+  row got 2-20 CPU seconds of its 40 wall seconds): 26 of 48 proven (D = 25: 19 of 24,
+  D = 50: 7 of 24), CPU median 4.7 s, max 19.9 s; the code before the coverage bounds, same
+  conditions with 30 s: 21 of 48. Newly proven: D=50 (0.1, 5, 5, 1e3) 1.4 s wall (0.7 s CPU;
+  not proven in 40 s by the branch-and-bound alone before), (0.1, 5, 5, 1e4) 0.3 s (coverage at
+  the root), (0.2, 10, 5, 1e2) 20 s, (0.2, 10, 5, 1e3) 11 s; D=25 (0.1, 5, 5, 1e2) 7.6 s (the
+  graded bound: 5,977 instead of 42,384 exact evaluations), (0.2, 1, 5, 1e3) 9.9 s (its
+  optimum 15.438 is above every earlier incumbent, 12.95-14.13), (0.05, 1, 10, 1e3) 34 s.
+  Not proven: every D = 25 row with r = 10 and rho = 1e2, and D = 50 with beta = 1 or
+  rho = 1e2 (except (0.2, 10, 5, 1e2)) and most r = 10 rows; the issue-10 target (all 48,
+  median <= 1 s) is not met.
 * where the time goes at city scale (cProfile, NYC synthetic seed 0, N = 82,341, r = 6, ERM,
   before issue 10): 25 of 31 s in the fractional separation (26 rounds, ~0.95 s each), which
   built every candidate cut (7 nested sets, the gradient cut, strengthening, folding) on all
