@@ -67,8 +67,8 @@ compare, wall seconds mostly waited for a core).
    investment is worth more than 0.030 (before: 0.365). SCIP's own 1E3 decision scored 0.0527; the
    returned 0.1656 is the ERM decision offered as a candidate. Tried and not kept: tangent floor
    rows ``y_n >= c_n S^tan_n(v)`` (valid, but the continuous relaxation stayed 0.2010); a
-   per-location box from the budget is already ``U'_j = min(U_j, B)`` and does not bind when
-   ``U_j = 1 <= B``. Not tried (time): SOC row scaling, branching priorities (the solver layer passes no
+   per-location box from the budget is already ``U'_j = min(U_j, B)`` and does not bind (every
+   U_j = 1 <= B). Not tried (time): SOC row scaling, branching priorities (the solver layer passes no
    per-variable priorities).
 
 2. Full size (5,000 clients: 4,000 train / 1,000 test, 59 locations, ``--reduce all`` on 200
@@ -83,12 +83,13 @@ compare, wall seconds mostly waited for a core).
    Both rows ended at the 60 CPU s limit; SCIP's own part of the gap (upper - line - lower) is
    0.046 (ERM) and 0.027 (1E2), the rest is the clustering line. The same rows before the SCIP fix
    (180 wall s, below) had [0.6414, 0.8121] and [0.6193, 0.8123], model parts 0.083 and 0.096 (the
-   ERM row rerun that way in this session got 22 CPU s and the same interval). The robust decision at 1E2 raises H from 0.004 to 0.032 at A 0.661 vs 0.664: the
-   direction of the paper's Table 3 (where m = 7 moves only at 1E3, 0.069 -> 0.093). The 1E3 / 1E4
-   rows and m = 10, 13 were not reached before the session's deadline (by the process CPU the
-   ten-start baselines cost about 85 CPU s each at this size, more than our solve); the pre-fix m =
-   10 rows below are the latest for that budget. Time (Table 5): ours 69-71 CPU s per row vs the
-   paper's 62-272 s on a 2.1 GHz machine with a solver it does not name.
+   ERM row rerun that way in this session got 22 CPU s and the same interval). The robust decision
+   at 1E2 raises H from 0.004 to 0.032 at A 0.661 vs 0.664: the direction of the paper's Table 3
+   (where m = 7 moves only at 1E3, 0.069 -> 0.093). The 1E3 / 1E4 rows and m = 10, 13 were not
+   reached before the session's deadline (by the process CPU the ten-start baselines cost about 85
+   CPU s each at this size, more than our solve); the pre-fix m = 10 rows below are the latest for
+   that budget. Time (Table 5): ours 69-71 CPU s per row vs the paper's 62-272 s on a 2.1 GHz
+   machine with a solver it does not name.
 
    Why the reproduction differs: the data is a seeded synthetic stand-in, not the P&R-NYC
    utilities (82,341 clients; the MC-FCP parameter equations of App. I were lost, ours are in
