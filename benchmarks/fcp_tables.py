@@ -222,13 +222,14 @@ def split(seed: int, clients: int, locations: int) -> tuple[FCPInstance, FCPInst
 def run_row(
     train: FCPInstance, test: FCPInstance, m: float, rho: float, *, reduction: dict,
     pieces: int, method: str, time_limit: float, restarts: int, seed: int,
-    cpu_limit: bool = False, candidates: list[np.ndarray] | None = None,
+    cpu_limit: bool = False, candidates: list[np.ndarray] | None = None, baselines: bool = True,
 ) -> dict:  # fmt: skip
     """One (m, setting) cell of Tables 3-5: our certified solve on the training clients
     (``reduction``: {} for the full data, else ``clusters`` or ``strata`` + ``per_stratum``),
     H / A on the test clients, and (VR settings) the two baselines on the full training data.
     ``cpu_limit``: ``time_limit`` is SCIP's limit in CPU seconds (``timing/clocktype = 1``), not
-    wall seconds; ``candidates``: decisions of earlier rows, kept when better (exact values)."""
+    wall seconds; ``candidates``: decisions of earlier rows, kept when better (exact values);
+    ``baselines=False`` skips PGA / TT-GAD (no Table 4 cell)."""
     objective = "erm" if rho == 0 else "variance"
     limits: dict = {"time_limit": time_limit}
     if cpu_limit:
@@ -252,7 +253,7 @@ def run_row(
     row.update(lower=cert.lower, upper=cert.upper, gap=cert.gap, lines=lines)
     row["reduced"] = "full data" if not reduction else ", ".join(f"{k} {v}" for k, v in
                                                                  reduction.items())  # fmt: skip
-    if rho > 0:
+    if rho > 0 and baselines:
         for name in ("tt-gad", "pga"):
             b = solve_mc_fcp(train, m, objective, rho, method=name, restarts=restarts, seed=seed)
             row[f"{name}_value"], row[f"{name}_s"] = b.objective, b.solve_seconds
@@ -372,7 +373,7 @@ def tables(rows: list[dict], budgets: list[float]) -> None:
     print("\nTable 4 (MC-FCP): baselines, % of our exact VR objective (train), ours | paper")
     for setting in sorted({r["setting"] for r in rows} - {"ERM"}):
         cells = []
-        for r in (r for r in rows if r["setting"] == setting):
+        for r in (r for r in rows if r["setting"] == setting and "pga" in r):
             pm = _paper_m(r["m"], budgets)
             pt, pp = PAPER_T4.get(setting, {}).get(pm, (float("nan"),) * 2)
             cells.append(
