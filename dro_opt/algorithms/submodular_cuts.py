@@ -208,7 +208,7 @@ class SubmodularCuts:
         self.fold = float(fold)
         self.scaled = scaled_scores(self.a)
         self.v, self.b = self.scaled.v, self.scaled.b
-        self._drop_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._drop_cache: dict[int, np.ndarray] = {}
         # only the 2r best entries of each row enter the drop coefficients of sets of size
         # <= r (m = |S| + r - 1 <= 2r - 1 needs the m + 1 best); a wider table is built on
         # demand (:meth:`_ensure_top`)
@@ -224,11 +224,13 @@ class SubmodularCuts:
         width = int(min(max(width, 1), self.D))
         if getattr(self, "_width", 0) >= width:
             return
-        neg = -self.v
-        if width < self.D:
-            neg = np.partition(neg, width - 1, axis=1)[:, :width]
-        neg.sort(axis=1)
-        self._vtop = np.asfortranarray(-neg)
+        self._vtop = np.empty((self.N, width), order="F")
+        for lo in range(0, self.N, 16384):  # row blocks: no N x D temporaries
+            neg = -self.v[lo : lo + 16384]
+            if width < self.D:
+                neg = np.partition(neg, width - 1, axis=1)[:, :width]
+            neg.sort(axis=1)
+            self._vtop[lo : lo + 16384] = -neg
         # rank of v_ij = number of entries of row i strictly above it, capped at ``width``
         # (int16 for D < 32768); among equal values any of them may count as "the" j: equal
         # values give equal sums M_ij, and position rank_ij of the sorted row holds v_ij
@@ -238,16 +240,23 @@ class SubmodularCuts:
         self._width = width
         self._drop_cache.clear()
 
-    def _ranks(self, cols: np.ndarray) -> np.ndarray:
-        """``_rank`` with the columns ``cols`` filled in (each column once per width: a pass
-        over the (N, width) table; read the ranks only after :meth:`_ensure_top`)."""
-        for j in np.unique(np.asarray(cols, dtype=np.int64)[~self._rank_done[cols]]).tolist():
-            col = self.v[:, j]
-            count = np.zeros(self.N, dtype=self._rank.dtype)
+    def _ranks(self, cols: np.ndarray, chunk: int = 16384) -> np.ndarray:
+        """``_rank`` with the columns ``cols`` filled in (each column once per width; the
+        missing columns together, in blocks of ``chunk`` contiguous rows: one read of those
+        rows instead of a strided column read each; read the ranks only after
+        :meth:`_ensure_top`)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        missing = np.unique(cols[~self._rank_done[cols]])
+        if missing.size == 0:
+            return self._rank
+        for lo in range(0, self.N, chunk):
+            hi = min(self.N, lo + chunk)
+            block = self.v[lo:hi][:, missing]
+            count = np.zeros(block.shape, dtype=self._rank.dtype)
             for p in range(self._width):
-                count += self._vtop[:, p] > col
-            self._rank[:, j] = count
-            self._rank_done[j] = True
+                count += self._vtop[lo:hi, p, None] > block
+            self._rank[lo:hi, missing] = count
+        self._rank_done[missing] = True
         return self._rank
 
     # ----------------------------------------------------------------- values and gains
@@ -275,25 +284,28 @@ class SubmodularCuts:
         out[:, mask] = 0.0
         return out
 
-    def _drop_tables(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row tables for ``M_ij`` (scaled): the score of the ``m`` best locations (used
-        when ``j`` is not among them) and the drop-one scores of the ``m + 1`` best (used when
-        ``j`` has rank ``< m``), as prefix plus suffix sums (no subtraction). Cached per ``m``;
-        (N,) and (N, m+1) floats."""
+    def _drop_tables(self, m: int) -> np.ndarray:
+        """Per-row table for ``M_ij`` (scaled), (N, m + 1), column-major: column ``p`` is the
+        score of the ``m + 1`` best locations without the one at position ``p`` (used when
+        ``j`` has rank ``p < m``); column ``m`` is the score of the ``m`` best (used when ``j``
+        is not among them). Prefix plus suffix sums (no subtraction), one column at a time
+        on contiguous N-vectors, in place (no (N, m + 1) temporaries: at N = 10^6 building
+        and transposing them cost more than the cuts). Cached per ``m``."""
         if m in self._drop_cache:
             return self._drop_cache[m]
         if self._width < m + 1:  # the callers widen first: ranks read before must stay valid
             raise RuntimeError(f"drop tables for m = {m} need _ensure_top({m + 1}) first")
         top = self._vtop
-        pre = np.zeros((self.N, m + 1), order="F")
-        suf = np.zeros((self.N, m + 1), order="F")
-        for p in range(1, m + 1):  # column by column: contiguous N-vectors (m <= 2r - 1)
-            pre[:, p] = pre[:, p - 1] + top[:, p - 1]
-            suf[:, m - p] = suf[:, m - p + 1] + top[:, m - p + 1]
-        pre += suf
-        tables = (top[:, :m].sum(axis=1), np.ascontiguousarray(pre))
-        self._drop_cache[m] = tables
-        return tables
+        table = np.empty((self.N, m + 1), order="F")
+        table[:, 0] = 0.0
+        for p in range(1, m + 1):  # prefix sums: table[:, p] = sum of top[:, :p]
+            np.add(table[:, p - 1], top[:, p - 1], out=table[:, p])
+        suffix = np.zeros(self.N)
+        for p in range(m - 1, -1, -1):  # add sum of top[:, p + 1 : m + 1]
+            suffix += top[:, p + 1]
+            table[:, p] += suffix
+        self._drop_cache[m] = table
+        return table
 
     def drop_columns(
         self, m: int, cols: np.ndarray, rows: np.ndarray | slice | None = None
@@ -326,10 +338,12 @@ class SubmodularCuts:
             # M_ij = drop_one[i, min(rank_ij, m)]: column m of the drop-one table is the
             # score of the m best (nothing after position m to drop), so no branch is needed;
             # a flat gather (take_along_axis cost 4x more here)
-            _, drop_one = self._drop_tables(m)
+            table = self._drop_tables(m)  # column-major: entry (i, p) at p N + i
             ids = np.arange(*rows.indices(self.N)) if isinstance(rows, slice) else rows
-            first = ids * (m + 1)
-            M = np.take(drop_one.ravel(), np.minimum(rank, m) + first[:, None])
+            pos = np.minimum(rank, m).astype(np.int64)  # int16 ranks: widen before p N
+            pos *= self.N
+            pos += ids[:, None]
+            M = np.take(table.ravel(order="F"), pos)
         # (b / (b + M)) (v / (b + M + v)), elementwise M
         M += b[:, None]
         out = v + M
