@@ -57,6 +57,13 @@ interleaved runs each at load 9.3-9.6 on 2 cores; before = commit 0284241)::
     SCIP and the row transfer         0.11        0.06
     total                             2.26-2.51   1.33-1.44
 
+At N = 10^6 (same generator, r = 6, 11 rounds; CPU s, load about 8) the first version of
+the above spent: greedy 1.27, swaps 1.87, oracle 3.71, initial set cuts 8.17, rounds 8.34
+(choice 3.86, sums 4.20), total 24.4 -- the oracle and the set cuts grew 28-30x for 12x the
+customers, from N x (m + 1) temporaries of the drop tables and their transposed copy, strided
+reads of the rank columns and N x D partition temporaries. They are now built in place,
+column-major, and in row blocks: oracle 1.2 s, the 7 set cuts 4.8 s (cProfile, load ~8).
+
 What is left at city scale is the per-customer choice among the nested-set and gradient cuts
 (:meth:`SubmodularCuts.nested_choice`, about 50 ms per round: ``(r + 1)`` candidate values
 over the support of ``z`` for every customer; the gradient cut wins for 65-82% of the
