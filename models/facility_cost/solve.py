@@ -51,7 +51,10 @@ root rounds the LP bound stays far above the cone relaxation. Measured (NYC-synt
 data, one thread, load 8-12): the exact continuous relaxation (Clarabel, binaries relaxed) is
 0.2010 and the best known decision scores 0.1656; without root rounds SCIP's root bound was
 0.4085 and 0.3999 after 4 nodes (30.8 CPU s); with them 0.1932 at the root after 40 SCIP CPU
-s (``timing/clocktype = 1``): the gap above the known decision falls from 0.234 to 0.028.
+s (``timing/clocktype = 1``): the gap above the known decision falls from 0.234 to 0.028. On a
+small VR instance (120 clients, 8 locations, budget 3, rho = 3: tests/test_cli_signals.py) the
+rounds cost time instead: optimal in 7.6-7.7 CPU s vs 4.1-4.6 without (same decision); the large
+case decides the default.
 Tangent-floor rows ``y_n >= c_n S^tan_n(v)`` (a valid lower bound on ``f_n``, against the VR model
 lowering ``y``) left that continuous relaxation unchanged (0.2010; also 0.3154 at rho = 1E2):
 the gap is the outer approximation's, not the ``y <= f^sec`` form's, so they are not used.
