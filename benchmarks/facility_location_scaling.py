@@ -59,6 +59,33 @@ cores; old = 85e28b5, interleaved in the same run)::
     --family uniform --sizes 82341 --rhos "" (a574cfa, load 12.8): 581 s wall, 38.1 s cpu,
        optimal, 265 rounds, 152 nodes, 451 MiB (the tree, not the round cost, is the problem)
 
+After the top-2r tables, per-column ranks, flat gathers and scaled-unit exact values (commit
+7f14aac; old = 0284241, interleaved new, old, new, ... in the same run, median of 3 by wall
+time; ``cpu s`` of that run)::
+
+    --sizes 82341 --seeds 0,1 --budgets 3,6,10 --rhos "" --repeat 3 --compare-with <0284241>
+       seed r  wall s  cpu s  rounds nodes MiB | old wall  old cpu rounds  wall o/n  cpu o/n  load
+       0    3    4.98   1.06    8     3    219 |    7.46     1.78     8       1.5      1.7   11.4
+       0    6    6.79   1.35    8     1    248 |   11.33     2.40     8       1.7      1.8   11.4
+       0   10   14.05   2.82   12     5    374 |   20.68     4.43    12       1.5      1.6   11.4
+       1    3    4.34   0.89    8     1    219 |    6.40     1.45     8       1.5      1.6   11.3
+       1    6    6.13   1.49   10     3    250 |    9.78     2.50    10       1.6      1.7   11.4
+       1   10   11.70   2.32    8     1    374 |   19.04     4.29     8       1.6      1.8   10.7
+    --family uniform --sizes 82341 --rhos "" --compare-with <0284241> (load 8.8-13.8):
+       323.2 s wall, 45.4 s cpu, optimal, 455 + 2 rounds, 270 nodes, 491 MiB
+       | old 397.6 s wall, 60.5 s cpu, 457 rounds, 536 MiB (1.2x wall, 1.3x cpu)
+    --hm14-d100 (7f14aac, 108 rows, load 7-11, nice 10): CPU median 0.23 s, max 60.9 s;
+       wall median 1.13 s, max 271 s; over 10 s CPU: (alpha, beta, r) = (0.1, 1, 9) 15.3,
+       (0.1, 1, 10) 20.5, (0.2, 1, 7) 12.2, (0.2, 1, 8) 13.5, (0.2, 1, 9) 26.5,
+       (0.2, 1, 10) 60.9 (session 5: median 0.30, max 55.9): the tree (SCIP's LP and strong
+       branching, :mod:`dro_opt.algorithms.oa_core`), not the cut arithmetic
+    --sizes 10000,100000,1000000 --rhos "" (93b0ae3, load 6.3-11.5, nice 10):
+       N=1e4   8.38 s wall  0.27 s cpu  8 rounds 1 node   117 MiB  eval 0.0003 s
+       N=1e5  49.65 s wall  1.76 s cpu  9 rounds 3 nodes  280 MiB  eval 0.138 s
+       N=1e6 117.70 s wall 15.91 s cpu 11 rounds 2 nodes 1799 MiB  eval 0.686 s
+       (1e6 / 1e5: 9.0x cpu, 2.4x wall; at 1e6: 7f14aac 23.90 s cpu, 1939 MiB; a574cfa
+       43.5 s cpu, 2389 MiB; separate runs, not interleaved)
+
 (The peak MiB includes the interpreter and the imports of the tree that runs: the chi-square
 N = 1e4 difference above is the import baseline, 178 vs 72 MiB, not the algorithm.)
 
