@@ -342,7 +342,9 @@ def test_coverage_bound_never_discards_a_node_with_a_set_above_its_level() -> No
             )
             LA = np.logaddexp.reduce(a[:, A], axis=1) if A else np.full(a.shape[0], -np.inf)
             for level in (0.5 * node_max, node_max, 2.0 * node_max, 1e-3, 0.05 * n):
-                if coverage_discards(p, LA, a[:, R], k, level / n, radius):
+                verdict = coverage_discards(p, LA, a[:, R], k, level / n, radius)
+                assert verdict == coverage_discards(p, LA, a[:, R], k, level / n, radius, block=7)
+                if verdict:
                     fired += 1
                     assert node_max <= level * (1 + 1e-12) + 1e-12
                 else:

@@ -43,23 +43,32 @@ __all__ = ["coverage_discards", "graded_dominating_row"]
 
 
 def coverage_discards(
-    p: np.ndarray, LA: np.ndarray, sub: np.ndarray, k: int, delta: float, radius: float
+    p: np.ndarray,
+    LA: np.ndarray,
+    sub: np.ndarray,
+    k: int,
+    delta: float,
+    radius: float,
+    block: int = 65536,
 ) -> bool:
     """True if every set ``A u X`` (``|X| = k``, ``X`` among the columns of ``sub``) has
     ``F <= n delta`` by the claim of the module docstring. ``LA`` (N,) are the log-scores
-    ``log s_i(A)`` (``-inf`` for the empty set), ``sub`` (N, m) the log-odds of the candidates."""
+    ``log s_i(A)`` (``-inf`` for the empty set), ``sub`` (N, m) the log-odds of the candidates;
+    the sums over customers run in row blocks of ``block`` (city scale: no N x m temporaries)."""
     if k <= 0 or delta <= 0:
         return False
     m = 1.0 / (1.0 + 2.0 * radius)
-    fA = expit(LA)
-    C0 = fA > delta * (1.0 - 1e-9) - 1e-15
-    reached_A = float(p[C0].sum())
+    reached_A, cov = 0.0, np.zeros(sub.shape[1])
+    for lo in range(0, p.size, block):
+        rows = slice(lo, lo + block)
+        fA = expit(LA[rows])
+        C0 = fA > delta * (1.0 - 1e-9) - 1e-15
+        reached_A += float(p[rows][C0].sum())
+        g = expit(np.logaddexp(LA[rows, None], sub[rows])) - fA[:, None]
+        level = (delta - fA) / k * (1.0 - 1e-9) - 1e-15
+        cov += p[rows] @ ((g > level[:, None]) & ~C0[:, None])
     if reached_A >= 1.0 - m:
         return False
-    g = expit(np.logaddexp(LA[:, None], sub)) - fA[:, None]
-    level = (delta - fA) / k * (1.0 - 1e-9) - 1e-15
-    C = (g > level[:, None]) & ~C0[:, None]
-    cov = p @ C
     top = cov if k >= cov.size else np.partition(cov, cov.size - k)[cov.size - k :]
     return reached_A + float(top.sum()) < (1.0 - m) - 1e-12
 

@@ -25,7 +25,8 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    ``max F = max(F(incumbent), max over the restricted domain)``, so the master bound on the
    restricted domain, maxed with the incumbent value, bounds ``max F``.
    3b. Chi-square: the coverage bound of :mod:`oa_chi2_coverage` at the root of the
-   restricted domain; if the budget cannot reach enough customers above the level
+   restricted domain (row blocks: no N x D temporaries); if the budget cannot reach enough
+   customers above the level
    ``(LB + gap max(1, |LB|) / 2) / n``, every set of the restricted domain is below that level
    and the solve is proven without a master (rows whose optimum is far below 1).
 4. Master (:mod:`oa_master_scip`: one SCIP branch-and-cut with a lazy constraint handler;
@@ -308,7 +309,8 @@ def _root_coverage(a, q, rho, budget, fixed_zero, fixed_one, LB, gap) -> float |
         return None
     LA = logsumexp_rows(a[:, fixed_one], 1) if fixed_one.any() else np.full(a.shape[0], -np.inf)
     level = LB + 0.5 * gap * max(1.0, abs(LB))
-    if not coverage_discards(q / n, LA, a[:, free], k, level / n, rho / n):
+    sub = a if free.all() else a[:, free]  # a view when nothing is fixed
+    if not coverage_discards(q / n, LA, sub, k, level / n, rho / n):
         return None
     return level + 1e-11 * max(1.0, abs(level)) + (a.shape[0] * 2.3e-16 + 1e-13) * n
 
