@@ -296,19 +296,26 @@ def tighten(
     return U, fix_zero, fix_one
 
 
-def _root_coverage(a, q, rho, budget, fixed_zero, fixed_one, LB, gap) -> float | None:
+def _root_coverage(a, q, rho, budget, fixed_zero, fixed_one, LB, gap, incumbent=None):
     """Step 3b: the coverage bound (:mod:`oa_chi2_coverage`) at the root of the restricted
     domain with the level ``LB + gap max(1, |LB|) / 2``; if it discards the root, that level
     plus the rounding margin of :mod:`oa_chi2_branch_and_bound` bounds every set of the
     restricted domain (sets smaller than the budget are below a superset: ``F`` is monotone),
-    and with the incumbent (value ``LB``) ``max F``. None otherwise."""
+    and with the incumbent (value ``LB``) ``max F``. None otherwise (at once when the
+    incumbent, a set of the restricted domain, itself reaches too many customers)."""
     n = float(q.sum())
     k = budget - int(fixed_one.sum())
     free = ~fixed_zero & ~fixed_one
     if k <= 0 or not free.any():
         return None
-    LA = logsumexp_rows(a[:, fixed_one], 1) if fixed_one.any() else np.full(a.shape[0], -np.inf)
     level = LB + 0.5 * gap * max(1.0, abs(LB))
+    if incumbent is not None and incumbent.sum() == budget and not (incumbent & fixed_zero).any():
+        # the incumbent is a set of the restricted domain: if it alone reaches mass 1 - m above
+        # the level, the claim's coverage (an over-estimate of every set's) cannot be below it
+        reach = (q / n) @ (capture_probabilities(a, incumbent) > level / n)
+        if reach >= 1.0 - 1.0 / (1.0 + 2.0 * rho / n):
+            return None
+    LA = logsumexp_rows(a[:, fixed_one], 1) if fixed_one.any() else np.full(a.shape[0], -np.inf)
     sub = a if free.all() else a[:, free]  # a view when nothing is fixed
     if not coverage_discards(q / n, LA, sub, k, level / n, rho / n):
         return None
@@ -482,7 +489,7 @@ def solve_oa(
         return finish(incumbent, U, 0, oracle.ncuts, None, f"proved by initial cuts; {msg_fix}")
     covered = None
     if kind == "chi2" and branch_and_bound:  # 3b) before any master (module docstring)
-        covered = _root_coverage(a, q, rho, r, fixed_zero, fixed_one, LB, gap)
+        covered = _root_coverage(a, q, rho, r, fixed_zero, fixed_one, LB, gap, incumbent)
     if covered is not None:
         msg = f"proved by the coverage bound (oa_chi2_coverage); {msg_fix}"
         return finish(incumbent, min(U, covered), 0, oracle.ncuts, None, msg)
