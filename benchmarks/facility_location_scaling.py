@@ -71,6 +71,10 @@ time; ``cpu s`` of that run)::
        1    3    4.34   0.89    8     1    219 |    6.40     1.45     8       1.5      1.6   11.3
        1    6    6.13   1.49   10     3    250 |    9.78     2.50    10       1.6      1.7   11.4
        1   10   11.70   2.32    8     1    374 |   19.04     4.29     8       1.6      1.8   10.7
+    the same command on 93b0ae3 (final code of this change, load 9.9-11.7), cpu s new / old:
+       seed 0: r=3 1.01 / 1.53, r=6 1.59 / 2.73, r=10 2.91 / 4.45 (wall 7.7 / 7.8 / 15.6 s)
+       seed 1: r=3 0.85 / 1.44, r=6 1.67 / 2.70, r=10 2.61 / 4.41 (wall 4.1 / 4.3 / 6.7 s)
+       same rounds and optimum as old; cpu o/n 1.5-1.7, wall o/n 1.3-1.7
     --family uniform --sizes 82341 --rhos "" --compare-with <0284241> (load 8.8-13.8):
        323.2 s wall, 45.4 s cpu, optimal, 455 + 2 rounds, 270 nodes, 491 MiB
        | old 397.6 s wall, 60.5 s cpu, 457 rounds, 536 MiB (1.2x wall, 1.3x cpu)
