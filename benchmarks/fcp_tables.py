@@ -58,18 +58,20 @@ compare, wall seconds mostly waited for a core).
        root separation on (after)            40          1    0.1932
        after, solve_mc_fcp, 1E3              90          3    0.1915   [0.1656, 0.1915] gap 0.026
        after, solve_mc_fcp, 1E4              90          5    0.0300   [0.0000, 0.0300] gap 0.030
+       after, solve_mc_fcp, 1E2            <= 90         4    0.2967   optimal (98.6 CPU s call)
        session 5 (off), 1E3, 120 wall s     n/a               0.2914   [0.1656, 0.2914] gap 0.126
        session 5, 1E3 / 1E4 on 200 centroids                           gap 0.090 / 0.365
 
    (CPU s: "before" = the whole solve call under a 100 wall s limit; the others = SCIP's CPU clock
-   limit, 53.9 / 109 / 112 CPU s for the whole calls, 290 / 1,289 / 1,042 wall s.) The full data
-   now beats the 200-centroid reduction at 1E3 (gap 0.026 vs 0.090) and proves at 1E4 that no
-   investment is worth more than 0.030 (before: 0.365). SCIP's own 1E3 decision scored 0.0527; the
-   returned 0.1656 is the ERM decision offered as a candidate. Tried and not kept: tangent floor
-   rows ``y_n >= c_n S^tan_n(v)`` (valid, but the continuous relaxation stayed 0.2010); a
-   per-location box from the budget is already ``U'_j = min(U_j, B)`` and does not bind (every
-   U_j = 1 <= B). Not tried (time): SOC row scaling, branching priorities (the solver layer passes no
-   per-variable priorities).
+   limit, 53.9 / 109 / 112 CPU s for the whole calls, 290 / 1,289 / 1,042 wall s; the 1E2 row,
+   optimal before too in 78 wall s at load ~3 with CPU not recorded, took 870 wall s at load 6.9.)
+   The full data now beats the 200-centroid reduction at 1E3 (gap 0.026 vs 0.090) and proves at 1E4
+   that no investment is worth more than 0.030 (before: 0.365). SCIP's own 1E3 decision scored
+   0.0527; the returned 0.1656 is the ERM decision offered as a candidate. Tried and not kept:
+   tangent floor rows ``y_n >= c_n S^tan_n(v)`` (valid, but the continuous relaxation stayed
+   0.2010); a per-location box from the budget is already ``U'_j = min(U_j, B)`` and does not bind
+   (every U_j = 1 <= B). Not tried (time): SOC row scaling, branching priorities (the solver layer
+   passes no per-variable priorities).
 
 2. Full size (5,000 clients: 4,000 train / 1,000 test, 59 locations, ``--reduce all`` on 200
    k-means centroids, ``--cpu-limit --time-limit 60``, 10 baseline restarts; certified OPT on the
@@ -79,17 +81,23 @@ compare, wall seconds mostly waited for a core).
               1E2 [0.6315, 0.7551] line 0.0968  71 CPU s (787 wall)      0.032/0.661 | 0.069/0.692
                   Table 4: TT-GAD 47.3 % / PGA 75.7 % of ours | paper 51.6 / 38.7
                   (% of the certified OPT: TT-GAD 39.6-47.3, PGA 63.3-75.7)
+              1E3 [0.5937, 0.7374] line 0.1157  68 CPU s (682 wall)      0.032/0.657 | 0.093/0.697
+              1E4 [0.4204, 0.6858] line 0.1756  67 CPU s (540 wall)      0.004/0.656 | 0.093/0.697
 
-   Both rows ended at the 60 CPU s limit; SCIP's own part of the gap (upper - line - lower) is
-   0.046 (ERM) and 0.027 (1E2), the rest is the clustering line. The same rows before the SCIP fix
-   (180 wall s, below) had [0.6414, 0.8121] and [0.6193, 0.8123], model parts 0.083 and 0.096 (the
-   ERM row rerun that way in this session got 22 CPU s and the same interval). The robust decision
-   at 1E2 raises H from 0.004 to 0.032 at A 0.661 vs 0.664: the direction of the paper's Table 3
-   (where m = 7 moves only at 1E3, 0.069 -> 0.093). The 1E3 / 1E4 rows and m = 10, 13 were not
-   reached before the session's deadline (by the process CPU the ten-start baselines cost about 85
-   CPU s each at this size, more than our solve); the pre-fix m = 10 rows below are the latest for
-   that budget. Time (Table 5): ours 69-71 CPU s per row vs the paper's 62-272 s on a 2.1 GHz
-   machine with a solver it does not name.
+   Every row ended at the 60 CPU s limit; SCIP's own part of the gap (upper - line - lower) is
+   0.046 (ERM), 0.027 (1E2), 0.028 (1E3) and 0.090 (1E4), the rest is the clustering line. The 1E3
+   / 1E4 rows ran in a separate process without the baselines (``run_row(..., baselines=False)``,
+   so without the ERM / 1E2 decisions as candidates; their decisions are SCIP's; before the fix 1E4
+   had found a better one, lower 0.4262). The same rows before the SCIP fix (180 wall s, below) had
+   [0.6414, 0.8121], [0.6193, 0.8123], [0.5715, 0.8118] and [0.4262, 0.8207], model parts 0.083 /
+   0.096 / 0.125 / 0.219 (the ERM row rerun that way in this session got 22 CPU s and the same
+   interval). The robust decisions at 1E2 / 1E3 raise H from 0.004 to 0.032 at A 0.661 / 0.657 vs
+   0.664: the direction of the paper's Table 3 (where m = 7 moves only at 1E3, 0.069 -> 0.093); at
+   1E4 H is back at 0.004. The baselines at 1E3 / 1E4 and m = 10, 13 were not reached before the
+   session's deadline (by the process CPU the ten-start baselines cost about 85 CPU s each at this
+   size, more than our solve); the pre-fix m = 10 rows below are the latest for that budget. Time
+   (Table 5): ours 67-71 CPU s per row vs the paper's 62-272 s on a 2.1 GHz machine with a solver
+   it does not name.
 
    Why the reproduction differs: the data is a seeded synthetic stand-in, not the P&R-NYC
    utilities (82,341 clients; the MC-FCP parameter equations of App. I were lost, ours are in
