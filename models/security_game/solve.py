@@ -175,6 +175,24 @@ def solve_ssg(
         over = time_limit is not None and time.perf_counter() - t_start >= time_limit
         return over or deadline.expired()
 
+    def adopt(step: Any, step_build: float, line: Any, note: str) -> None:
+        """Take a refinement / ball-dual step's decision (re-evaluated exactly on all types)
+        and its proven upper bound when they improve on what is known."""
+        nonlocal best_z, best_exact, best_cert, build_seconds, solve_seconds
+        build_seconds += step_build
+        solve_seconds += step.seconds[1]
+        tried.extend(step.solves)
+        if step.decision is not None:
+            exact = evaluate(instance, step.decision, objective, rho)
+            if exact > best_exact:
+                best_z, best_exact = step.decision, exact
+        if step.upper is not None and (
+            best_cert is None or best_cert.upper is None or step.upper < best_cert.upper
+        ):
+            best_cert = Certificate.for_sense(
+                "max", best_exact, step.upper, errors=[line, *red_lines], bound_note=note
+            )
+
     while True:
         if best_z is not None and out_of_time():
             break
@@ -239,24 +257,13 @@ def solve_ssg(
             t0 = time.perf_counter()
             ref = refine_erm(solved, K, z, lambda m: run(m, _remaining(time_limit, t_start)))
             if ref is not None:
-                build_seconds += ref.seconds[0] + (time.perf_counter() - t0 - sum(ref.seconds))
-                solve_seconds += ref.seconds[1]
-                tried.extend(ref.solves)
-                if ref.decision is not None:
-                    exact = evaluate(instance, ref.decision, objective, rho)
-                    if exact > best_exact:
-                        best_z, best_exact = ref.decision, exact
-                if ref.upper is not None and (
-                    best_cert is None or best_cert.upper is None or ref.upper < best_cert.upper
-                ):
-                    best_cert = Certificate.for_sense(
-                        "max",
-                        best_exact,
-                        ref.upper,
-                        errors=[_refined_line(K), *red_lines],
-                        bound_note=f"{name}'s proven bounds, max(outside the refined box at K = "
-                        f"{K}, inside it at {FACTOR}x finer cells); refine.py",
-                    )
+                adopt(
+                    ref,
+                    ref.seconds[0] + (time.perf_counter() - t0 - sum(ref.seconds)),
+                    _refined_line(K),
+                    f"{name}'s proven bounds, max(outside the refined box at K = {K}, inside it "
+                    f"at {FACTOR}x finer cells); refine.py",
+                )
         if _dual_worth_it(solved, K, effective, model_mode, best_exact, best_cert) and not (
             out_of_time()
         ):
@@ -266,24 +273,13 @@ def solve_ssg(
                 lambda m: run(m, _remaining(time_limit, t_start)), out_of_time,
             )  # fmt: skip
             if dual is not None:
-                build_seconds += dual.seconds[0]
-                solve_seconds += dual.seconds[1]
-                tried.extend(dual.solves)
-                if dual.decision is not None:
-                    exact = evaluate(instance, dual.decision, objective, rho)
-                    if exact > best_exact:
-                        best_z, best_exact = dual.decision, exact
-                if dual.upper is not None and (
-                    best_cert is None or best_cert.upper is None or dual.upper < best_cert.upper
-                ):
-                    best_cert = Certificate.for_sense(
-                        "max",
-                        best_exact,
-                        dual.upper,
-                        errors=[_dual_line(K, pwla_mode), *red_lines],
-                        bound_note=f"{name}'s proven bound of max_z P'f(z) (K = {K}) for the "
-                        "ball weights P of dual_bound.py: Phi(f) <= P'f for every P in the ball",
-                    )
+                adopt(
+                    dual,
+                    dual.seconds[0],
+                    _dual_line(K, pwla_mode),
+                    f"{name}'s proven bound of max_z P'f(z) (K = {K}) for the ball weights P of "
+                    "dual_bound.py: Phi(f) <= P'f for every P in the ball",
+                )
         g = _gap(best_exact, best_cert)
         if pieces != "auto" or (g is not None and g <= gap) or K >= max_pieces:
             break
