@@ -106,7 +106,12 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   optimum 15.438 is above every earlier incumbent, 12.95-14.13), (0.05, 1, 10, 1e3) 34 s.
   Not proven: every D = 25 row with r = 10 and rho = 1e2, and D = 50 with beta = 1 or
   rho = 1e2 (except (0.2, 10, 5, 1e2)) and most r = 10 rows; the issue-10 target (all 48,
-  median <= 1 s) is not met.
+  median <= 1 s) is not met. On a quiet machine (load 1.2-1.8, final code, ``--time-limit
+  15``): 27 of 48 proven (D = 25: 20 of 24, D = 50: 7 of 24), wall median 5.2 s (CPU 5.0 s);
+  the README row (gap 1e-6) 5.5 / 5.2 s vs 5.3 / 5.4 s before (same run pairs, load 2: its
+  pruning is in the last two levels, which the coverage bounds do not change); side by side
+  with the session's starting commit at load 1.3: (0.1, 5, 5, 1e2) D=25 4.3 s vs 10.5 s,
+  D=50 (0.2, 10, 5, 1e3) 6.0 s vs not proven in 40 s, D=50 (0.2, 10, 5, 1e2) 11.4 s vs 36.2 s.
 * where the time goes at city scale (cProfile, NYC synthetic seed 0, N = 82,341, r = 6, ERM,
   before issue 10): 25 of 31 s in the fractional separation (26 rounds, ~0.95 s each), which
   built every candidate cut (7 nested sets, the gradient cut, strengthening, folding) on all
