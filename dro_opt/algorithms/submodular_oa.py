@@ -108,6 +108,9 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   rho = 1e2 (except (0.2, 10, 5, 1e2)) and most r = 10 rows; the issue-10 target (all 48,
   median <= 1 s) is not met. On a quiet machine (load 1.2-1.8, final code, ``--time-limit
   15``): 27 of 48 proven (D = 25: 20 of 24, D = 50: 7 of 24), wall median 5.2 s (CPU 5.0 s);
+  the session's starting commit right after it (load 1.1-1.7): 24 of 48 (20 and 4), so the
+  session-5 figure of 18 was the load; new here: D=50 (0.1, 5, 5, 1e3), (0.2, 10, 5, 1e2),
+  (0.2, 10, 5, 1e3); on the 24 rows both prove, median 0.44 s vs 0.76 s;
   the README row (gap 1e-6) 5.5 / 5.2 s vs 5.3 / 5.4 s before (same run pairs, load 2: its
   pruning is in the last two levels, which the coverage bounds do not change); side by side
   with the session's starting commit at load 1.3: (0.1, 5, 5, 1e2) D=25 4.3 s vs 10.5 s,
