@@ -257,8 +257,12 @@ class OAOracle:
         every feasible ``z`` and ``Phi`` is non-decreasing, ``F(z) / n <= Phi(u)`` (chi-square;
         for large radii far below the ERM value ``p'u``: HM14_800_50, alpha=0.1, beta=5, r=5,
         rho=1e4 gives n Phi(u) = 0.0011 where the master's bound was 40 after 30 s)."""
-        value = self.obj.from_probabilities(self.cuts.upper)[0] / self.n
-        return float(value + 1e-12 * max(1.0, abs(value)))  # rounding of the closed form
+        u = self.cuts.upper
+        dual, w = self.obj.from_probabilities(u)
+        # the closed form's value is the dual at its eta, a lower bound of Phi(u); the bound
+        # needs an upper one: w = n P with P a distribution of the ball, so Phi(u) <= P'u
+        value = max(float(w @ u), dual) / self.n
+        return float(value + 1e-12 * max(1.0, abs(value)))  # rounding of the sum
 
     def tolerance_allowance(self, feastol: float) -> float:
         """Largest increase of the master value caused by LP rows violated within the relative
