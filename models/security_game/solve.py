@@ -309,6 +309,8 @@ def solve_ssg(
         status = Status.NUMERICAL_ERROR
     elif last_status in (Status.TIME_LIMIT, Status.LICENSE_LIMIT, Status.ERROR, Status.UNSUPPORTED):
         status = last_status
+    elif out_of_time() or any(e.get("status") == Status.TIME_LIMIT.value for e in tried):
+        status = Status.TIME_LIMIT  # a later step (refinement, ball dual) ran into the limit
     else:
         status = Status.FEASIBLE
     return Result(
