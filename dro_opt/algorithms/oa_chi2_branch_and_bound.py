@@ -74,6 +74,7 @@ from dro_opt import interrupt
 from dro_opt.algorithms.capture_objectives import logsumexp_rows
 from dro_opt.algorithms.oa_chi2_batch import SHRINK, bisect_eta, certify, newton_eta, prefix_eta
 from dro_opt.algorithms.oa_chi2_coverage import coverage_discards, graded_dominating_row
+from dro_opt.algorithms.oa_chi2_lagrangian import fixings, lagrangian_bound
 
 __all__ = ["EnumerationResult", "branch_and_bound_chi2", "chi2_batch", "count_sets"]
 
@@ -86,6 +87,8 @@ LEVELS = 1.25 ** np.arange(-8.0, 50.0)
 #: the graded bound stays on after its first GRADED_TRIAL nodes only if at least GRADED_RATE
 #: of the nodes it bounded were discarded (on the README row it discards none and costs 20%)
 GRADED_TRIAL, GRADED_RATE = 300, 0.02
+#: nodes with at least this many slots get the Lagrangian bound of :mod:`oa_chi2_lagrangian`
+LAGRANGIAN_MIN_SLOTS = 2
 
 
 @dataclass
@@ -101,6 +104,8 @@ class EnumerationResult:
     sets : number of sets of the restricted domain.
     evaluated : sets evaluated exactly (the others were bounded by a surrogate).
     covered : nodes discarded by the coverage bound (:mod:`oa_chi2_coverage`).
+    lagrangian : nodes discarded by the Lagrangian bound (:mod:`oa_chi2_lagrangian`).
+    fixed : candidates its fixings dropped from or forced into a node.
     """
 
     mask: np.ndarray
@@ -110,6 +115,8 @@ class EnumerationResult:
     sets: int
     evaluated: int
     covered: int = 0
+    lagrangian: int = 0
+    fixed: int = 0
 
 
 def count_sets(free: int, k: int) -> int:
@@ -382,19 +389,22 @@ def branch_and_bound_chi2(
         open_nodes = max((node[4] for node in stack), default=-math.inf)
         return max(best, pruned_max, open_nodes) + 1e-11 * max(1.0, abs(best)) + rounding
 
-    # (log-scores, members, pos, k, bound of the parent node)
-    stack = [(L0, np.zeros(0, dtype=np.int64), 0, max(k0, 0), float(upper))]
+    # (log-scores, members, remaining candidates, k, bound of the parent node, its best P)
+    stack = [(L0, np.zeros(0, dtype=np.int64), order, max(k0, 0), float(upper), None)]
+    lagrangian_cut = 0  # nodes discarded by the Lagrangian bound
+    fixed = 0  # candidates dropped or forced in by its fixings
     reported = time.perf_counter()
     while stack:
         now = time.perf_counter()
         late = deadline_at is not None and now > deadline_at
         if late or interrupt.requested():
-            return EnumerationResult(best_mask, best, None, False, total, evaluated, covered)
+            return EnumerationResult(
+                best_mask, best, None, False, total, evaluated, covered, lagrangian_cut, fixed
+            )
         if progress is not None and now - reported >= PROGRESS_EVERY:
             progress(best_mask, running_bound())
             reported = now
-        LA, members, pos, k, _ = stack.pop()
-        rest = order[pos:]
+        LA, members, rest, k, _, P_parent = stack.pop()
         if k == 0 or rest.size <= k:  # one set: the members plus every remaining candidate
             L = LA if rest.size == 0 or k == 0 else np.logaddexp(LA, logsumexp_rows(a[:, rest], 1))
             vals, _ = chi2_batch(p, expit(L)[None, :], radius)
@@ -420,6 +430,29 @@ def branch_and_bound_chi2(
             pruned_max = max(pruned_max, ub)
             graded_wins += graded is not None
             continue
+        P_node = P_parent
+        if k >= LAGRANGIAN_MIN_SLOTS:
+            fA = expit(LA)
+            G = expit(np.logaddexp(LA[:, None], sub)) - fA[:, None]
+            starts = [P_inc] if P_parent is None else [P_parent, P_inc]
+            lag, P_node = lagrangian_bound(p, fA, G, k, radius, n, threshold(), starts)
+            if lag <= threshold():
+                pruned_max = max(pruned_max, lag)
+                lagrangian_cut += 1
+                continue
+            ub = min(ub, lag)
+            U_in, U_out, drop, force = fixings(P_node, fA, G, k, n, threshold())
+            if drop.any() or force.any():  # a smaller node with the same sets above the level
+                fixed += int(drop.sum() + force.sum())
+                pruned_max = max(pruned_max, float(np.max(U_in[drop], initial=-np.inf)))
+                pruned_max = max(pruned_max, float(np.max(U_out[force], initial=-np.inf)))
+                if int(force.sum()) > k:  # every set misses a forced candidate
+                    continue
+                if force.any():
+                    LA = np.logaddexp(LA, logsumexp_rows(a[:, rest[force]], axis=1))
+                    members = np.concatenate([members, rest[force]])
+                stack.append((LA, members, rest[~drop & ~force], k - int(force.sum()), ub, P_node))
+                continue
         if k <= 2:  # the node's sets in a few batches: surrogates, then exact values
             blocks = _last_two_levels(p, radius, a, LA, rest, k, P_inc, n, threshold)
             for sets, sur, F in blocks:
@@ -435,10 +468,13 @@ def branch_and_bound_chi2(
                     i = int(np.argmax(vals))
                     record(n * float(vals[i]), np.concatenate([members, sets[keep][i]]))
             continue
-        j = order[pos]
-        stack.append((LA, members, pos + 1, k, ub))  # exclude j (explored second)
-        stack.append((np.logaddexp(LA, a[:, j]), np.append(members, j), pos + 1, k - 1, ub))
+        j = rest[0]
+        stack.append((LA, members, rest[1:], k, ub, P_node))  # exclude j (explored second)
+        child = (np.logaddexp(LA, a[:, j]), np.append(members, j), rest[1:], k - 1, ub, P_node)
+        stack.append(child)
     bound = running_bound()  # the stack is empty: max(best, pruned_max) + margins
     if progress is not None:
         progress(best_mask, bound)
-    return EnumerationResult(best_mask, best, bound, True, total, evaluated, covered)
+    return EnumerationResult(
+        best_mask, best, bound, True, total, evaluated, covered, lagrangian_cut, fixed
+    )

@@ -179,9 +179,12 @@ EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruni
 #: chi-square: seconds the master gets before the combinatorial branch-and-bound takes over
 #: (:mod:`oa_chi2_branch_and_bound`; easy rows stay with the master; module docstring, measurements)
 MASTER_SLICE = 1.0
-#: ... when (sets of the restricted domain) x customers is at most this; beyond it (city scale,
-#: HM14 D = 50 with r = 10) the master keeps the whole time
+#: ... when (sets of the restricted domain) x customers is at most this; beyond it (city scale)
+#: the master keeps the whole time
 BRANCH_AND_BOUND_WORK = 1e10
+#: ... or at most BRANCH_AND_BOUND_WORK_SMALL with at most BRANCH_AND_BOUND_CUSTOMERS customers
+#: (HM14 D = 50, r = 10: 8e12; the coverage and Lagrangian bounds prune most of those sets)
+BRANCH_AND_BOUND_WORK_SMALL, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
 
 
 @dataclass
@@ -505,7 +508,8 @@ def solve_oa(
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
     free = int((~fixed_zero & ~fixed_one).sum())
     work = count_sets(free, r - int(fixed_one.sum())) * float(oracle.N)
-    hand_over = kind == "chi2" and branch_and_bound and work <= BRANCH_AND_BOUND_WORK
+    small = oracle.N <= BRANCH_AND_BOUND_CUSTOMERS and work <= BRANCH_AND_BOUND_WORK_SMALL
+    hand_over = kind == "chi2" and branch_and_bound and (work <= BRANCH_AND_BOUND_WORK or small)
     if hand_over:
         remaining = min(remaining or np.inf, MASTER_SLICE)
     kwargs = dict(
