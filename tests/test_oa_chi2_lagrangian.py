@@ -61,7 +61,7 @@ def test_node_bound_and_fixings_bound_every_set_of_the_node(rho: float, seed: in
         node_max = max(values.values())
         fA, G = _node(a, A, R)
         # any ball point bounds the node: p, random rows' worst cases, the optimised one
-        _, Ps = ball_points(p, rng.random((4, a.shape[0])) ** 3, radius)
+        _, Ps, _ = ball_points(p, rng.random((4, a.shape[0])) ** 3, radius)
         for P in [p, *Ps]:
             assert _in_ball(P, p, radius)
             assert shared_completion_bound(P, fA, G, k, n)[0] >= node_max * (1 - 1e-12)

@@ -57,7 +57,14 @@ import math
 
 import numpy as np
 
-__all__ = ["SHRINK", "bisect_eta", "certify", "newton_eta", "prefix_eta"]
+__all__ = [
+    "SHRINK",
+    "bisect_eta",
+    "certify",
+    "newton_eta",
+    "prefix_eta",
+    "sorted_prefix_candidates",
+]
 
 #: shrink towards ``p`` that keeps a threshold distribution strictly inside the ball
 SHRINK = 1e-10
@@ -95,10 +102,15 @@ def prefix_eta(p: np.ndarray, F: np.ndarray, c: float) -> np.ndarray:
     return np.take_along_axis(eta, k[:, None], axis=1)[:, 0] + shift
 
 
-def _prefix_eta_weighted(p: np.ndarray, F: np.ndarray, c: float) -> np.ndarray:
-    """:func:`prefix_eta` for non-uniform weights (gathered with the sort order)."""
+def sorted_prefix_candidates(p: np.ndarray, F: np.ndarray, c: float) -> dict[str, np.ndarray]:
+    """The sorted closed form on every active prefix (weights gathered with the sort order):
+    for each row the order, the sorted weights ``ps``, the centred sorted values ``g`` (about
+    ``shift``, the mean: prefix moments lose less to cancellation), and per prefix length
+    ``k + 1`` the stationary threshold ``eta`` (centred) and the dual value ``cand`` where the
+    threshold is consistent with its prefix (``g_k <= eta <= g_{k+1}``, ``c^2 PA > 1``),
+    ``-inf`` elsewhere. ``h`` is concave, so the best consistent candidate is the optimum."""
     B = F.shape[0]
-    order = np.argsort(F, axis=1)
+    order = np.argsort(F, axis=1)  # introsort: 2.7x faster than stable here; ties are harmless
     fs = np.take_along_axis(F, order, axis=1)
     ps = p[order]
     PA = np.cumsum(ps, axis=1)
@@ -114,8 +126,15 @@ def _prefix_eta_weighted(p: np.ndarray, F: np.ndarray, c: float) -> np.ndarray:
         ok = (den > 0) & (eta >= g) & (eta <= nxt)
         S = PA * eta * eta - 2.0 * M1 * eta + M2
         cand = np.where(ok, eta - c * np.sqrt(np.maximum(S, 0.0)), -np.inf)
-    k = np.argmax(cand, axis=1)
-    return np.take_along_axis(eta, k[:, None], axis=1)[:, 0] + shift
+    return {"order": order, "ps": ps, "g": g, "shift": shift, "eta": eta, "cand": cand}
+
+
+def _prefix_eta_weighted(p: np.ndarray, F: np.ndarray, c: float) -> np.ndarray:
+    """:func:`prefix_eta` for non-uniform weights: the best consistent candidate of
+    :func:`sorted_prefix_candidates`."""
+    sc = sorted_prefix_candidates(p, F, c)
+    k = np.argmax(sc["cand"], axis=1)
+    return np.take_along_axis(sc["eta"], k[:, None], axis=1)[:, 0] + sc["shift"]
 
 
 def _moments(p: np.ndarray, F: np.ndarray, eta: np.ndarray):

@@ -109,19 +109,25 @@ def fixings(
     return U_in, U_out, drop, force
 
 
-def ball_points(p: np.ndarray, F: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(upper, P)``: for each row ``F_b`` a distribution ``P_b`` of the ball and the upper
-    bound ``P_b'F_b >= Phi(F_b)``, from the threshold of one prefix search and one Newton step
-    (:mod:`oa_chi2_batch`; no bisection: any threshold gives a ball point, a poor one only a
-    weaker bound); rows without a usable threshold get ``P_b = p`` (the centre of the ball)."""
+def ball_points(
+    p: np.ndarray, F: np.ndarray, radius: float, eta0: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(upper, P, eta)``: for each row ``F_b`` a distribution ``P_b`` of the ball, the upper
+    bound ``P_b'F_b >= Phi(F_b)`` and the threshold ``eta_b`` that gave it: one prefix search
+    and one Newton step, or two Newton steps from the warm start ``eta0`` (:mod:`oa_chi2_batch`;
+    no bisection and no sort: any threshold gives a ball point, a poor one only a weaker
+    bound); rows without a usable threshold get ``P_b = p`` (the centre of the ball)."""
     c = math.sqrt(1.0 + 2.0 * radius)
-    eta = newton_eta(p, F, c, prefix_eta(p, F, c), 1)
+    if eta0 is None or not math.isfinite(eta0):
+        eta = newton_eta(p, F, c, prefix_eta(p, F, c), 1)
+    else:
+        eta = newton_eta(p, F, c, np.full(F.shape[0], eta0), 2)
     upper, _, P = certify(p, F, radius, eta, True)
     bad = ~np.isfinite(upper) | ~np.isfinite(P).all(axis=1)
     if bad.any():
         P[bad] = p
         upper[bad] = F[bad] @ p
-    return upper, P
+    return upper, P, eta
 
 
 def lagrangian_bound(
@@ -156,8 +162,9 @@ def lagrangian_bound(
         lam[np.argsort(-g, kind="stable")[:k]] = 1.0
     points = lam[None, :]
     margin = (k + 2) * (2.3e-16 * fA.size + 1e-13) * n
+    eta = None
     for _ in range(iterations + 1):
-        values, Ps = ball_points(p, fA[None, :] + points @ G.T, radius)
+        values, Ps, etas = ball_points(p, fA[None, :] + points @ G.T, radius, eta)
         gPs = Ps @ G  # (rows, m)
         top = gPs if k >= m else np.partition(gPs, m - k, axis=1)[:, m - k :]
         ubs = n * (Ps @ fA + top.sum(axis=1)) + margin
@@ -167,7 +174,7 @@ def lagrangian_bound(
         i = int(np.argmax(values))
         if best <= threshold or n * float(values[i]) * (1.0 - 2.0 * SHRINK) > threshold:
             break
-        lam, g = points[i], gPs[i]
+        lam, g, eta = points[i], gPs[i], float(etas[i])
         vertex = np.zeros(m)
         vertex[np.argsort(-g, kind="stable")[:k]] = 1.0
         points = lam[None, :] + STEPS[:, None] * (vertex - lam)[None, :]
