@@ -1,7 +1,7 @@
 """``dro-opt solve ssg`` and ``dro-opt generate ssg`` (registered by :func:`register`).
 
 ``dro-opt solve ssg INSTANCE.json --objective erm|variance|chi2 --rho RHO --pieces K|auto
---json OUT.json [--pwla-mode adaptive|curvature|restriction] [--method misocp|pga|tt-gad]
+--json OUT.json [--pwla-mode adaptive|curvature|restriction] [--method misocp|spatial|pga|tt-gad]
 [--clusters K | --strata S --per-stratum s]
 [solver options]``; ``dro-opt generate ssg --targets M --types N --seed S OUT.json``.
 Bad input exits with code 2 and one line on stderr before any work.
@@ -57,10 +57,11 @@ def register(solve_models: Any, generate_models: Any) -> None:
     )
     m.add_argument(
         "--method",
-        choices=("misocp", "pga", "tt-gad"),
+        choices=("misocp", "spatial", "pga", "tt-gad"),
         default="misocp",
-        help="misocp: certified PWLA MISOCP; pga / tt-gad: gradient baselines, best of 10 "
-        "random starts, no bound (default misocp)",
+        help="misocp: certified PWLA MISOCP; spatial: certified optimum of the continuous game "
+        "by spatial branch-and-bound (no PWLA; for few targets, M <= 5 or so); pga / tt-gad: "
+        "gradient baselines, best of 10 random starts, no bound (default misocp)",
     )
     add_reduction_options(m, "attacker types", "seed of the reductions and baselines")
     add_solver_options(m, gap=1e-4)  # solve_ssg's default
@@ -112,7 +113,9 @@ def run_solve(args: argparse.Namespace) -> int:
     check_output_path(args.json, inputs=[args.instance], option="--json")
     instance = read_instance(args.instance)
     phase = f"PWLA MISOCP ({args.solver or 'scip'}), values of the model"
-    if args.method != "misocp":
+    if args.method == "spatial":
+        phase = "spatial branch-and-bound, certified values"
+    elif args.method != "misocp":
         phase = f"{args.method} (no bound)"
     with progress_line(args), solver_values(phase):
         result = solve_ssg(

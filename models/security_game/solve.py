@@ -64,7 +64,7 @@ from dro_opt.solvers.base import SolveOptions
 from dro_opt.solvers.result import Result
 from dro_opt.solvers.status import Status
 
-METHODS = ("misocp", "pga", "tt-gad")
+METHODS = ("misocp", "spatial", "pga", "tt-gad")
 SCIP_OPTIONS = {"separating/maxrounds": 0, "separating/maxroundsroot": 0}
 DEFAULT_MAX_PIECES = 64
 
@@ -98,7 +98,8 @@ def solve_ssg(
     objective : ``erm``, ``variance`` (``E_p f - sqrt(2 rho Var_p f / n)``) or ``chi2``.
     rho : radius, finite ``>= 0`` (``rho / n`` per sample); ``rho = 0`` is ERM.
     pieces : ``K >= 1`` cells per target, or ``"auto"``.
-    method : ``misocp`` | ``pga`` | ``tt-gad``.
+    method : ``misocp`` | ``spatial`` (:mod:`.spatial`: certified continuous optimum by spatial
+        branch-and-bound, no PWLA; for few targets, M <= 5 or so) | ``pga`` | ``tt-gad``.
     solver : MISOCP solver (default SCIP; HiGHS is possible for ``erm``).
     time_limit : seconds for all solves together (None = no limit).
     gap : relative gap target; ``OPTIMAL`` only if the certificate's gap is ``<= gap``.
@@ -122,6 +123,10 @@ def solve_ssg(
         instance, objective, rho, pieces, method, time_limit, gap, clusters, strata,
         per_stratum, seed, threads, max_pieces, pwla_mode,
     )  # fmt: skip
+    if method == "spatial":
+        from dro_opt.models.security_game.spatial import solve_spatial
+
+        return solve_spatial(instance, objective, rho, gap=gap, time_limit=time_limit)
     if method != "misocp":
         return _run_baseline(instance, objective, rho, method, seed, restarts, time_limit, t_start)
 
@@ -572,9 +577,12 @@ def _validate(
     if (strata is None) != (per_stratum is None):
         raise ParameterError("stratified sampling needs both strata and per_stratum")
     if method != "misocp" and (clusters is not None or strata is not None):
-        raise ParameterError(
-            "the gradient baselines run on the full data: drop --clusters/--strata"
+        what = (
+            "the spatial branch-and-bound runs"
+            if method == "spatial"
+            else ("the gradient baselines run")
         )
+        raise ParameterError(f"{what} on the full data: drop --clusters/--strata")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise ParameterError(f"seed must be an integer, got {seed!r}")
     if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
