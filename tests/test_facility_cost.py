@@ -23,8 +23,10 @@ from dro_opt.models.facility_cost import (
     values_and_jacobian,
     write_json,
 )
+from dro_opt.models.facility_cost.cluster_taylor import cluster_mean_bounds
 from dro_opt.models.facility_cost.misocp import pwla_errors
-from dro_opt.models.facility_cost.reduce import pair_bounds
+from dro_opt.models.facility_cost.reduce import _features, pair_bounds, reduce_clients
+from dro_opt.reductions.representatives import choose_representatives
 
 BUDGET = 1.0
 
@@ -183,6 +185,61 @@ def test_pair_bounds_dominate_sampled_differences() -> None:
     Z = rng.uniform(0.0, 1.0, size=(2000, 3))
     diff = np.abs(batch_capture(full, Z)[:, rows] - batch_capture(rep, Z)[:, cols]).max(axis=0)
     assert (diff <= d + 1e-12).all() and (d < np.inf).all()
+
+
+def _box_points(M: int, seed: int) -> np.ndarray:
+    """A grid of the box [0, 1]^M, tiny investments and single-location ones."""
+    g = np.linspace(0.0, 1.0, 9)
+    grid = np.array(list(itertools.product(g, repeat=M)))
+    rng = np.random.default_rng(seed)
+    single = np.kron(np.eye(M), np.geomspace(1e-4, 1.0, 9)[:, None])
+    return np.vstack([grid, 1e-3 * rng.uniform(size=(200, M)), single])
+
+
+def _clustered(inst: FCPInstance, clusters: int) -> tuple[FCPInstance, np.ndarray, float]:
+    red, (line,), _ = reduce_clients(inst, BUDGET, "erm", 0.0, clusters, None, None, 0)
+    labels = choose_representatives(_features(inst), inst.q, clusters=clusters, seed=0).labels
+    return red, labels, line.value
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.05])
+def test_cluster_mean_bounds_hold_on_a_grid_and_beat_the_pair_bounds(shift: float) -> None:
+    """models/facility_cost/cluster_taylor.py: ``|fhat_k(z) - g_k(z)| <= e_k`` for the mean
+    capture of each cluster against its centroid, on a grid of the box (independent capture
+    formula); ``shift`` moves the centroids off the mean, so the gradient term must carry it."""
+    inst = tiny(N=60, M=3, seed=11)
+    red, labels, _ = _clustered(inst, 6)
+    red = FCPInstance(red.q, red.bias + shift, red.rate * (1 + shift), red.upper)
+    e = cluster_mean_bounds(inst, red, labels, np.ones(3))
+    Z = _box_points(3, seed=2)
+    w = np.bincount(labels, weights=inst.q)
+    member = (labels[None, :] == np.arange(red.num_clients)[:, None]) * inst.q / w[:, None]
+    worst = np.abs(batch_capture(inst, Z) @ member.T - batch_capture(red, Z)).max(axis=0)
+    assert (worst <= e).all()
+    assert (worst / e).max() > 0.15  # not vacuous
+    d = pair_bounds(inst, red, np.arange(inst.num_clients), labels, np.ones(3))
+    first_order = np.bincount(labels, weights=inst.q * d) / w
+    assert (e < first_order).all()
+
+
+@pytest.mark.parametrize(("objective", "rho"), [("erm", 0.0), ("variance", 20.0), ("chi2", 4.0)])
+def test_clustering_line_bounds_the_objective_gap_on_a_grid(objective: str, rho: float) -> None:
+    """The clustering line (per-cluster bounds, dro_opt/reductions/representatives.py,
+    ``representative_line``) bounds ``F_full(z) - F_reduced(z)`` on a grid of the box and is
+    below the coupling line of the first-order pair bounds alone."""
+    inst = tiny(N=60, M=3, seed=12)
+    red, (line,), info = reduce_clients(inst, BUDGET, objective, rho, 6, None, None, 0)
+    assert line.rigorous and 0 < line.value < info["coupling_bound"]
+    Z = _box_points(3, seed=3)
+    full, reduced = batch_capture(inst, Z), batch_capture(red, Z)
+    diff = np.array(
+        [
+            exact_objective(f, inst.q, objective, rho) - exact_objective(g, red.q, objective, rho)
+            for f, g in zip(full, reduced, strict=True)
+        ]
+    )
+    assert diff.max() <= line.value
+    assert diff.max() > 0.05 * line.value  # not vacuous
 
 
 @pytest.mark.parametrize("method", ["pga", "tt-gad"])

@@ -20,6 +20,26 @@ comes in as callables:
    certificate line ``OPT_full <= OPT_reduced + upper / n`` in mean units, with ``upper`` the
    decision-uniform error of :func:`~dro_opt.reductions.coupling_bounds.uniform_errors`
    (docs/facility_location.md, 'Reduction error bounds').
+3. Optionally (``representative_bounds``, clustering only) a model's own bound ``b_k >=
+   sup_z |fhat_k(z) - g_k(z)|`` on each representative's coupled MEAN reward ``fhat_k = sum_i
+   L(i|k) f_i`` (``L(i|k) = pi_ik / w_k``), e.g. a second-order one that uses the centroid being
+   the mean (``models/facility_cost/cluster_taylor.py``). Then ``e_k = min(b_k, sum_i L(i|k)
+   d_ik)`` (both bound ``|fhat_k - g_k|``) and :func:`representative_line` gives the line.
+
+:func:`representative_line` (mean units, ``||e||_{2,w} = sqrt(sum_k (w_k / n) e_k^2)``), for
+every decision ``z``, with ``F`` the full and ``G`` the reduced objective:
+
+* ERM: ``F - G = sum_k (w_k / n)(fhat_k - g_k) <= sum_k (w_k / n) e_k``;
+* VR, ``E f - c sd(f)`` with ``c = sqrt(2 rho / n)``: put ``(I, K) ~ pi / n`` on one space, so
+  ``E[f_I | K] = fhat_K``. The means differ by at most ``sum_k (w_k / n) e_k``; by the law of
+  total variance ``sd(f_I) >= sd(fhat_K)``, and ``sd(g_K) <= sd(fhat_K) + ||g_K - fhat_K||_2 <=
+  sd(fhat_K) + ||e||_{2,w}``, so ``F - G <= sum_k (w_k / n) e_k + c ||e||_{2,w}``. With
+  ``e_k = sum_i L(i|k) d_ik`` this is never above the coupling line ``E_pi[d] + c rms_pi(d)``
+  (Jensen);
+* chi-square: ``F - G <= sqrt(1 + 2 rho / n) ||e||_{2,w}`` (the reverse-kernel proof of
+  :mod:`~dro_opt.reductions.coupling_bounds` only uses ``|fhat_k - g_k| <= e_k``).
+
+So ``OPT_full <= OPT_reduced + line`` as before (only this side enters the certificate).
 
 Samples of zero weight carry no mass: they are left out of the clustering coupling (their
 entries would be zero and change no bound).
@@ -27,6 +47,7 @@ entries would be zero and change no bound).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -39,7 +60,7 @@ from dro_opt.reductions.clustering import weighted_kmeans
 from dro_opt.reductions.coupling_bounds import check_coupling, summarize_coupling, uniform_errors
 from dro_opt.reductions.stratified import stratified_sample
 
-__all__ = ["Representatives", "choose_representatives", "reduce_and_certify"]
+__all__ = ["Representatives", "choose_representatives", "reduce_and_certify", "representative_line"]
 
 Reduced = TypeVar("Reduced")
 
@@ -116,6 +137,7 @@ def reduce_and_certify(
     from_sample: Callable[[np.ndarray, np.ndarray], Reduced],
     pair_bounds: Callable[[Reduced, np.ndarray, np.ndarray], np.ndarray],
     samples: str, pair_note: str,
+    representative_bounds: Callable[[Reduced, Representatives], np.ndarray] | None = None,
 ) -> tuple[Reduced, list[CertificateLine], dict[str, Any]]:
     # fmt: on
     """The reduced instance, its certificate line (mean units) and a description.
@@ -129,6 +151,8 @@ def reduce_and_certify(
     from_sample : ``(indices, weights) -> reduced instance`` (stratified sampling).
     pair_bounds : ``(reduced, rows, cols) -> d`` with ``d_t >= sup_z |f_rows[t] - f_cols[t]|``.
     samples, pair_note : wording of the line, e.g. "clients" and "capture".
+    representative_bounds : ``(reduced, reps) -> b`` with ``b_k >= sup_z |fhat_k - g_k|``
+        (module docstring, step 3); used for clustering only.
     """
     reps = choose_representatives(
         features, q, clusters=clusters, strata=strata, per_stratum=per_stratum, seed=seed
@@ -139,14 +163,23 @@ def reduce_and_certify(
         reduced = from_sample(reps.indices, reps.weights)  # type: ignore[arg-type]
     d = pair_bounds(reduced, reps.rows, reps.cols)
     summary = summarize_coupling(reps.coupling, q, reps.weights, d)
-    value = uniform_errors(summary, objective, rho)[0] / summary.n
+    value = coupling_value = uniform_errors(summary, objective, rho)[0] / summary.n
     N, K = reps.coupling.shape
+    how = f"coupling bound with the per-pair {pair_note} bound (max {summary.max_d:.4g})"
+    if representative_bounds is not None and reps.centres is not None:
+        pi = reps.coupling
+        spread = sp.csr_matrix((pi.data * d, pi.indices, pi.indptr), shape=pi.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e_rev = np.asarray(spread.sum(axis=0)).ravel() / reps.weights
+        e_rev = np.where(reps.weights > 0, e_rev, 0.0)
+        e = np.minimum(e_rev, np.asarray(representative_bounds(reduced, reps), dtype=float))
+        value = min(value, representative_line(e, reps.weights, objective, rho))
+        how = (
+            f"per-representative bound (min of the model's mean bound and the per-pair {pair_note} "
+            f"bound, max {summary.max_d:.4g}; coupling line alone {coupling_value:.4g})"
+        )
     line = CertificateLine(
-        "reduction",
-        value,
-        True,
-        f"{reps.method} of {N} {samples} to {K}: coupling bound with the per-pair "
-        f"{pair_note} bound (max {summary.max_d:.4g}), uniform in z",
+        "reduction", value, True, f"{reps.method} of {N} {samples} to {K}: {how}, uniform in z"
     )
     info = {
         "method": reps.method,
@@ -156,6 +189,23 @@ def reduce_and_certify(
         "per_stratum": per_stratum,
         "seed": int(seed),
         "error_bound": value,
+        "coupling_bound": coupling_value,
         "max_pair_bound": summary.max_d,
     }
     return reduced, [line], info
+
+
+def representative_line(e: np.ndarray, w: np.ndarray, objective: str, rho: float) -> float:
+    """Line (mean units) from ``e_k >= sup_z |fhat_k - g_k|`` and the representatives' weights
+    ``w`` (module docstring): ERM ``E_w e``; VR ``E_w e + sqrt(2 rho / n) ||e||_{2,w}``;
+    chi-square ``sqrt(1 + 2 rho / n) ||e||_{2,w}``."""
+    w = np.asarray(w, dtype=float)
+    n = float(w.sum())
+    p = w / n
+    mean = float(p @ e)
+    l2 = math.sqrt(float(p @ (e * e)))
+    if objective == "erm" or rho == 0.0:
+        return mean
+    if objective == "variance":
+        return mean + math.sqrt(2.0 * rho / n) * l2
+    return math.sqrt(1.0 + 2.0 * rho / n) * l2

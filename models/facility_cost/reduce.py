@@ -22,8 +22,12 @@ represented by its weighted centroid (a legitimate client: rates stay >= 0), wei
 cluster's weight. Stratified sampling: strata = the k-means clusters, ``per_stratum`` clients
 drawn per stratum (their own parameters), weights ``N_s / S_s``
 (:mod:`dro_opt.reductions.stratified`). The certificate line is the coupling bound
-``OPT_full <= OPT_reduced + upper`` (mean units); the returned decision is always re-evaluated
-on the full data.
+``OPT_full <= OPT_reduced + upper`` (mean units); for clustering it uses per-cluster bounds on
+the cluster's MEAN capture, the smaller of the first-order pair bound above and the second-order
+Taylor bound of :mod:`.cluster_taylor` (the centroid is the mean of its clients' parameters, so
+the first-order terms cancel), combined by
+:func:`dro_opt.reductions.representatives.representative_line`. The returned decision is always
+re-evaluated on the full data.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from typing import Any
 import numpy as np
 
 from dro_opt.certify import CertificateLine
+from dro_opt.models.facility_cost.cluster_taylor import cluster_mean_bounds
 from dro_opt.models.facility_cost.instance import FCPInstance
 from dro_opt.models.facility_cost.objective import capture_range
-from dro_opt.reductions.representatives import reduce_and_certify
+from dro_opt.reductions.representatives import Representatives, reduce_and_certify
 
 
 def _log_expm1(x: np.ndarray) -> np.ndarray:
@@ -99,10 +104,14 @@ def reduce_clients(
     def bounds(reduced: FCPInstance, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return pair_bounds(instance, reduced, rows, cols, upper)
 
+    def cluster_bounds(reduced: FCPInstance, reps: Representatives) -> np.ndarray:
+        return cluster_mean_bounds(instance, reduced, reps.labels, upper)
+
     return reduce_and_certify(
         _features(instance), instance.q, objective, rho, clusters=clusters, strata=strata,
         per_stratum=per_stratum, seed=seed, from_centres=from_centres, from_sample=from_sample,
         pair_bounds=bounds, samples="clients", pair_note="capture",
+        representative_bounds=cluster_bounds,
     )  # fmt: skip
 
 
