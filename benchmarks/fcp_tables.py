@@ -321,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-candidates", action="store_true",
         help="do not offer the earlier rows' decisions (same m) to each later row",
     )  # fmt: skip
+    ap.add_argument(
+        "--no-baselines", action="store_true",
+        help="skip PGA / TT-GAD (Table 4; their values do not depend on our solve)",
+    )  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     sizes = (1000, 15, [2.0, 3.0, 4.0], 3) if args.quick else (5000, 59, [7.0, 10.0, 13.0], 10)
@@ -352,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                 pieces=args.pieces, method=args.method, time_limit=args.time_limit,
                 restarts=args.restarts, seed=args.seed, cpu_limit=args.cpu_limit,
                 candidates=None if args.no_candidates else earlier,
+                baselines=not args.no_baselines,
             )  # fmt: skip
             earlier.append(row["z"])
             rows.append(row)
