@@ -229,7 +229,7 @@ PAPER_T2_M = {  # rho = 1e6, M = 10, 25, 50
     "Clustering*": ("99.6+-0.1", "99.5+-0.2", "99.4+-0.1"),
     "Sampling*": ("99.8+-0.1", "99.6+-0.1", "99.5+-0.2"),
 }
-ROWS = ("TT-GAD", "PGA", "Clustering*", "Sampling*", "full MISOCP")
+ROWS = ("TT-GAD", "PGA", "Clustering*", "Sampling*", "full MISOCP", "spatial B&B")
 
 
 @dataclass
@@ -251,6 +251,8 @@ class Settings:
     restarts: int = 10  # random starts of PGA / TT-GAD (the paper: best of 10)
     progress: bool = False  # one line per (game, rho) cell as it finishes
     full_factor: float = 1.0  # the full-data solve (OPT's certificate) gets this x time_limit
+    spatial_limit: float = 120.0  # seconds of the spatial branch-and-bound (certified OPT)
+    spatial_max_targets: int = 5  # larger games skip it (its node count grows like C^M)
 
 
 def _pct(values: list[float]) -> str:
@@ -276,13 +278,20 @@ def _cell(inst: SSGInstance, rho: float, cfg: Settings, seed: int) -> dict[str, 
                      per_stratum=cfg.per_stratum, seed=seed, **common)  # fmt: skip
     pga = solve_ssg(inst, "variance", rho, method="pga", seed=seed, restarts=cfg.restarts)
     gda = solve_ssg(inst, "variance", rho, method="tt-gad", seed=seed, restarts=cfg.restarts)
-    for r in (full, clus, samp, pga, gda):  # every value is the exact full-data objective
+    spatial = None
+    if inst.num_targets <= cfg.spatial_max_targets:
+        spatial = solve_ssg(inst, "variance", rho, method="spatial", time_limit=cfg.spatial_limit)
+    runs = [r for r in (full, clus, samp, pga, gda, spatial) if r is not None]
+    for r in runs:  # every value is the exact full-data objective
         assert abs(r.objective - evaluate(inst, r.solution["z"], "variance", rho)) < 1e-9
     if cfg.progress:
         vals = {"TT-GAD": gda.objective, "PGA": pga.objective, "Clustering*": clus.objective,
                 "Sampling*": samp.objective, "full": full.objective}  # fmt: skip
+        if spatial is not None:
+            vals["spatial"] = spatial.objective
         best = max(vals.values())
-        up = "none" if full.bound is None else f"{_rel(full.bound, best):.1f}"
+        upper = _upper(full, spatial)
+        up = "none" if upper is None else f"{_rel(upper, best):.2f}"
         print(f"  [M={inst.num_targets} rho={rho:.0e} game {seed}] "
               + " ".join(f"{k} {_rel(v, best):.2f}" for k, v in vals.items())
               + f" | cert % {up}", flush=True)  # fmt: skip
@@ -292,18 +301,29 @@ def _cell(inst: SSGInstance, rho: float, cfg: Settings, seed: int) -> dict[str, 
         "Clustering*": clus.objective,
         "Sampling*": samp.objective,
         "full MISOCP": full.objective,
-        "upper": full.bound,
+        "spatial B&B": None if spatial is None else spatial.objective,
+        "upper": _upper(full, spatial),
+        "spatial seconds": None if spatial is None else spatial.solve_seconds,
     }
+
+
+def _upper(full: object, spatial: object | None) -> float | None:
+    """The smallest proven upper bound of the continuous full-data optimum."""
+    bounds = [r.bound for r in (full, spatial) if r is not None and r.bound is not None]
+    return min(bounds) if bounds else None
 
 
 def _collect(cells: list[dict[str, float | None]]) -> dict[str, list[float]]:
     """Per row: % of OPT_hat, and ``row gap`` = the certified gap of the row's value ``F`` in %
     of ``|OPT_hat|``: ``100 (upper - F) / |OPT_hat|`` (``= cert % - row %``; OPT lies in
     ``[OPT_hat, upper]``, so ``F`` is at most this far below OPT; ``inf`` without an upper)."""
-    out: dict[str, list[float]] = {k: [] for k in (*ROWS, *(f"{r} gap" for r in ROWS), "cert")}
+    keys = (*ROWS, *(f"{r} gap" for r in ROWS), "cert", "spatial s")
+    out: dict[str, list[float]] = {k: [] for k in keys}
     for c in cells:
-        best = max(float(c[k]) for k in ROWS)  # type: ignore[arg-type]
+        best = max(float(c[k]) for k in ROWS if c[k] is not None)  # type: ignore[arg-type]
         for k in ROWS:
+            if c[k] is None:  # the spatial B&B skipped (too many targets)
+                continue
             out[k].append(_rel(float(c[k]), best))  # type: ignore[arg-type]
             up = c["upper"]
             gap = (
@@ -312,6 +332,8 @@ def _collect(cells: list[dict[str, float | None]]) -> dict[str, list[float]]:
             out[f"{k} gap"].append(gap)
         if c["upper"] is not None:
             out["cert"].append(_rel(float(c["upper"]), best))
+        if c.get("spatial seconds") is not None:
+            out["spatial s"].append(float(c["spatial seconds"]))  # type: ignore[arg-type]
     return out
 
 
@@ -359,6 +381,7 @@ def _print_block(cols: list[str], stats: list[dict[str, list[float]]], paper: di
         print(f"{'  cert gap %':<13}" + gaps)
     print(f"{'cert % (upper)':<13}" + "".join(f"{_pct(st['cert']):>17}{'':>12}" for st in stats))
     print(f"{'cells <= 1 %':<13}" + "".join(f"{_within(st['cert']):>17}{'':>12}" for st in stats))
+    print(f"{'spatial s':<13}" + "".join(f"{_pct(st['spatial s']):>17}{'':>12}" for st in stats))
 
 
 def _within(cert: list[float]) -> str:
@@ -519,14 +542,28 @@ def main() -> None:
     size.add_argument(
         "--certified", action="store_true", help="M0 = 3, N = 12, K = 12; full solve 6x the limit"
     )
+    size.add_argument(
+        "--spatial",
+        action="store_true",
+        help="M0 = 3, N = 12, K = 8, M in 3,4,5, 3 games: OPT certified by the spatial B&B",
+    )
     ap.add_argument("--datasets", type=int, default=None, help="games per cell (default 2 / 5)")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per MISOCP solve")
     ap.add_argument("--only", default="table2,table1,timing", help="comma list of parts to run")
     ap.add_argument("--progress", action="store_true", help="print every cell / game as it ends")
+    ap.add_argument(
+        "--spatial-limit", type=float, default=120.0, help="seconds of the spatial B&B per cell"
+    )
+    ap.add_argument(
+        "--spatial-max-targets", type=int, default=5, help="skip the spatial B&B above this M"
+    )
     args = ap.parse_args()
     if args.certified:
         cfg = Settings(3, 12, 32, 12, args.datasets or 2, args.time_limit or 30.0, (3,),
                        4, 2, (5, 10, 20), full_factor=6.0)  # fmt: skip
+    elif args.spatial:
+        cfg = Settings(3, 12, 32, 8, args.datasets or 3, args.time_limit or 10.0, (3, 4, 5),
+                       4, 2, (5, 10, 20))  # fmt: skip
     elif args.medium:
         cfg = Settings(10, 20, 48, 8, args.datasets or 5, args.time_limit or 30.0, (10, 25, 50),
                        8, 2, (5, 10, 20, 40, 80))  # fmt: skip
@@ -534,6 +571,8 @@ def main() -> None:
         cfg = Settings(3, 12, 32, 4, args.datasets or 2, args.time_limit or 20.0, (3, 4),
                        4, 2, (5, 10, 20))  # fmt: skip
     cfg.progress = args.progress
+    cfg.spatial_limit = args.spatial_limit
+    cfg.spatial_max_targets = args.spatial_max_targets
     print(
         "(paper 003 numbers beside ours; % of OPT_hat = 100 (1 - (OPT_hat - F) / |OPT_hat|); "
         "load " + open("/proc/loadavg").read().split(" ")[0] + ")"
