@@ -34,6 +34,12 @@ decision). The line decreases like ``1 / K`` but its constant is large for steep
 (``|DR - DP|`` and ``lam |AP - AR| spread``), so small gaps may be out of reach: the status is
 then ``FEASIBLE`` with the gap actually proven.
 
+``method="spatial"``: :mod:`.spatial` -- no PWLA and no reduction: a spatial branch-and-bound
+over boxes of coverages with second-order node bounds; its certificate holds for the continuous
+problem at every ``rho`` (the PWLA route's error is multiplied by ``sum |P_n|``, which grows like
+``sqrt(rho)``), its cost grows quickly with ``M`` (``pieces``, ``solver`` and ``threads`` are not
+used).
+
 ``method="pga"`` / ``"tt-gad"``: the gradient baselines of
 :mod:`dro_opt.algorithms.gradient_baselines` (best of ``restarts`` random starts) on the full data;
 they prove no bound (``bound`` is None).
