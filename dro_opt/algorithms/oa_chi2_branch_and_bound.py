@@ -19,15 +19,25 @@ Branch-and-bound (depth first; location ``j`` in, then out; strong candidates fi
 incumbent's worst-case weighted singleton value). Node ``(A, R, k)``: members ``A``, remaining
 candidates ``R``, ``k`` slots. Bounds, all valid for every set of the node:
 
-* the coverage bound of :mod:`oa_chi2_coverage` (first, at every node with slots left): if
-  the node's sets cannot reach customers of mass ``1 - 1 / (1 + 2 radius)`` above the level
-  ``threshold / n``, every set is at most the threshold;
+* the coverage bound of :mod:`oa_chi2_coverage` (first, at every node with slots left, and
+  switched off like the graded bound when it rarely discards): if the node's sets cannot
+  reach customers of mass ``1 - 1 / (1 + 2 radius)`` above the level ``threshold / n``, every
+  set is at most the threshold;
 * ``n Phi(v)``, ``v`` the graded coverage row of :func:`oa_chi2_coverage.graded_dominating_row`
   (uniform ``p``; otherwise ``v = u``): the sorted per-customer best completions
   ``u_i = f_i(A + the k best candidates of R for customer i)`` capped by the coverage bound
   at the levels ``threshold / n * LEVELS``; every set ``T`` of the node has sorted
   ``f(T) <= v`` and ``Phi`` is non-decreasing and depends on the sorted values only (switched
   off when it rarely discards: :data:`GRADED_TRIAL`; any valid bound may be used at any node);
+* at nodes with at least :data:`LAGRANGIAN_MIN_SLOTS` slots, the Lagrangian bound of
+  :mod:`oa_chi2_lagrangian`: ``n [P'f(A) + the k largest P-weighted marginal gains]`` for
+  distributions ``P`` of the ball (the parent's best, the incumbent's worst case, Frank-Wolfe
+  iterates), one completion shared by all customers; with the best ``P`` its reduced-cost
+  fixings drop candidates from ``R`` or force them into ``A`` (the node is pushed back
+  smaller, the discarded sets' bounds recorded). Sampled nodes of HM14_800_25, alpha = 0.05,
+  beta = 1, r = 10, rho = 100: the median bound over the incumbent 1.30 at the root, 1.10 at
+  depths 1-3, against 2.43 and 1.5-1.7 for ``n Phi(u)``; but on HM14_800_50, alpha = 0.05,
+  beta = 1, r = 5, rho = 100 still 2.66 at the root and 1.43 at depth 2;
 * for a set ``T`` and any ``P`` in the ball, ``F(T) <= n P'f(T)``; with ``P`` the worst case at
   a subset of ``T`` one element smaller (the supergradient there: tight when the last element
   changes little) or at the incumbent;
@@ -91,11 +101,20 @@ BLOCK_WORK = 4_000_000
 PROGRESS_EVERY = 0.5
 #: levels of the graded coverage bound, in units of ``threshold / n`` (:mod:`oa_chi2_coverage`)
 LEVELS = 1.25 ** np.arange(-8.0, 50.0)
-#: the graded bound stays on after its first GRADED_TRIAL nodes only if at least GRADED_RATE
-#: of the nodes it bounded were discarded (on the README row it discards none and costs 20%)
+#: the graded bound (and the coverage bound) stays on after its first GRADED_TRIAL nodes only if
+#: at least GRADED_RATE of the nodes it bounded were discarded (on the README row the graded
+#: bound discards none and costs 20%; on HM14_800_50, alpha = 0.05, beta = 1, r = 5, rho = 100
+#: the coverage bound discards none and took 2.1 of 20 s)
 GRADED_TRIAL, GRADED_RATE = 300, 0.02
 #: nodes with at least this many slots get the Lagrangian bound of :mod:`oa_chi2_lagrangian`
 LAGRANGIAN_MIN_SLOTS = 2
+#: its Frank-Wolfe steps at nodes with more than two slots / with two (a discarded two-slot node
+#: saves only one batch of pairs)
+LAGRANGIAN_STEPS, LAGRANGIAN_STEPS_PAIRS = 12, 1
+#: ... and stays on after its first LAGRANGIAN_TRIAL nodes only if at least LAGRANGIAN_RATE of
+#: them were discarded or made smaller by it (it costs about 1 ms a node at N = 800; on rows
+#: whose pruning is in the last two levels it discards almost nothing and cost 10-25%)
+LAGRANGIAN_TRIAL, LAGRANGIAN_RATE = 200, 0.2
 
 
 @dataclass
@@ -363,7 +382,7 @@ def branch_and_bound_chi2(
     order = free[np.argsort(-single, kind="stable")]
     pruned_max = -np.inf
     evaluated = 0
-    covered = 0  # nodes discarded by the coverage bound
+    covered = cover_tries = 0  # nodes discarded by the coverage bound / nodes it was tried on
     graded_tries = graded_wins = 0  # nodes bounded with the graded row / discarded then
 
     def threshold() -> float:
@@ -386,6 +405,7 @@ def branch_and_bound_chi2(
     stack = [(L0, np.zeros(0, dtype=np.int64), order, max(k0, 0), float(upper), None)]
     lagrangian_cut = 0  # nodes discarded by the Lagrangian bound
     fixed = 0  # candidates dropped or forced in by its fixings
+    lag_tries = lag_wins = 0  # nodes it bounded / discarded or made smaller
     reported = time.perf_counter()
     while stack:
         now = time.perf_counter()
@@ -406,10 +426,12 @@ def branch_and_bound_chi2(
             continue
         sub = a[:, rest]
         level = threshold()
-        if coverage_discards(p, LA, sub, k, level / n, radius):  # F <= level on the node
-            pruned_max = max(pruned_max, level)
-            covered += 1
-            continue
+        if cover_tries < GRADED_TRIAL or covered >= GRADED_RATE * cover_tries:
+            cover_tries += 1
+            if coverage_discards(p, LA, sub, k, level / n, radius):  # F <= level on the node
+                pruned_max = max(pruned_max, level)
+                covered += 1
+                continue
         top = sub if k >= rest.size else -np.partition(-sub, k - 1, axis=1)[:, :k]
         u = expit(np.logaddexp(LA, logsumexp_rows(top, axis=1)))
         graded = None
@@ -424,19 +446,24 @@ def branch_and_bound_chi2(
             graded_wins += graded is not None
             continue
         P_node = P_parent
-        if k >= LAGRANGIAN_MIN_SLOTS:
+        lagrangian_on = lag_tries < LAGRANGIAN_TRIAL or lag_wins >= LAGRANGIAN_RATE * lag_tries
+        if k >= LAGRANGIAN_MIN_SLOTS and lagrangian_on:
+            lag_tries += 1
             fA = expit(LA)
             G = expit(np.logaddexp(LA[:, None], sub)) - fA[:, None]
             starts = [P_inc] if P_parent is None else [P_parent, P_inc]
-            lag, P_node = lagrangian_bound(p, fA, G, k, radius, n, threshold(), starts)
+            steps = LAGRANGIAN_STEPS if k > 2 else LAGRANGIAN_STEPS_PAIRS
+            lag, P_node = lagrangian_bound(p, fA, G, k, radius, n, threshold(), starts, steps)
             if lag <= threshold():
                 pruned_max = max(pruned_max, lag)
                 lagrangian_cut += 1
+                lag_wins += 1
                 continue
             ub = min(ub, lag)
             U_in, U_out, drop, force = fixings(P_node, fA, G, k, n, threshold())
             if drop.any() or force.any():  # a smaller node with the same sets above the level
                 fixed += int(drop.sum() + force.sum())
+                lag_wins += 1
                 pruned_max = max(pruned_max, float(np.max(U_in[drop], initial=-np.inf)))
                 pruned_max = max(pruned_max, float(np.max(U_out[force], initial=-np.inf)))
                 if int(force.sum()) > k:  # every set misses a forced candidate
