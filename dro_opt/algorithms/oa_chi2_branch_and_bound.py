@@ -16,7 +16,12 @@ docstring) while the optimum is 13.52: the integrality gap of every such master 
 and the search has to be combinatorial.
 
 Branch-and-bound (depth first; location ``j`` in, then out; strong candidates first by the
-incumbent's worst-case weighted singleton value). Node ``(A, R, k)``: members ``A``, remaining
+incumbent's worst-case weighted singleton value; where the Lagrangian bound ran, ``j`` is the
+candidate whose removal lowers it most, i.e. the smallest ``U_out(j)`` of
+:func:`oa_chi2_lagrangian.fixings`: the exclude branch gets the lowest bound and the include
+branch the set the relaxation leans on. HM14_800_25, alpha = 0.05, beta = 1, r = 10,
+rho = 100: 48% of the 3.3 million sets left after 20 s against 90% in the static order;
+proven in 12.5 CPU s). Node ``(A, R, k)``: members ``A``, remaining
 candidates ``R``, ``k`` slots. Bounds, all valid for every set of the node:
 
 * the coverage bound of :mod:`oa_chi2_coverage` (first, at every node with slots left, and
@@ -132,6 +137,7 @@ class EnumerationResult:
     covered : nodes discarded by the coverage bound (:mod:`oa_chi2_coverage`).
     lagrangian : nodes discarded by the Lagrangian bound (:mod:`oa_chi2_lagrangian`).
     fixed : candidates its fixings dropped from or forced into a node.
+    remaining : sets in the nodes left open (0 when complete; the progress of a stopped run).
     """
 
     mask: np.ndarray
@@ -143,6 +149,7 @@ class EnumerationResult:
     covered: int = 0
     lagrangian: int = 0
     fixed: int = 0
+    remaining: int = 0
 
 
 def count_sets(free: int, k: int) -> int:
@@ -411,8 +418,9 @@ def branch_and_bound_chi2(
         now = time.perf_counter()
         late = deadline_at is not None and now > deadline_at
         if late or interrupt.requested():
+            left = sum(count_sets(node[2].size, node[3]) for node in stack)
             return EnumerationResult(
-                best_mask, best, None, False, total, evaluated, covered, lagrangian_cut, fixed
+                best_mask, best, None, False, total, evaluated, covered, lagrangian_cut, fixed, left
             )
         if progress is not None and now - reported >= PROGRESS_EVERY:
             progress(best_mask, running_bound())
@@ -445,7 +453,7 @@ def branch_and_bound_chi2(
             pruned_max = max(pruned_max, ub)
             graded_wins += graded is not None
             continue
-        P_node = P_parent
+        P_node, U_out = P_parent, None
         lagrangian_on = lag_tries < LAGRANGIAN_TRIAL or lag_wins >= LAGRANGIAN_RATE * lag_tries
         if k >= LAGRANGIAN_MIN_SLOTS and lagrangian_on:
             lag_tries += 1
@@ -488,6 +496,8 @@ def branch_and_bound_chi2(
                     i = int(np.argmax(vals))
                     record(n * float(vals[i]), np.concatenate([members, sets[keep][i]]))
             continue
+        if U_out is not None:  # branch on the candidate the Lagrangian bound needs most
+            rest = rest[np.argsort(U_out, kind="stable")]
         j = rest[0]
         stack.append((LA, members, rest[1:], k, ub, P_node))  # exclude j (explored second)
         child = (np.logaddexp(LA, a[:, j]), np.append(members, j), rest[1:], k - 1, ub, P_node)
