@@ -15,9 +15,10 @@ Algorithm (best-first; GDPopt-style bound bookkeeping):
    coverage is evaluated exactly, the best is polished when it improves the incumbent.
 2. Node ``Q = [lo, hi]`` (``hi_j <= R - sum_{k != j} lo_k``, tightened from the budget; a box
    with ``sum lo > R`` holds no feasible coverage): :func:`.spatial_bounds.box_model`, then the
-   ball weights ``P`` of the SOCP relaxation (:mod:`.spatial_weights`) and the worst case at the
-   centre; the node bound is the smallest of :func:`.spatial_bounds.linear_bound` and
-   :func:`.spatial_bounds.range_bound` over these ``P`` -- each an upper bound of ``Phi(f(z))``
+   worst case at the centre and the parent's best ``P``, and, if these do not discard the node,
+   the ball weights of the SOCP relaxation (:mod:`.spatial_weights`); the node bound is the
+   smallest of :func:`.spatial_bounds.linear_bound` and :func:`.spatial_bounds.range_bound` over
+   these ``P`` -- each an upper bound of ``Phi(f(z))``
    on the node for ANY ball point ``P`` (``Phi(f) <= P'f``).
 3. A node whose bound is at most ``lower + gap max(1, |lower|) / 2`` is discarded; its bound is
    remembered (``pruned``), so the certificate's upper is ``max(open bounds, pruned bounds,
@@ -116,47 +117,65 @@ def spatial_branch_and_bound(
     for z in [best_z, *(starts or [])]:
         offer(np.asarray(z, dtype=float), ascend=True)
 
-    def bound_node(lo: np.ndarray, hi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray | None]:
+    def threshold() -> float:
+        return best + 0.5 * gap * max(1.0, abs(best))
+
+    def bound_node(
+        lo: np.ndarray, hi: np.ndarray, inherited: np.ndarray | None
+    ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """``(bound, branching shares, a feasible coverage of the node, the best P)``. The
+        SOCP relaxation runs only if the inherited / centre weights do not discard the node."""
         box = box_model(instance, lo, hi)
-        candidates = [worst_case_weights(box.values, p, effective, rho, n)]
+        if effective == "erm":
+            candidates = [p]
+        else:
+            candidates = [worst_case_weights(box.values, p, effective, rho, n)]
+            if inherited is not None:
+                candidates.append(inherited)
+
+        def best_of(cands: list[np.ndarray]) -> tuple[float, np.ndarray]:
+            value, arg = math.inf, cands[0]
+            for P in cands:
+                b = min(linear_bound(box, P, R), range_bound(box, P))
+                if b < value:
+                    value, arg = b, P
+            return value, arg
+
+        value, P_best = best_of(candidates)
         z_relax = None
-        if effective != "erm":
+        if effective != "erm" and value > threshold():
             solved = node_relaxation(box, p, effective, rho, n, R)
             if solved is not None:
-                candidates.insert(0, solved[0])
+                v, P = best_of([solved[0]])
+                if v < value:
+                    value, P_best = v, P
                 z_relax = solved[1]
-        else:
-            candidates = [p]
-        value, share = math.inf, None
-        for P in candidates:
-            b = min(linear_bound(box, P, R), range_bound(box, P))
-            if b < value:
-                value, share = b, np.abs(P) @ (box.share_up + box.share_down)
         if z_relax is None:
-            z_relax = knapsack_argmax(box.jacobian.T @ candidates[0], lo, hi, R)
-        return value, share, z_relax
+            z_relax = knapsack_argmax(box.jacobian.T @ P_best, lo, hi, R)
+        share = np.abs(P_best) @ (box.share_up + box.share_down)
+        return value, share, z_relax, P_best
 
     counter = itertools.count()
-    heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = []
+    heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     pruned = -math.inf
     nodes = 0
     history: list[tuple[float, float, float]] = []
 
-    def push(lo: np.ndarray, hi: np.ndarray) -> None:
+    def push(lo: np.ndarray, hi: np.ndarray, inherited: np.ndarray | None) -> None:
         nonlocal pruned, nodes
         slack = R - float(lo.sum())
         if slack < -1e-12:
             return
         hi = np.minimum(hi, lo + max(slack, 0.0))
-        value, share, z_relax = bound_node(lo, hi)
+        value, share, z_relax, P = bound_node(lo, hi, inherited)
         nodes += 1
         offer(z_relax, ascend=False)
-        if value <= best + 0.5 * gap * max(1.0, abs(best)):
+        if value <= threshold():
             pruned = max(pruned, value)
             return
-        heapq.heappush(heap, (-value, next(counter), lo, hi, share))
+        heapq.heappush(heap, (-value, next(counter), lo, hi, share, P))
 
-    push(np.zeros(M), np.ones(M))
+    push(np.zeros(M), np.ones(M), None)
     if heap:
         offer(best_z, ascend=True)
     reason = "gap"
@@ -171,8 +190,8 @@ def spatial_branch_and_bound(
         if nodes >= max_nodes:
             reason = "nodes"
             break
-        neg, _, lo, hi, share = heapq.heappop(heap)
-        if -neg <= best + 0.5 * gap * max(1.0, abs(best)):
+        neg, _, lo, hi, share, P_parent = heapq.heappop(heap)
+        if -neg <= threshold():
             pruned = max(pruned, -neg)
             continue
         width = hi - lo
@@ -187,8 +206,8 @@ def spatial_branch_and_bound(
         left_hi[j] = mid
         right_lo = lo.copy()
         right_lo[j] = mid
-        push(lo, left_hi)
-        push(right_lo, hi)
+        push(lo, left_hi, P_parent)
+        push(right_lo, hi, P_parent)
         if best > before:
             offer(best_z, ascend=True)
         now = time.perf_counter()

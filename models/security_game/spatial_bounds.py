@@ -25,6 +25,26 @@ Box ``Q = [lo, hi]`` (a sub-box of ``[0, 1]^M``), centre ``c``, half-widths ``w 
    (sum_k q_k s_k d_k)``). On ``Q``: ``e_j in [umin_j - fmax, umax_j - fmin]`` and ``phi+-_j`` is
    convex in ``e_j``, so its maximum is at an end point; ``0 <= q_j <= qmax_j = hmax_j / (hmax_j +
    sum_{k != j} hmin_k)``, so ``sum_j q_j phi_j d_j^2 <= sum_j qmax_j max(0, phi_j) d_j^2``.
+   Second form (the smaller of the two is used, per type and side): the Hessian entries
+   ``H_jj = q_j b_j (s_j + a_j) - 2 q_j^2 b_j s_j`` and ``H_jk = -q_j q_k (b_k s_j + b_j s_k)``
+   (``j != k``) range over ``q_j in [qmin_j, qmax_j]`` (``qmin_j = hmin_j / (hmin_j + sum_{k != j}
+   hmax_k)``) and ``s_j`` between its end values: ``H_jj`` is affine in ``s_j`` and quadratic in
+   ``q_j`` (extremes at the end values of ``s_j`` and at ``qmin``, ``qmax`` or the clipped
+   vertex), ``|H_jk| <= qmax_j qmax_k max |b_k s_j + b_j s_k|`` over the end values; then with
+   ``|d_j| <= h_j``: ``+-d' Hess f d <= sum_j max(0, +-H_jj) h_j^2 + sum_{j != k} |H_jk| h_j h_k``.
+   Second form (used per type and side where it is smaller): the Hessian entries
+   ``H_jj = q_j b_j (s_j + a_j) - 2 q_j^2 b_j s_j`` and ``H_jk = -q_j q_k (b_k s_j + b_j s_k)``
+   (``j != k``) range over ``q_j in [qmin_j, qmax_j]`` (``qmin_j = hmin_j / (hmin_j + sum_{k !=
+   j} hmax_k)``) and ``s_j`` between its end values: ``H_jj`` is affine in ``s_j`` and quadratic
+   in ``q_j`` (extremes at the end values of ``s_j`` and at ``qmin``, ``qmax`` or the clipped
+   vertex); ``H_jk`` is a factor in ``[qmin_j qmin_k, qmax_j qmax_k]`` times a form affine in
+   ``(s_j, s_k)``. With ``|d_j| <= h_j``: ``+-d' Hess f d <= sum_j max(0, +-H_jj) h_j^2 +
+   sum_{j != k} max |H_jk| h_j h_k``.
+   Third form: ``d' Hess f(xi) d = d' H(c) d + d' (H(xi) - H(c)) d <= lambda_max(H(c)) ||d||^2 +
+   sum_jk |H(xi) - H(c)|_jk h_j h_k`` (``||d||^2 <= sum_j h_j^2``; ``-`` side with
+   ``-lambda_min``), with the exact Hessian at the centre and the entrywise ranges above:
+   third order in the width where ``H(c)`` is definite. The eigenvalues are computed in floating
+   point (error ~1e-15 ``||H||``): the result is widened by a relative ``1e-9``.
 3. **Taylor at the centre.** For ``z`` in ``Q`` the segment from ``c`` stays in ``Q`` and
    ``|z_j - c_j| <= w_j / 2``, so with the integral remainder::
 
@@ -53,7 +73,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dro_opt.models.security_game.instance import SSGInstance
-from dro_opt.models.security_game.objective import values_and_jacobian
+from dro_opt.models.security_game.objective import (
+    attack_probabilities,
+    utilities,
+    values_and_jacobian,
+)
 
 ROUND = 1e-12  # relative allowance for the floating-point evaluation of a bound
 TAU_FACTORS = np.array([0.25, 0.5, 1.0, 2.0, 4.0])
@@ -111,6 +135,15 @@ def box_model(instance: SSGInstance, lo: np.ndarray, hi: np.ndarray) -> BoxModel
     w2 = (hi - lo) ** 2
     up = _taylor_shares(diag, sq, b, qmax, w2)
     down = _taylor_shares(-diag, sq, b, qmax, w2)
+    qmin = hmin / (hmin + hmax.sum(axis=1, keepdims=True) - hmax)
+    half = 0.5 * (hi - lo)
+    ranges = _hessian_ranges(a, b, a + b * e_ends, qmin, qmax)
+    for u2, d2 in (
+        _interval_shares(*ranges, half),
+        _centre_hessian_shares(instance, c, a, b, *ranges, half),
+    ):
+        up = np.where((u2.sum(axis=1) < up.sum(axis=1))[:, None], u2, up)
+        down = np.where((d2.sum(axis=1) < down.sum(axis=1))[:, None], d2, down)
     return BoxModel(
         lo=lo, hi=hi, center=c, values=f0, jacobian=J, err_up=up.sum(axis=1),
         err_down=down.sum(axis=1), share_up=up, share_down=down, fmin=fmin, fmax=fmax,
@@ -131,6 +164,85 @@ def _taylor_shares(
     shares = 0.125 * qmax[None] * np.maximum(phi, 0.0) * w2  # (T, N, M)
     best = shares.sum(axis=2).argmin(axis=0)  # (N,)
     return shares[best, np.arange(best.size)] * (1.0 + 1e-12)
+
+
+def _hessian_ranges(
+    a: np.ndarray, b: np.ndarray, s_ends: np.ndarray, qmin: np.ndarray, qmax: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Entrywise ``(H_lo, H_hi)`` (N, M, M) of the Hessian over the box (module docstring, item
+    2, second form). ``s_ends`` (2, N, M): ``s_j`` at the two end values of ``e_j``."""
+    smin, smax = s_ends.min(axis=0), s_ends.max(axis=0)
+    N, M = a.shape
+    hi_d = np.full(a.shape, -np.inf)
+    lo_d = np.full(a.shape, np.inf)
+    for s in (smin, smax):  # H_jj = q b (s + a) - 2 q^2 b s: affine in s, quadratic in q
+        A, B = b * (s + a), b * s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vertex = np.where(B != 0, A / (4.0 * B), qmin)
+        for q in (qmin, qmax, np.clip(vertex, qmin, qmax)):
+            h = q * A - 2.0 * q * q * B
+            hi_d = np.maximum(hi_d, h)
+            lo_d = np.minimum(lo_d, h)
+    # H_jk (j != k) = -q_j q_k (b_k s_j + b_j s_k): a factor in [qmin_j qmin_k, qmax_j qmax_k]
+    # times a form affine in (s_j, s_k), extreme at the end values
+    lin_lo = np.full((N, M, M), np.inf)
+    lin_hi = np.full((N, M, M), -np.inf)
+    for sj in (smin, smax):
+        for sk in (smin, smax):
+            val = b[:, None, :] * sj[:, :, None] + b[:, :, None] * sk[:, None, :]
+            lin_lo, lin_hi = np.minimum(lin_lo, val), np.maximum(lin_hi, val)
+    qq = (qmin[:, :, None] * qmin[:, None, :], qmax[:, :, None] * qmax[:, None, :])
+    prods = [-x * y for x in qq for y in (lin_lo, lin_hi)]
+    H_lo, H_hi = np.minimum.reduce(prods), np.maximum.reduce(prods)
+    diag = np.arange(M)
+    H_lo[:, diag, diag], H_hi[:, diag, diag] = lo_d, hi_d
+    return H_lo, H_hi
+
+
+def _interval_shares(
+    H_lo: np.ndarray, H_hi: np.ndarray, half: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target shares (N, M) of ``(1/2) max +-d' Hess f d`` over the box from the entrywise
+    ranges: ``sum_j max(0, +-H_jj) h_j^2 + sum_{j != k} max |H_jk| h_j h_k``."""
+    M = half.size
+    diag = np.arange(M)
+    off = np.maximum(np.abs(H_lo), np.abs(H_hi))
+    off[:, diag, diag] = 0.0
+    cross = (off * half[None, None, :]).sum(axis=2) * half[None, :]
+    w = half * half
+    up = 0.5 * (np.maximum(H_hi[:, diag, diag], 0.0) * w + cross)
+    down = 0.5 * (np.maximum(-H_lo[:, diag, diag], 0.0) * w + cross)
+    return up * (1.0 + 1e-12), down * (1.0 + 1e-12)
+
+
+def _centre_hessian_shares(
+    instance: SSGInstance,
+    c: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    H_lo: np.ndarray,
+    H_hi: np.ndarray,
+    half: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target shares (N, M) of ``(1/2) max +-d' Hess f(xi) d`` from the exact Hessian at the
+    centre and the entrywise variation over the box (module docstring, item 2, third form)."""
+    q = attack_probabilities(instance, c)
+    _, Ud = utilities(instance, c)
+    f = (q * Ud).sum(axis=1, keepdims=True)
+    s = a + b * (Ud - f)
+    M = a.shape[1]
+    H = -(q[:, :, None] * q[:, None, :]) * (
+        b[:, None, :] * s[:, :, None] + b[:, :, None] * s[:, None, :]
+    )
+    diag = np.arange(M)
+    H[:, diag, diag] += q * b * (s + a)
+    var = np.maximum(np.maximum(H_hi - H, H - H_lo), 0.0)  # >= |H(xi) - H(c)| entrywise
+    eig = np.linalg.eigvalsh(H)  # ascending, (N, M)
+    w = half * half
+    cross = (var * half[None, None, :]).sum(axis=2) * half[None, :]
+    up = 0.5 * (np.maximum(eig[:, -1], 0.0)[:, None] * w + cross)
+    down = 0.5 * (np.maximum(-eig[:, 0], 0.0)[:, None] * w + cross)
+    return up * (1.0 + 1e-9), down * (1.0 + 1e-9)
 
 
 def _extreme_ratio(u: np.ndarray, hmin: np.ndarray, hmax: np.ndarray, lowest: bool) -> np.ndarray:
