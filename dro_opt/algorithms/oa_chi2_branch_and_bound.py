@@ -120,6 +120,9 @@ LAGRANGIAN_STEPS, LAGRANGIAN_STEPS_PAIRS = 12, 1
 #: them were discarded or made smaller by it (it costs about 1 ms a node at N = 800; on rows
 #: whose pruning is in the last two levels it discards almost nothing and cost 10-25%)
 LAGRANGIAN_TRIAL, LAGRANGIAN_RATE = 200, 0.2
+#: a bound switched off by its rate still runs on every PROBE_EVERY-th node, so that its rate
+#: follows the search (a run of poor nodes early in the tree does not switch it off for good)
+PROBE_EVERY = 10
 
 
 @dataclass
@@ -413,6 +416,7 @@ def branch_and_bound_chi2(
     lagrangian_cut = 0  # nodes discarded by the Lagrangian bound
     fixed = 0  # candidates dropped or forced in by its fixings
     lag_tries = lag_wins = 0  # nodes it bounded / discarded or made smaller
+    popped = 0  # nodes taken from the stack with slots left
     reported = time.perf_counter()
     while stack:
         now = time.perf_counter()
@@ -434,7 +438,9 @@ def branch_and_bound_chi2(
             continue
         sub = a[:, rest]
         level = threshold()
-        if cover_tries < GRADED_TRIAL or covered >= GRADED_RATE * cover_tries:
+        probe = popped % PROBE_EVERY == 0  # a switched-off bound is still tried now and then
+        popped += 1
+        if cover_tries < GRADED_TRIAL or covered >= GRADED_RATE * cover_tries or probe:
             cover_tries += 1
             if coverage_discards(p, LA, sub, k, level / n, radius):  # F <= level on the node
                 pruned_max = max(pruned_max, level)
@@ -454,7 +460,9 @@ def branch_and_bound_chi2(
             graded_wins += graded is not None
             continue
         P_node, U_out = P_parent, None
-        lagrangian_on = lag_tries < LAGRANGIAN_TRIAL or lag_wins >= LAGRANGIAN_RATE * lag_tries
+        lagrangian_on = (
+            lag_tries < LAGRANGIAN_TRIAL or lag_wins >= LAGRANGIAN_RATE * lag_tries or probe
+        )
         if k >= LAGRANGIAN_MIN_SLOTS and lagrangian_on:
             lag_tries += 1
             fA = expit(LA)
