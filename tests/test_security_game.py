@@ -510,3 +510,19 @@ def test_ball_dual_certificate_is_tight(game: SSGInstance) -> None:
     assert [e.get("part") for e in res.extra["solves"]][1] == "dual"
     restricted = pwla_line_for(game, 12, "variance", rho, "restriction").value
     assert restricted > 0.5
+
+
+def test_polish_runs_inside_the_time_limit() -> None:
+    """The solves stop POLISH_RESERVE early, so a MISOCP cut by the time limit still gets its
+    decision polished (before, the polish was skipped once the limit was reached)."""
+    import time
+
+    from dro_opt.models.security_game.generator import generate_ssg
+    from dro_opt.models.security_game.solve import solve_ssg
+
+    inst = generate_ssg(3, 12, seed=0)
+    t0 = time.perf_counter()
+    res = solve_ssg(inst, "variance", 1e3, pieces=8, time_limit=1.0)
+    assert time.perf_counter() - t0 < 1.0 + 2.5  # the budget (plus the model build's slack)
+    assert res.status.value == "time_limit"
+    assert res.extra["polished"] and res.objective > res.extra["grid_objective"]

@@ -18,9 +18,11 @@ and inside the refined boxes). For VR and chi-square in these modes (``R K`` int
 ball dual of :mod:`.dual_bound` runs after the grid solve: ``Phi(f) <= P'f`` for every ``P`` of
 the ball, so the proven bound of the ``P``-weighted ERM model (second-order offsets inside,
 signed by ``P_n``; ``adaptive`` refines it locally) bounds the continuous optimum; it is skipped
-when the ERM cell line alone exceeds the current certificate's width. Under a ``time_limit`` the
-grid solve comes first (its decision is the certificate's lower side) and the ball dual gets
-what is left. The smallest proven upper of all solves is kept.
+when the ERM cell line alone exceeds the current certificate's width. Under a ``time_limit``
+the solves end :data:`POLISH_RESERVE` seconds (at most 5 %) early so that the polish runs
+inside it (and the polish gets at least :data:`POLISH_MIN` seconds, typically all it needs);
+the grid solve comes first (its decision is the certificate's lower side) and the ball dual
+gets what is left. The smallest proven upper of all solves is kept.
 The solver's word is checked: its bound must not lie below the exact value of its own decision
 on the solved instance (the model is exact on the grid);
 otherwise the bound is dropped and the status is ``NUMERICAL_ERROR``.
@@ -73,6 +75,8 @@ from dro_opt.solvers.status import Status
 METHODS = ("misocp", "spatial", "pga", "tt-gad")
 SCIP_OPTIONS = {"separating/maxrounds": 0, "separating/maxroundsroot": 0}
 DEFAULT_MAX_PIECES = 64
+POLISH_RESERVE = 0.5  # seconds of a time limit (at most 5 %) kept for the polish
+POLISH_MIN = 0.1  # seconds the polish gets even when the solves overran the limit
 
 
 def solve_ssg(
@@ -181,9 +185,24 @@ def solve_ssg(
     nodes = None
     version = None
 
+    # the solves end POLISH_RESERVE early: the polish (milliseconds) runs inside the budget
+    solve_limit = None
+    if time_limit is not None:
+        solve_limit = time_limit - min(POLISH_RESERVE, 0.05 * time_limit)
+
     def out_of_time() -> bool:
-        """The library's ``time_limit`` or the command's budget (or Ctrl-C) is used up."""
-        over = time_limit is not None and time.perf_counter() - t_start >= time_limit
+        """The solves' share of ``time_limit`` or the command's budget (or Ctrl-C) is used up."""
+        over = solve_limit is not None and time.perf_counter() - t_start >= solve_limit
+        return over or deadline.expired()
+
+    polish_start = [0.0]
+
+    def polish_over() -> bool:
+        """The polish stops at the limit, but gets at least POLISH_MIN seconds."""
+        now = time.perf_counter()
+        if now - polish_start[0] < POLISH_MIN:
+            return interrupt.requested()
+        over = time_limit is not None and now - t_start >= time_limit
         return over or deadline.expired()
 
     def adopt(step: Any, step_build: float, line: Any, note: str) -> None:
@@ -214,10 +233,10 @@ def solve_ssg(
         if interrupt.requested():  # Ctrl-C during the build / PWLA line: start no solve
             break
         remaining = None  # what is left after the build
-        if time_limit is not None:
-            remaining = time_limit - (time.perf_counter() - t_start)
+        if solve_limit is not None:
+            remaining = solve_limit - (time.perf_counter() - t_start)
             if best_z is None:  # no decision yet: the first solve gets at least a tenth
-                remaining = max(remaining, 0.1 * time_limit)
+                remaining = max(remaining, 0.1 * solve_limit)
             elif remaining <= 0:
                 break
         res = run(model, remaining)
@@ -266,7 +285,7 @@ def solve_ssg(
             messages.append(f"{name}: {res.message}")
         if pwla_mode == "adaptive" and z is not None and model.error_in_model and not out_of_time():
             t0 = time.perf_counter()
-            ref = refine_erm(solved, K, z, lambda m: run(m, _remaining(time_limit, t_start)))
+            ref = refine_erm(solved, K, z, lambda m: run(m, _remaining(solve_limit, t_start)))
             if ref is not None:
                 adopt(
                     ref,
@@ -281,7 +300,7 @@ def solve_ssg(
             start = [zz for zz in (z, best_z) if zz is not None] or [_uniform_start(instance)]
             dual = _dual_step(
                 solved, effective, rho, K, start, pwla_mode, gap,
-                lambda m: run(m, _remaining(time_limit, t_start)), out_of_time,
+                lambda m: run(m, _remaining(solve_limit, t_start)), out_of_time,
             )  # fmt: skip
             if dual is not None:
                 adopt(
@@ -306,7 +325,8 @@ def solve_ssg(
     if polish:
         from dro_opt.models.security_game.polish import polish as ascend
 
-        z_pol, v_pol = ascend(instance, best_z, objective, rho, stop=out_of_time)
+        polish_start[0] = time.perf_counter()
+        z_pol, v_pol = ascend(instance, best_z, objective, rho, stop=polish_over)
         if v_pol > best_exact and z_pol.sum() <= instance.budget + 1e-12:
             best_z, best_exact = z_pol, evaluate(instance, z_pol, objective, rho)
     if best_cert is None:
