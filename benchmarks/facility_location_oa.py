@@ -17,7 +17,9 @@ Parts (``--parts``, default all):
   alone (``branch_and_bound=False``) on each row right after it, side by side. Each row prints
   wall and CPU seconds (``time.process_time``) and the load average: under ``nice`` on the
   shared machine a row gets a fraction of its wall budget (``submodular_oa`` docstring: 26 of
-  48 proven within 40 s at load 7-12, CPU median 4.7 s).
+  48 proven within 40 s at load 7-12, CPU median 4.7 s); ``--cpu-limit S`` stops each row after
+  ``S`` CPU seconds as a Ctrl-C would (status ``interrupted``, the certified bound so far), so
+  that rows run at different loads compare.
 * ``hull``: why no outer-approximation master can be tight for chi-square: a lower bound on
   ``max {n Phi(theta) : theta in conv{f(T) : |T| <= r}}`` (below every convex relaxation's root
   bound) for ``--hull-row`` (default the README example), by column generation over sets:
@@ -37,13 +39,17 @@ Run from the repository root (2 shared cores: threads = 1)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
+import signal
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
+from dro_opt import interrupt
 from dro_opt.algorithms.submodular_oa import solve_oa
 from dro_opt.models.facility_location.hm14 import read_hm14
 
@@ -149,6 +155,33 @@ def part_erm(args, cache: dict) -> None:
         print(f"  D=100: median {statistics.median(ts):.3f} max {max(ts):.3f} rows {len(ts)}")
 
 
+@contextlib.contextmanager
+def _cpu_budget(seconds: float | None):
+    """Stop the block after ``seconds`` CPU seconds of this process as a Ctrl-C would
+    (:mod:`dro_opt.interrupt`: the certified result so far is returned, status
+    ``interrupted``): on a loaded machine a niced row gets a small and varying share of its wall
+    seconds, CPU seconds compare rows run at different moments. None: no budget."""
+    if seconds is None:
+        yield
+        return
+    start, done = time.process_time(), threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            if time.process_time() - start > seconds:
+                os.kill(os.getpid(), signal.SIGINT)  # once: a second one would raise
+                return
+
+    with interrupt.handle_sigint():
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+
+
 def part_chi2(args, cache: dict) -> None:
     print(f"\n## chi-square DRO, HM14 N=800 (gap {args.chi2_gap:g}, limit {args.time_limit:g} s)")
     routes = [("default", True)] + ([("master", False)] if args.chi2_compare else [])
@@ -169,10 +202,11 @@ def part_chi2(args, cache: dict) -> None:
                     first = None
                     for name, bb in routes:
                         c0 = time.process_time()
-                        res = solve_oa(
-                            inst, b, "chi2", rho, gap=args.chi2_gap, time_limit=args.time_limit,
-                            branch_and_bound=bb,
-                        )  # fmt: skip
+                        with _cpu_budget(args.cpu_limit):
+                            res = solve_oa(
+                                inst, b, "chi2", rho, gap=args.chi2_gap,
+                                time_limit=args.time_limit, branch_and_bound=bb,
+                            )  # fmt: skip
                         cpu[name].append(time.process_time() - c0)
                         ts[name].append(res.seconds)
                         proven[name] += res.status.value == "optimal"
@@ -189,7 +223,8 @@ def part_chi2(args, cache: dict) -> None:
         print(
             f"  chi2 HM14 {name:8}: wall median {statistics.median(t):.3f} max {max(t):.3f}, "
             f"cpu median {statistics.median(c):.3f} max {max(c):.3f}; "
-            f"proven {proven[name]} of {len(t)} within {args.time_limit:g} s"
+            f"proven {proven[name]} of {len(t)} within {args.time_limit:g} wall s"
+            + ("" if args.cpu_limit is None else f" and {args.cpu_limit:g} CPU s")
         )
 
 
@@ -255,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chi2-grid", default="0.05:1,0.1:5,0.2:1,0.2:10")
     ap.add_argument("--chi2-gap", type=float, default=1e-4, help="relative gap of the chi2 rows")
     ap.add_argument("--chi2-compare", action="store_true", help="also the master alone, per row")
+    ap.add_argument(
+        "--cpu-limit", type=float, default=None,
+        help="chi2 rows: stop each solve after this many CPU seconds (as Ctrl-C; the wall limit "
+        "stays --time-limit)",
+    )  # fmt: skip
     ap.add_argument("--hull-row", default="HM14_800_25:0.05:1:5:100", help="name:alpha:beta:r:rho")
     ap.add_argument("--hull-iterations", type=int, default=80)
     ap.add_argument("--nyc-budget", type=int, default=10)
