@@ -39,10 +39,13 @@ def _in_ball(P: np.ndarray, p: np.ndarray, radius: float) -> bool:
     return P.min() >= 0 and abs(P.sum() - 1) <= 1e-12 and divergence <= radius * (1 + 1e-12)
 
 
-@pytest.mark.parametrize(("rho", "seed"), HARD[:3])
-def test_node_bound_and_fixings_bound_every_set_of_the_node(rho: float, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("rho", "seed", "uniform"), [(*h, False) for h in HARD[:3]] + [(*HARD[2], True)]
+)
+def test_node_bound_and_fixings_bound_every_set_of_the_node(rho, seed, uniform) -> None:
+    """Uniform weights take the sort-only prefix search of ``oa_chi2_batch.prefix_eta``."""
     inst = _two_taste_instance(seed, N=50, D=10)
-    a, q = inst.a, inst.q
+    a, q = inst.a, np.ones(50) if uniform else inst.q
     n, D = q.sum(), a.shape[1]
     p, radius = q / n, rho / n
     rng = np.random.default_rng(seed)
