@@ -161,13 +161,16 @@ def spatial_branch_and_bound(
     nodes = 0
     history: list[tuple[float, float, float]] = []
 
-    def push(lo: np.ndarray, hi: np.ndarray, inherited: np.ndarray | None) -> None:
+    def push(
+        lo: np.ndarray, hi: np.ndarray, inherited: np.ndarray | None, parent: float = math.inf
+    ) -> None:
         nonlocal pruned, nodes
         slack = R - float(lo.sum())
         if slack < -1e-12:
             return
         hi = np.minimum(hi, lo + max(slack, 0.0))
         value, share, z_relax, P = bound_node(lo, hi, inherited)
+        value = min(value, parent)  # the parent's bound holds on the child's box too
         nodes += 1
         offer(z_relax, ascend=False)
         if value <= threshold():
@@ -206,8 +209,8 @@ def spatial_branch_and_bound(
         left_hi[j] = mid
         right_lo = lo.copy()
         right_lo[j] = mid
-        push(lo, left_hi, P_parent)
-        push(right_lo, hi, P_parent)
+        push(lo, left_hi, P_parent, -neg)
+        push(right_lo, hi, P_parent, -neg)
         if best > before:
             offer(best_z, ascend=True)
         now = time.perf_counter()
