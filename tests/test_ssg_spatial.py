@@ -31,7 +31,7 @@ from dro_opt.models.security_game.spatial_weights import worst_case_weights
 from dro_opt.solvers.status import Status
 
 
-@pytest.mark.parametrize("lam", [0.25, 1.5])
+@pytest.mark.parametrize("lam", [0.25, 1.5, 200.0])  # 200: exponentials underflow
 def test_box_model_encloses_sampled_utilities(lam: float) -> None:
     inst = generate_ssg(4, 6, seed=3, lam=lam)
     rng = np.random.default_rng(0)
@@ -48,8 +48,9 @@ def test_box_model_encloses_sampled_utilities(lam: float) -> None:
             assert np.all(f - lin <= box.err_up + 1e-12)
             assert np.all(lin - f <= box.err_down + 1e-12)
             assert np.all(f >= box.fmin) and np.all(f <= box.fmax)
+            assert np.isfinite(box.err_up).all() and np.isfinite(box.err_down).all()
             worst = max(worst, float(np.max((f - lin) / np.maximum(box.err_up, 1e-300))))
-    assert worst > 0.01  # not vacuous (measured 0.045 here: wide boxes, loose curvature terms)
+    assert worst > 0.01 or lam > 10  # not vacuous (measured 0.045 here: wide boxes, loose curvature terms)
 
 
 def test_knapsack_matches_linprog() -> None:

@@ -128,14 +128,14 @@ def box_model(instance: SSGInstance, lo: np.ndarray, hi: np.ndarray) -> BoxModel
     fmin = fmin - 1e-12 * scale
     fmax = fmax + 1e-12 * scale
 
-    qmax = hmax / (hmax + hmin.sum(axis=1, keepdims=True) - hmin)
+    qmax = _safe_ratio(hmax, hmax + hmin.sum(axis=1, keepdims=True) - hmin, 1.0)
     e_ends = np.stack([umin - fmax[:, None], umax - fmin[:, None]])  # (2, N, M)
     diag = b * b * e_ends + 2.0 * a * b  # (2, N, M)
     sq = (a + b * e_ends) ** 2
     w2 = (hi - lo) ** 2
     up = _taylor_shares(diag, sq, b, qmax, w2)
     down = _taylor_shares(-diag, sq, b, qmax, w2)
-    qmin = hmin / (hmin + hmax.sum(axis=1, keepdims=True) - hmax)
+    qmin = _safe_ratio(hmin, hmin + hmax.sum(axis=1, keepdims=True) - hmax, 0.0)
     half = 0.5 * (hi - lo)
     ranges = _hessian_ranges(a, b, a + b * e_ends, qmin, qmax)
     for u2, d2 in (
@@ -257,8 +257,19 @@ def _extreme_ratio(u: np.ndarray, hmin: np.ndarray, hmax: np.ndarray, lowest: bo
     den_hi = np.hstack([zero, np.cumsum(hx, axis=1)])
     num_lo = (hn * us).sum(axis=1, keepdims=True) - np.hstack([zero, np.cumsum(hn * us, axis=1)])
     den_lo = hn.sum(axis=1, keepdims=True) - np.hstack([zero, np.cumsum(hn, axis=1)])
-    ratio = (num_hi + num_lo) / np.maximum(den_hi + den_lo, 1e-300)
+    # a prefix whose weights all underflowed says nothing: any ratio is a convex combination
+    # of the u's, so the extreme u (the first, sorted towards the optimum) is a valid stand-in
+    fallback = us[:, :1] * np.ones((1, us.shape[1] + 1))
+    ratio = _safe_ratio(num_hi + num_lo, den_hi + den_lo, fallback)
     return ratio.min(axis=1) if lowest else ratio.max(axis=1)
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray, fallback: float | np.ndarray) -> np.ndarray:
+    """``num / den`` where ``den`` is clearly positive (> 1e-250), ``fallback`` elsewhere (the
+    weights are exponentials shifted so that the largest is 1; tiny ones may underflow)."""
+    ok = den > 1e-250
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, num / np.where(ok, den, 1.0), fallback)
 
 
 def knapsack_max(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float) -> float:
