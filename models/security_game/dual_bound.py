@@ -49,6 +49,7 @@ bound is checked against the exact ``P``-value of the model's own decision
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +101,9 @@ def ball_weights(values: Any, weights: Any, rho: float, signed: bool) -> np.ndar
     if not signed:
         cons.append(P >= 0)
     try:
-        cp.Problem(cp.Minimize(t), cons).solve(solver="CLARABEL")
+        with warnings.catch_warnings():  # "may be inaccurate": the repair below handles it
+            warnings.simplefilter("ignore")
+            cp.Problem(cp.Minimize(t), cons).solve(solver="CLARABEL")
         raw = np.asarray(P.value, dtype=float) if P.value is not None else p.copy()
     except cp.error.SolverError:
         raw = p.copy()  # the bound stays valid with P = p (the ERM weights)
