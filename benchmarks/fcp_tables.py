@@ -11,8 +11,9 @@ the numbers are comparable in kind, not in value. Protocol (paper 003 Sec. 5.2):
   ``pwla``) with ``--pieces`` cells per location on SCIP (``solve_mc_fcp``), ERM and VR for each
   ``rho``. ``--reduce vr`` (default): the ERM rows on ALL training clients (no reduction line),
   the VR rows on ``--clusters`` k-means centroids (default 200; the paper used 50) or on
-  ``--strata`` strata with ``--per-stratum`` drawn clients, certified by the coupling line of
-  :mod:`dro_opt.reductions.representatives`; ``all`` / ``none`` reduce every row / no row;
+  ``--strata`` strata with ``--per-stratum`` drawn clients, certified by the reduction line of
+  :mod:`dro_opt.reductions.representatives` (clustering: the per-cluster second-order bound of
+  ``models/facility_cost/cluster_taylor.py``); ``all`` / ``none`` reduce every row / no row;
 * Table 3: on the TEST clients, ``A`` = weighted average capture probability and ``H`` = the
   weighted average over the lowest 5% of test clients by capture probability (the paper's ``H`` is
   undefined in the text; this is our reading, the low-probability bucket of its Fig. 2);
@@ -40,8 +41,107 @@ loaded machine a niced run got 3-12 % of a core, so wall-second limits measured 
 method. Each later row of a budget is offered the earlier rows' decisions (``candidates`` of
 ``solve_mc_fcp``: exact full-data values, the best is returned; the bound is untouched).
 
-LATEST (2026-12-01 evening; SCIP 10.0 one thread; load 7.9-13.6, every run niced; CPU seconds
-compare, wall seconds mostly waited for a core).
+LATEST (2026-12-01 night, session 7; SCIP 10.0 one thread, every run niced, load 2.8-7.5 with
+two other jobs: CPU seconds compare, wall seconds mostly waited for a core).
+
+1. Why the full-size certified gaps (0.10-0.27) were mostly the clustering line. The line was
+   the coupling bound of the first-order per-pair bounds ``d_ik >= sup_z |f_i(z) - f_k(z)|``
+   (``models/facility_cost/reduce.py``): every client against its centroid separately, each pair
+   at its own worst decision, then averaged. Nothing cancels, although the centroid is the
+   weighted MEAN of its clients' parameters, so the cluster's mean capture differs from the
+   centroid's only to second order. The line now bounds that mean error per cluster
+   (``models/facility_cost/cluster_taylor.py``: Taylor with Lagrange remainder, curvature bounds
+   uniform in ``z`` on the box and along the segment, the gradient term of the computed mean
+   residual kept) and combines the clusters by ``representative_line`` of
+   :mod:`dro_opt.reductions.representatives` (proofs for ERM / VR / chi-square there; per cluster
+   the smaller of the new and the first-order bound). On the full-size data (4,000 training
+   clients, 200 centroids, m = 7) the new per-cluster bounds hold on 1,236 sampled decisions and
+   on local maximisations (worst observed / bound: max 0.59, median 0.40). Lines (mean units)::
+
+       centroids                  100     150     200     300     400     800
+       ERM, first-order (before)  0.1285  0.1037  0.0880  0.0684  0.0559  0.0321
+       ERM, per-cluster (now)     0.0396  0.0268  0.0189  0.0117  0.0080  0.0029
+       VR 1E3, first-order        0.1687  0.1365  0.1157  0.0904  0.0740  0.0431
+       VR 1E3, per-cluster        0.0519  0.0357  0.0252  0.0158  0.0109  0.0039
+
+   Side by side (``benchmarks/fcp_reduction_lines.py``: m = 7, one CPU-limited solve per row,
+   60 SCIP CPU s, both certificates from the same SCIP bound and the same full-data ``lower``;
+   "model" = SCIP's bound minus its decision's value on the centroids)::
+
+       setting centroids lower   SCIP bd model  | before: line  upper  gap   | now: line  upper  gap   | CPU s wall s load
+       ERM        100    0.6583  0.6837 0.0272 |  0.1285  0.8122 0.1539     | 0.0396  0.7233 0.0649  | 74.7  220.9  5.16
+       ERM        200    0.6483  0.7057 0.0581 |  0.0880  0.7937 0.1454     | 0.0189  0.7246 0.0763  | 72.2  203.8  4.54
+       ERM        300    0.6483  0.7208 0.0731 |  0.0684  0.7892 0.1409     | 0.0117  0.7325 0.0842  | 69.3  208.3  5.38
+       ERM        400    0.6414  0.7249 0.0839 |  0.0559  0.7808 0.1395     | 0.0080  0.7329 0.0916  | 70.0  305.5  6.83
+       ERM        800    0.6414  0.7256 0.0844 |  0.0321  0.7577 0.1164     | 0.0029  0.7285 0.0871  | 66.2  307.7  7.48
+       1E3        100    0.5969  0.6174 0.0218 |  0.1687  0.7860 0.1892     | 0.0519  0.6693 0.0724  | 72.4  217.3  5.06
+       1E3        200    0.5937  0.6217 0.0287 |  0.1157  0.7374 0.1437     | 0.0252  0.6469 0.0532  | 71.7  309.0  7.48
+       1E3        300    0.5715  0.6217 0.0506 |  0.0904  0.7121 0.1407     | 0.0158  0.6375 0.0660  | 70.9  176.0  4.24
+       1E3        400    0.5920  0.6198 0.0281 |  0.0740  0.6939 0.1019     | 0.0109  0.6307 0.0387  | 69.9  223.5  7.06
+       1E3        800    0.5715  0.6231 0.0517 |  0.0431  0.6661 0.0946     | 0.0039  0.6270 0.0555  | 75.2  235.2  6.51
+
+   (two runs, 200 / 400 / 800 then 100 / 300: 426 and 288 CPU s in all, 26.4 and 13.8 min wall.)
+   The new line cuts the certified gap 1.8-3.6x at the same SCIP time. More centroids no longer
+   pay by themselves: with the line at 0.003-0.02, SCIP's own part (0.02-0.08 after 60 CPU s)
+   is most of the gap and grows with the model; the best count differs by row (ERM: 100, gap
+   0.065; VR 1E3: 400, gap 0.039), so the default stays 200. The ERM model part at 300-800 is
+   also a worse decision (lower 0.6414 vs 0.6583 at 100).
+
+2. Full size with the new line (``--reduce all --cpu-limit --time-limit 60 --no-baselines``,
+   budgets 7, 10, 13 in one run: 755 CPU s, 40.6 min wall, load 3.6-7.3; the candidates of the
+   earlier rows offered as in the default; certified OPT on the 4,000 training clients; Table 4
+   from the baseline runs on the same data below, whose values do not depend on our line;
+   ours | paper)::
+
+       m   setting certified OPT    gap    line    CPU s  H / A (test)  | paper H / A   TT-GAD / PGA % of ours | paper  (% of OPT)
+       7   ERM     [0.6483, 0.7183] 0.070  0.0189  72.1   0.004 / 0.664 | 0.069 / 0.692
+       7   1E2     [0.6315, 0.6792] 0.048  0.0209  72.4   0.032 / 0.661 | 0.069 / 0.692  47.3 / 75.7 | 51.6 / 38.7  (44.0-47.3 / 70.4-75.7)
+       7   1E3     [0.5937, 0.6469] 0.053  0.0252  70.6   0.032 / 0.657 | 0.093 / 0.697  not run     | 49.2 / 18.3
+       7   1E4     [0.4741, 0.5489] 0.075  0.0388  71.0   0.032 / 0.657 | 0.093 / 0.697  not run     | 48.2 / 15.0
+       10  ERM     [0.7361, 0.7540] 0.018  0.0189  50.5   0.043 / 0.748 | 0.150 / 0.719
+       10  1E2     [0.7184, 0.7384] 0.020  0.0209  45.7   0.043 / 0.748 | 0.417 / 0.751  60.4 / 78.3 | 50.3 / 45.7  (58.8-60.4 / 76.2-78.3)
+       10  1E3     [0.6801, 0.7047] 0.025  0.0252  48.7   0.043 / 0.748 | 0.416 / 0.747  49.3 / 75.9 | 46.2 / 26.2  (47.6-49.3 / 73.3-75.9)
+       10  1E4     [0.5589, 0.6067] 0.048  0.0388  74.1   0.043 / 0.748 | 0.416 / 0.747  47.2 / 72.6 | 45.0 / 18.2  (43.5-47.2 / 66.9-72.6)
+       13  ERM     [0.7708, 0.8058] 0.035  0.0189  71.1   0.063 / 0.782 | 0.420 / 0.758
+       13  1E2     [0.7535, 0.7733] 0.020  0.0209  49.7   0.063 / 0.782 | 0.417 / 0.751  61.3 / 80.2 | 61.2 / 55.3  (59.7-61.3 / 78.1-80.2)
+       13  1E3     [0.7161, 0.7403] 0.024  0.0252  54.1   0.063 / 0.782 | 0.417 / 0.757  57.8 / 79.6 | 60.0 / 27.8  (55.9-57.8 / 77.0-79.6)
+       13  1E4     [0.6010, 0.6404] 0.040  0.0388  74.4   0.065 / 0.778 | 0.446 / 0.750  50.9 / 73.6 | 30.4 / 19.1  (47.8-50.9 / 69.1-73.6)
+
+   Certified gaps 0.018-0.075, before 0.087-0.265 on the same rows. At m = 10 and 13, 1E2 / 1E3
+   (and m = 10 ERM) SCIP closed its own part before the limit (status ``feasible``): the gap is
+   the line. m = 7, m = 13 ERM and the 1E4 rows ended at the 60 CPU s limit (gap minus line
+   0.001-0.051). Every lower and H / A is the same as in the session-6 runs except m = 7, 1E4,
+   which now returns the 1E3 decision (an earlier row's candidate; lower 0.4741 vs 0.4204).
+   Table 4: the baseline values are those of the session-6 / 7 runs (m = 10 below; m = 7 1E2
+   and m = 13 in the session-6 section); our decisions' values are identical, so "% of ours" is unchanged and the % of the
+   certified OPT is now a narrow interval. The m = 7 baselines at 1E3 / 1E4 were never run (about
+   85 CPU s each at this size). Time (Table 5): ours 46-74 CPU s per row vs the paper's 62-901 s.
+
+3. m = 10 with the session-6 line, run exactly as the m = 7 / 13 rows of the session-6 section
+   (``--reduce all --cpu-limit --time-limit 60 --budgets 10``, baselines 10 starts; 567 CPU s,
+   34.5 min wall, load 0.9-7.4; ours | paper)::
+
+       ERM [0.7361, 0.8231] line 0.0880  35.7 CPU s  H/A 0.043/0.748 | 0.150/0.719
+       1E2 [0.7184, 0.8143] line 0.0968  35.8 CPU s      0.043/0.748 | 0.417/0.751  TT-GAD 60.4 / PGA 78.3 % of ours | 50.3 / 45.7
+       1E3 [0.6801, 0.7952] line 0.1157  41.9 CPU s      0.043/0.748 | 0.416/0.747  TT-GAD 49.3 / PGA 75.9          | 46.2 / 26.2
+       1E4 [0.5589, 0.7436] line 0.1756  70.5 CPU s      0.043/0.748 | 0.416/0.747  TT-GAD 47.2 / PGA 72.6          | 45.0 / 18.2
+
+   (baseline values TT-GAD / PGA: 0.4341 / 0.5626, 0.3353 / 0.5164, 0.2638 / 0.4057.) ERM to 1E3
+   ended with SCIP's part closed (the gap was the line), 1E4 at the limit with an earlier row's
+   decision.
+
+   Why the reproduction differs: the data is a seeded synthetic stand-in, not the P&R-NYC
+   utilities (82,341 clients; App. I's MC-FCP parameter equations were lost, ours are in
+   ``models/facility_cost/instance.py``); 4,000 training clients, not 65,873; 200 centroids with
+   a proven line (the paper used 50 and reports no gap); SCIP one thread with 60 CPU s, not the
+   paper's solver and up to 900 s; K = 4 secant cells; ``H`` is our reading (lowest 5 % of test
+   clients), undefined in the text. Our lowest 5 % capture almost nothing under any budget
+   (0.004-0.065), hence H far below the paper's 0.07-0.45; the robust decision equals the ERM one
+   at m = 10 (all rho) and at m = 13 up to 1E3, and at m = 7 raises H from 0.004 to 0.032 at
+   A 0.657-0.661 vs 0.664 (the direction of the paper's Table 3). The baselines reach 47-80 % of
+   ours (paper 15-61 %): PGA does better here than in the paper.
+
+SESSION 6 (2026-12-01 evening; the first-order coupling line; load 7.9-13.6).
 
 1. Where the full-data VR bound was stuck (``--quick`` data: 800 training clients x 15 locations,
    m = 2, K = 4, rho = 1E3; best known decision 0.1656 = the ERM row's ``z``). Not in a PWLA line
@@ -91,102 +191,24 @@ compare, wall seconds mostly waited for a core).
               1E4 [0.6010, 0.7773] line 0.1756  71 CPU s (245 wall)      0.065/0.778 | 0.446/0.750
                   Table 4: TT-GAD 50.9 % / PGA 73.6 % of ours | paper 30.4 / 19.1
 
-   m = 13 (one run, ERM row first, the earlier rows' decisions as candidates as in the script's
-   default): ERM hit the limit and its upper is the capture cap (``capture_cap`` of solve.py; the
-   solver bound + line were higher; before the fix 108 wall s at falling load gave 0.8576); 1E2
-   and 1E3 ended with SCIP's own gap closed (status ``feasible``: what is left is the clustering
-   line), 1E4 at the limit with SCIP's part 0.0007. The robust decision equals the ERM one at 1E2
-   and 1E3 (same H and A); at 1E4 H rises to 0.065 at A 0.778 vs 0.782.
+   m = 13 ERM hit the limit with the capture cap as its upper (``capture_cap`` of solve.py);
+   1E2 / 1E3 closed SCIP's own part, 1E4 left 0.0007. m = 7: every row at the limit, SCIP's part
+   0.046 / 0.027 / 0.028 / 0.090 (ERM .. 1E4); the 1E3 / 1E4 rows ran without the baselines and
+   without the earlier rows' decisions as candidates (``baselines=False``). The ten-start
+   baselines cost about 85 CPU s each at this size, more than our solve.
 
-   m = 7: every row ended at the 60 CPU s limit; SCIP's own part of the gap (upper - line - lower) is
-   0.046 (ERM), 0.027 (1E2), 0.028 (1E3) and 0.090 (1E4), the rest is the clustering line. The 1E3
-   / 1E4 rows ran in a separate process without the baselines (``run_row(..., baselines=False)``,
-   so without the ERM / 1E2 decisions as candidates; their decisions are SCIP's; before the fix 1E4
-   had found a better one, lower 0.4262). The same rows before the SCIP fix (180 wall s, below) had
-   [0.6414, 0.8121], [0.6193, 0.8123], [0.5715, 0.8118] and [0.4262, 0.8207], model parts 0.083 /
-   0.096 / 0.125 / 0.219 (the ERM row rerun that way in this session got 22 CPU s and the same
-   interval). The robust decisions at 1E2 / 1E3 raise H from 0.004 to 0.032 at A 0.661 / 0.657 vs
-   0.664: the direction of the paper's Table 3 (where m = 7 moves only at 1E3, 0.069 -> 0.093); at
-   1E4 H is back at 0.004. The m = 7 baselines at 1E3 / 1E4 and m = 10 were not
-   reached before the session's deadline (by the process CPU the ten-start baselines cost about 85
-   CPU s each at this size, more than our solve); the pre-fix m = 10 rows below are the latest for
-   that budget (a leftover run with the session-5 settings, 180 wall s per row, 22 CPU s for ERM,
-   gave the m = 7 rows [0.6414, 0.8121], [0.6193, 0.8093], [0.5715, 0.8049], [0.4229, 0.8102] and m
-   = 10 ERM [0.7330, 0.8449]). Time (Table 5): ours 46-71 CPU s per row vs the paper's 62-901 s on
-   a 2.1 GHz machine with a solver it does not name.
-
-   Why the reproduction differs: the data is a seeded synthetic stand-in, not the P&R-NYC
-   utilities (82,341 clients; the MC-FCP parameter equations of App. I were lost, ours are in
-   ``models/facility_cost/instance.py``); 4,000 training clients, not 65,873; 200 centroids with a
-   rigorous clustering line (the paper used 50 and reports no gap); SCIP one thread with 60 CPU s,
-   not the paper's solver and up to 900 s; K = 4 secant cells; ``H`` is our reading (lowest 5 %
-   of test clients), undefined in the text. Our lowest 5 % capture almost nothing under any
-   budget (0.004-0.063), which is why H is far below the paper's 0.07-0.45.
-
-EARLIER measurements follow (VR without root separation). Every figure below was measured on
-2026-12-01 BEFORE commit f230119 fixed SCIP's C-API cone load (until then 5-15x slower on this
-model, e.g. the 8-client secant test at K = 16: 56 s vs 3.8 s object by object; after it 1.3 s);
-times and the time-limited rows are therefore pessimistic.
-
-AFTER the fix (load 3.0): the full-data VR row below (800 clients, rho = 1E2, m = 2, K = 4) that
-had ended at 300 s with bound 0.525 now solves to OPTIMAL in 67.8 s: OPT = 0.29672, gap 4.4e-7,
-the same decision as the 200-centroid row (whose clustering line 0.0627 was pure pessimism). So
-``--quick --reduce none`` (full data everywhere), load 2.4-3.4, m = 2: ERM optimal 38 s,
-1E2 optimal 78 s ([0.2967, 0.2967]; baselines exactly 53.5 / 63.9% of OPT), 1E3 time limit
-120 s with [0.1656, 0.2914] (gap 0.126, vs 0.090 with 200 centroids); the run was stopped there
-(session deadline). So the default stays ``--reduce vr``; ``none`` wins where SCIP closes the
-full-data gap in the time limit (ERM, 1E2 here).
-
-Full data or reduction (measured 2026-12-01, shared 2-core machine, load average 8-12, SCIP one
-thread, K = 4, the 800 training clients of ``--quick``): ERM on ALL clients solves to a certified
-gap <= 6.4e-6 in 72-102 s (m = 2, 3, 4; 27 s at load 4.4 for m = 2, 171 s with K = 8, gap 2.5e-7),
-so the ERM rows carry no reduction line. VR (rho = 1E2, m = 2) on all clients does NOT: 300 s,
-one node, lower 0.0003, bound 0.525 (K = 4 and 8; the same with SCIP's object-by-object load),
-so the VR rows are reduced. 200 clusters: line 0.0627 (1E2), 0.0899 (1E3), 0.176 (1E4);
-400 clusters: 0.0245 at 1E2 (same decision, 69 s) but 1E3 hit the 120 s limit with a worse
-decision (lower 0.111 vs 0.166, gap 0.30), so 200 is the default. Stratified sampling with the
-same 200 representatives (``--strata 100 --per-stratum 2``, load 13-14): line 0.146 at 1E2 (same
-decision, 78 s), 0.210 at 1E3 (120 s limit, lower 0.105): the product coupling within a stratum
-costs more than the centroid coupling here.
-
-Measured ``--quick`` (all rows, load 7.7-11.8, 2026-12-01)::
-
-    certified OPT            m = 2                  m = 3                  m = 4
-    ERM (full data)   [0.3574, 0.3574] 86 s  [0.4160, 0.4160] 102 s [0.4607, 0.4607] 76 s
-    1E2 (200 clusters) [0.2967, 0.3594] 38 s  [0.3567, 0.4195] 54 s  [0.4016, 0.4643] 50 s
-    1E3 (200 clusters) [0.1656, 0.2556] 84 s  [0.2284, 0.3187] 53 s  [0.2738, 0.3640] 56 s
-    1E4 (200 clusters) [0.0000, 0.3653] 121 s [0.0000, 0.2387] 120 s [0.0000, 0.2549] 120 s
-    H / A (test), ours | paper (m = 7 / 10 / 13 for our 2 / 3 / 4):
-    ERM, 1E2, 1E3     0.003/0.381 | 0.069/0.692   0.003/0.466 | 0.150/0.719   0.004/0.539 | 0.420/0.758
-    1E4               0.000/0.000 (z = 0)          0.000/0.000                  0.000/0.000
-    Table 4, TT-GAD / PGA % of ours | paper:
-    1E2               53.5 / 63.9 | 51.6 / 38.7    66.8 / 75.7 | 50.3 / 45.7    67.2 / 71.7 | 61.2 / 55.3
-    1E3               63.3 / 63.3 | 49.2 / 18.3    45.9 / 86.4 | 46.2 / 26.2    38.5 / 72.1 | 60.0 / 27.8
-    1E4               undefined (ours = 0)
-
-Reading, plainly: the robust decision equals the ERM one at 1E2 and 1E3 here (same H and A), so
-the paper's gain in H for robust decisions is NOT reproduced on this stand-in (its lowest 5% of
-test clients capture ~0.003 under any budget); at 1E4 every decision the methods found has VR
-<= 0 on the training data and ours returns z = 0, with OPT not proven (upper 0.24-0.37). The
-baselines reach 38-86% of ours (paper 15-61%); as % of the certified OPT they are 29-86%.
-The full-size run (``--reduce all --time-limit 180``: 5,000 clients, 4,000 training, 59
-locations, every row on 200 centroids; the full-data ERM m = 7 row first tried at 300 s ended
-with NO solution, bound 0.875) was started on 2026-12-01 at load 13-15 falling to 3, and
-stopped after these rows (certified OPT, line = clustering line; H / A on the test clients)::
-
-    m = 7   ERM [0.6414, 0.8121] line 0.0880 182 s  H/A 0.004/0.656 | paper 0.069/0.692
-            1E2 [0.6193, 0.8123] line 0.0968 181 s      0.004/0.656 | 0.069/0.692  TT-GAD 48.2 PGA 77.2 | 51.6 38.7
-            1E3 [0.5715, 0.8118] line 0.1157 181 s      0.004/0.656 | 0.093/0.697  TT-GAD 54.3 PGA 74.9 | 49.2 18.3
-            1E4 [0.4262, 0.8207] line 0.1756 180 s      0.030/0.634 | 0.093/0.697  TT-GAD 42.0 PGA 78.7 | 48.2 15.0
-    m = 10  ERM [0.7361, 0.8231] line 0.0880 101 s      0.043/0.748 | 0.150/0.719
-            1E2 [0.7132, 0.8487] line 0.0968 181 s      0.043/0.743 | 0.417/0.751  TT-GAD 60.9 PGA 78.9 | 50.3 45.7
-            1E3 [0.6801, 0.8373] line 0.1157 180 s      0.043/0.748 | 0.416/0.747  TT-GAD 49.3 PGA 75.9 | 46.2 26.2
-            1E4 [0.5559, 0.7720] line 0.1756 180 s      0.043/0.743 | 0.416/0.747  TT-GAD 47.5 PGA 73.0 | 45.0 18.2
-    m = 13  ERM [0.7708, 0.8576] line 0.0880 108 s      0.063/0.782 | 0.420/0.758
-
-Every VR row hit the 180 s limit (the rest of its gap is SCIP's); at m = 7, 1E4 the robust
-decision raises H from 0.004 to 0.030 at A 0.634 vs 0.656, the direction of the paper's
-Table 3; elsewhere H and A move by <= 0.005.
+EARLIER (2026-12-01, before SCIP kept VR's root separation and before commit f230119 fixed
+SCIP's C-API cone load, which made this model 5-15x slower; full text in the docstring of
+commit cb3f8b3). ``--quick`` (800 training clients x 15 locations, K = 4): ERM on all clients
+certified optimal in 27-102 s (m = 2, 3, 4), so ``--reduce vr`` keeps ERM on the full data; VR
+1E2 on all clients optimal after the cone fix (OPT 0.29672, 67.8 s); on 200 centroids the
+first-order lines were 0.063 (1E2), 0.090 (1E3), 0.176 (1E4); 400 centroids cut 1E2 to 0.0245
+but 1E3 hit the limit with a worse decision; stratified sampling with 200 representatives
+(100 strata x 2) had lines 0.146 / 0.210 (the product coupling within a stratum costs more than
+the centroid coupling). There the robust decision equalled the ERM one at 1E2 and 1E3 and at
+1E4 every method's VR was <= 0 (ours returned z = 0). The first full-size run (180 wall s per
+row, 200 centroids) gave m = 7 [0.6414, 0.8121] (ERM) to [0.4262, 0.8207] (1E4), m = 10 ERM
+[0.7361, 0.8231] to 1E4 [0.5559, 0.7720], every VR row at the limit.
 """
 
 from __future__ import annotations
@@ -400,7 +422,9 @@ def tables(rows: list[dict], budgets: list[float]) -> None:
             cells.append(f"m={r['m']:g}: {r['H']:.3f}/{r['A']:.3f} | {ph:.3f}/{pa:.3f}")
         print(f"  {setting:>4}  " + "   ".join(cells))
     print("\nTable 4 (MC-FCP): baselines, % of our exact VR objective (train), ours | paper")
-    for setting in sorted({r["setting"] for r in rows} - {"ERM"}):
+    if not any("pga" in r for r in rows):
+        print("  not run (--no-baselines)")
+    for setting in sorted({r["setting"] for r in rows if "pga" in r}):
         cells = []
         for r in (r for r in rows if r["setting"] == setting and "pga" in r):
             pm = _paper_m(r["m"], budgets)
