@@ -15,7 +15,8 @@ Default chosen by measurement (shared 2-core machine under load; NYC-synthetic 1
 ``pwla`` K = 4: bound 0.3554 + PWLA line 0.507 (upper capped at 0.5815), 39.8 s; K = 8: time
 limit, PWLA line 0.412. ``secant`` K = 4: bound 0.3554 with no line, 11.3 s; K = 8: 2.7 s. The
 decision's full-data value was 0.3574 in all four runs; the secant's remaining gap (0.136) is the
-clustering line (0.137).
+clustering line (0.137; the first-order line of that time, before the
+per-cluster bound of :mod:`.cluster_taylor`).
 
 Certificate (mean units: average capture probability)::
 
