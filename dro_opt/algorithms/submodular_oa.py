@@ -138,6 +138,26 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   seconds at that load are 4-25x the CPU seconds and not comparable). The issue-10 target
   (<= 3 s wall) is not reached on this loaded machine. Uniform NYC-scale chi-square rho = 1e3,
   r = 6 (before the change, load 11.5): not proven in 300 s wall (20 s CPU), gap 1.1e-2.
+* chi-square, Lagrangian node bound and its fixings (:mod:`oa_chi2_lagrangian`: one completion
+  shared by all customers, ``n [P'f(A) + the k largest P-weighted gains]`` minimised over the
+  ball by Frank-Wolfe; reduced-cost fixings; branching on the smallest ``U_out``) and the
+  hand-over of HM14 D = 50, r = 10 (:data:`BRANCH_AND_BOUND_WORK_SMALL`). The 48 rows side by
+  side with the session's starting commit, each row in a fresh process, the two codes
+  alternating row by row, each solve stopped after 15 CPU seconds as a Ctrl-C would
+  (``benchmarks/facility_location_oa.py --cpu-limit 15``; under ``nice -n 10`` at load 3.9-7.6):
+  **32 of 48 proven** (D = 25: 22, D = 50: 10) against 26 (20 and 6); CPU median over the 48
+  rows 3.1 s vs 7.6 s, on the 26 rows both prove 1.46 s vs 1.94 s. Newly proven (CPU s):
+  D=25 (alpha, beta, r, rho) = (0.2, 1, 10, 1e2) 1.8, (0.2, 10, 10, 1e2) 2.2; D=50
+  (0.2, 1, 5, 1e2) 2.6, (0.2, 1, 5, 1e4) 9.3, (0.2, 10, 10, 1e2) 9.1, (0.1, 5, 10, 1e4) 7.8;
+  (0.2, 10, 5, 1e2) 2.3 vs 13.5. Just outside the 15 s: D=25 (0.05, 1, 10, 1e2) (the
+  branch-and-bound alone proves it in 12.5-14 CPU s, the optimum 41.3133 is the greedy + swap
+  incumbent) and (0.1, 5, 10, 1e2) (26 CPU s). Not proven: D = 50 with beta = 1, alpha = 0.05
+  or rho = 1e3 and most r = 10 rows; there the Lagrangian relaxation is weak high in the tree
+  (HM14_800_50, alpha = 0.05, beta = 1, r = 5, rho = 100: 2.66 x the incumbent at the root,
+  1.43 x at depth 2) and the last two levels' exact evaluations take the time. The README
+  row (gap 1e-6, ``dro-opt solve mc-flp``) 7.7 / 6.9 CPU s before, 8.4 / 6.7 after (load
+  7.2-7.6; its pruning is in the last two levels, where the Lagrangian bound switches itself
+  off). The issue-10 target (all 48, median <= 1 s) is not met.
 
 Returned ``value`` is always the exact objective (``objectives.evaluate``) of the returned
 ``z``; ``bound`` is the proven upper bound above; ``status`` is OPTIMAL only when
