@@ -31,7 +31,8 @@ two cores; "lower sp - mi" >= 0: the spatial decision is never worse)::
      5   1e+06    0 |    1.09e-01    18.3    8703 |   1.03e+01    22.3 |      5.01e-04
 
 The spatial B&B proves 1e-4 up to M = 4 in 0.4-13.5 CPU s at every rho; at M = 5 it reaches
-0.94 % (rho 1e3) and 10.9 % (1e6) in 60 wall s (a 120 s run on the second game closed 0.54 %).
+0.94 % (rho 1e3) and 10.9 % (1e6) in 60 wall s, 18 CPU s (the same 1e6 game reached 0.54 % in
+66 CPU s of a 120 s run).
 The PWLA MISOCP (K = 12, SCIP, ball dual) ends at its 60 s limit with certified gaps 0.25-0.72
 (and 10.3 at M = 5, rho 1e6): its PWLA error is multiplied by ``sum |P_n|``. The MISOCP's
 strength is many targets, where the spatial B&B's node count (about C^M) is out of reach.
