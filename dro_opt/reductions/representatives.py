@@ -37,7 +37,10 @@ every decision ``z``, with ``F`` the full and ``G`` the reduced objective:
   ``e_k = sum_i L(i|k) d_ik`` this is never above the coupling line ``E_pi[d] + c rms_pi(d)``
   (Jensen);
 * chi-square: ``F - G <= sqrt(1 + 2 rho / n) ||e||_{2,w}`` (the reverse-kernel proof of
-  :mod:`~dro_opt.reductions.coupling_bounds` only uses ``|fhat_k - g_k| <= e_k``).
+  :mod:`~dro_opt.reductions.coupling_bounds` only uses ``|fhat_k - g_k| <= e_k``), and also
+  ``F - G <= max_k e_k``: the reverse kernel carries every ``P~`` of the reduced ball to a
+  ``P`` of the full ball (data processing) with ``E_P f = E_P~ fhat``, so ``F <= Phi_red(fhat)``,
+  and the worst case ``Phi_red`` is 1-Lipschitz in the sup-norm.
 
 So ``OPT_full <= OPT_reduced + line`` as before (only this side enters the certificate).
 
@@ -47,7 +50,6 @@ entries would be zero and change no bound).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -198,14 +200,9 @@ def reduce_and_certify(
 def representative_line(e: np.ndarray, w: np.ndarray, objective: str, rho: float) -> float:
     """Line (mean units) from ``e_k >= sup_z |fhat_k - g_k|`` and the representatives' weights
     ``w`` (module docstring): ERM ``E_w e``; VR ``E_w e + sqrt(2 rho / n) ||e||_{2,w}``;
-    chi-square ``sqrt(1 + 2 rho / n) ||e||_{2,w}``."""
-    w = np.asarray(w, dtype=float)
-    n = float(w.sum())
-    p = w / n
-    mean = float(p @ e)
-    l2 = math.sqrt(float(p @ (e * e)))
-    if objective == "erm" or rho == 0.0:
-        return mean
-    if objective == "variance":
-        return mean + math.sqrt(2.0 * rho / n) * l2
-    return math.sqrt(1.0 + 2.0 * rho / n) * l2
+    chi-square ``min(max e, sqrt(1 + 2 rho / n) ||e||_{2,w})`` (the worst case is 1-Lipschitz
+    in the sup-norm, so ``max e`` bounds it too). The same function of per-sample errors as the
+    PWLA line: :func:`dro_opt.reformulations.pwla_fractional.pwla_objective_error`."""
+    from dro_opt.reformulations.pwla_fractional import pwla_objective_error
+
+    return pwla_objective_error(e, w, objective, rho)
