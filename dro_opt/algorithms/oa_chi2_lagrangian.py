@@ -62,7 +62,7 @@ import numpy as np
 
 from dro_opt.algorithms.oa_chi2_batch import SHRINK, certify, newton_eta, prefix_eta
 
-__all__ = ["fixings", "lagrangian_bound", "shared_completion_bound"]
+__all__ = ["ball_points", "fixings", "lagrangian_bound", "shared_completion_bound"]
 
 #: step lengths of the batched line search of :func:`lagrangian_bound`
 STEPS = np.array([0.03, 0.08, 0.15, 0.25, 0.4, 0.6, 0.8, 1.0])
