@@ -106,12 +106,23 @@ def spatial_branch_and_bound(
     best_z = np.full(M, min(1.0, R / M))
     best = exact(best_z)
 
+    def feasible(z: np.ndarray) -> np.ndarray:
+        z = np.clip(z, 0.0, 1.0)
+        total = float(z.sum())
+        return z * (R / total) if total > R else z
+
     def offer(z: np.ndarray, ascend: bool) -> None:
+        """Evaluate (and optionally polish) a coverage, made exactly feasible first."""
         nonlocal best_z, best
+        z = feasible(z)
         value = exact(z)
         if ascend and not stopped():
-            z, value = polish(instance, z, effective, rho, stop=stopped)
-        if value > best and float(z.sum()) <= R + 1e-12:
+            z_pol, _ = polish(instance, z, effective, rho, stop=stopped)
+            z_pol = feasible(z_pol)
+            v_pol = exact(z_pol)
+            if v_pol > value:
+                z, value = z_pol, v_pol
+        if value > best:
             best_z, best = z.copy(), value
 
     for z in [best_z, *(starts or [])]:
