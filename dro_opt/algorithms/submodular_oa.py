@@ -146,13 +146,17 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   alternating row by row, each solve stopped after 15 CPU seconds as a Ctrl-C would
   (``benchmarks/facility_location_oa.py --cpu-limit 15``; under ``nice -n 10`` at load 3.9-7.6):
   **32 of 48 proven** (D = 25: 22, D = 50: 10) against 26 (20 and 6); CPU median over the 48
-  rows 3.1 s vs 7.6 s, on the 26 rows both prove 1.46 s vs 1.94 s. Newly proven (CPU s):
+  rows 3.1 s vs 7.6 s, on the 26 rows both prove 1.46 s vs 1.94 s; again at load 1.2-3.0: 31
+  vs 25 (22 and 9 vs 20 and 5), CPU median 3.4 vs 7.1 s, common rows 1.23 vs 1.68 s (D=50
+  (0.2, 10, 10, 1e2) just missed the 15 s there). Newly proven (CPU s):
   D=25 (alpha, beta, r, rho) = (0.2, 1, 10, 1e2) 1.8, (0.2, 10, 10, 1e2) 2.2; D=50
   (0.2, 1, 5, 1e2) 2.6, (0.2, 1, 5, 1e4) 9.3, (0.2, 10, 10, 1e2) 9.1, (0.1, 5, 10, 1e4) 7.8;
   (0.2, 10, 5, 1e2) 2.3 vs 13.5. Just outside the 15 s: D=25 (0.05, 1, 10, 1e2) (the
   branch-and-bound alone proves it in 12.5-14 CPU s, the optimum 41.3133 is the greedy + swap
   incumbent) and (0.1, 5, 10, 1e2) (26 CPU s). Not proven: D = 50 with beta = 1, alpha = 0.05
-  or rho = 1e3 and most r = 10 rows; there the Lagrangian relaxation is weak high in the tree
+  or rho = 1e3 and most r = 10 rows (where the master now gets 1 s instead of the whole time,
+  so their reported gaps are larger: (0.2, 1, 10, 1e2) 0.13 vs 0.07, (0.05, 1, 10, 1e3) 7.6
+  vs 5.3); there the Lagrangian relaxation is weak high in the tree
   (HM14_800_50, alpha = 0.05, beta = 1, r = 5, rho = 100: 2.66 x the incumbent at the root,
   1.43 x at depth 2) and the last two levels' exact evaluations take the time. The README
   row (gap 1e-6, ``dro-opt solve mc-flp``) 7.7 / 6.9 CPU s before, 8.4 / 6.7 after (load
