@@ -18,7 +18,9 @@ Algorithm (best-first; GDPopt-style bound bookkeeping):
    worst case at the centre and the parent's best ``P``, and, if these do not discard the node,
    the ball weights of the SOCP relaxation (:mod:`.spatial_weights`); the node bound is the
    smallest of :func:`.spatial_bounds.linear_bound` and :func:`.spatial_bounds.range_bound` over
-   these ``P`` -- each an upper bound of ``Phi(f(z))``
+   these ``P`` and, if that does not discard the node, :func:`.spatial_bounds.quadratic_bound`
+   (second order with the ``P``-weighted Hessian: third order near a strict maximum) for the
+   best of them -- each an upper bound of ``Phi(f(z))``
    on the node for ANY ball point ``P`` (``Phi(f) <= P'f``).
 3. A node whose bound is at most ``lower + gap max(1, |lower|) / 2`` is discarded; its bound is
    remembered (``pruned``), so the certificate's upper is ``max(open bounds, pruned bounds,
@@ -50,6 +52,7 @@ from dro_opt.models.security_game.spatial_bounds import (
     box_model,
     knapsack_argmax,
     linear_bound,
+    quadratic_bound,
     range_bound,
 )
 from dro_opt.models.security_game.spatial_weights import node_relaxation, worst_case_weights
@@ -150,6 +153,8 @@ def spatial_branch_and_bound(
                 b = min(linear_bound(box, P, R), range_bound(box, P))
                 if b < value:
                     value, arg = b, P
+            if value > threshold():  # the second-order bound costs a small QP: best P only
+                value = min(value, quadratic_bound(box, arg, R))
             return value, arg
 
         value, P_best = best_of(candidates)
