@@ -16,26 +16,26 @@ repository root (2-core shared machine: wall limits are shared with other jobs; 
     python benchmarks/ssg_spatial.py                      # M = 2..5, rho 1e3 / 1e6, N = 12
     python benchmarks/ssg_spatial.py --targets 3,4 --rhos 10,1e4 --types 24 --limit 30
 
-Measured (session 7, ``python benchmarks/ssg_spatial.py --limit 60``, niced, two other jobs on the
-two cores; "lower sp - mi" >= 0: the spatial decision is never worse)::
+Measured (session 7, ``python benchmarks/ssg_spatial.py --limit 60``, nice 5, load 0.9-2 (one
+other job); "lower sp - mi" >= 0 up to rounding: the spatial decision is never worse)::
 
-    VR, N = 12, K = 12, limit 60 s per solve; load 3.85
+    VR, N = 12, K = 12, limit 60 s per solve; load 0.87
      M     rho seed | spatial gap   cpu s   nodes | misocp gap   cpu s | lower sp - mi
-     2   1e+03    0 |    8.72e-05     0.4     135 |   3.52e-01    13.8 |      0.00e+00
-     2   1e+06    0 |    9.56e-05     0.5     309 |   7.18e-01    17.6 |      0.00e+00
-     3   1e+03    0 |    1.00e-04     1.5     841 |   2.71e-01    14.5 |      8.88e-16
-     3   1e+06    0 |    9.89e-05     2.6    1513 |   5.81e-01    14.9 |      4.38e-04
-     4   1e+03    0 |    9.97e-05     6.3    4633 |   2.50e-01    26.9 |      3.55e-15
-     4   1e+06    0 |    9.98e-05    13.5    8735 |   5.37e-01    25.5 |      0.00e+00
-     5   1e+03    0 |    9.39e-03    18.9   11781 |   3.32e-01    51.3 |      1.78e-15
-     5   1e+06    0 |    1.09e-01    18.3    8703 |   1.03e+01    22.3 |      5.01e-04
+     2   1e+03    0 |    4.10e-05     0.4      91 |   3.52e-01    12.9 |      0.00e+00
+     2   1e+06    0 |    9.66e-05     0.3     163 |   7.18e-01    12.7 |      0.00e+00
+     3   1e+03    0 |    9.64e-05     0.7     455 |   2.49e-01    40.2 |      8.88e-16
+     3   1e+06    0 |    7.96e-05     2.3     785 |   5.81e-01    25.1 |      4.36e-05
+     4   1e+03    0 |    9.78e-05     5.8    2249 |   2.50e-01    59.3 |     -1.78e-15
+     4   1e+06    0 |    9.82e-05     7.9    3531 |   4.49e-01    59.3 |      0.00e+00
+     5   1e+03    0 |    9.94e-05    23.8   10115 |   3.32e-01    59.3 |      1.78e-15
+     5   1e+06    0 |    9.99e-05    55.8   22063 |   8.38e-01    59.2 |      1.49e-04
 
-The spatial B&B proves 1e-4 up to M = 4 in 0.4-13.5 CPU s at every rho; at M = 5 it reaches
-0.94 % (rho 1e3) and 10.9 % (1e6) in 60 wall s, 18 CPU s (the same 1e6 game reached 0.54 % in
-66 CPU s of a 120 s run).
-The PWLA MISOCP (K = 12, SCIP, ball dual) ends at its 60 s limit with certified gaps 0.25-0.72
-(and 10.3 at M = 5, rho 1e6): its PWLA error is multiplied by ``sum |P_n|``. The MISOCP's
-strength is many targets, where the spatial B&B's node count (about C^M) is out of reach.
+The spatial B&B proves 1e-4 for M = 2-5 at rho 1e3 and 1e6 in 0.3-56 CPU s (the second-order
+bound with the P-weighted Hessian, ``spatial_bounds.quadratic_bound``, halved the nodes: before
+it, M = 5 ended at 0.94 % / 10.9 % in 60 s). The PWLA MISOCP (K = 12, SCIP, ball dual) ends at
+its 60 s limit with certified gaps 0.25-0.84: its PWLA error is multiplied by ``sum |P_n|``. The
+MISOCP's strength is many targets, where the spatial B&B's node count (about C^M) is out of
+reach (M = 10, N = 20, rho 1e3: no useful bound in 60 s).
 """
 
 from __future__ import annotations
