@@ -37,8 +37,8 @@ spatial`: the continuous full-data optimum certified to 1e-4 with no PWLA, row `
 and the polish fix (a MISOCP cut by its time limit used to return its raw grid decision: the
 polish now runs inside the limit). OPT is now CERTIFIED: ``cert % (upper)`` = the smallest
 proven upper as % of OPT_hat, and ">= 99 % of OPT" is proved in every cell whose ``cert gap %``
-is <= 1. 2-core machine shared with two other jobs (load 4-7), niced; MISOCP limits are wall
-seconds::
+is <= 1. 2-core machine, load 1-2 (table 2) and 4-7 (table 1, with two other jobs); MISOCP
+limits are wall seconds::
 
     python benchmarks/ssg_tables.py --spatial --only table2 --progress   (load 1.06 at the start)
 
