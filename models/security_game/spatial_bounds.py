@@ -94,7 +94,6 @@ from dro_opt.models.security_game.instance import SSGInstance
 from dro_opt.models.security_game.objective import (
     attack_probabilities,
     utilities,
-    values_and_jacobian,
 )
 
 ROUND = 1e-12  # relative allowance for the floating-point evaluation of a bound
@@ -127,9 +126,13 @@ def box_model(instance: SSGInstance, lo: np.ndarray, hi: np.ndarray) -> BoxModel
     lo = np.asarray(lo, dtype=float)
     hi = np.asarray(hi, dtype=float)
     c = 0.5 * (lo + hi)
-    f0, J = values_and_jacobian(instance, c)
     a = instance.defender_reward - instance.defender_penalty
     b = instance.lam * (instance.attacker_penalty - instance.attacker_reward)
+    q_c = attack_probabilities(instance, c)  # at the centre: values, Jacobian, Hessian
+    _, Ud_c = utilities(instance, c)
+    f0 = (q_c * Ud_c).sum(axis=1)
+    s_c = a + b * (Ud_c - f0[:, None])
+    J = q_c * s_c  # d f_n / d z_j (objective.values_and_jacobian)
     u_lo = instance.defender_penalty + lo * a
     u_hi = instance.defender_penalty + hi * a
     umin, umax = np.minimum(u_lo, u_hi), np.maximum(u_lo, u_hi)
@@ -158,7 +161,7 @@ def box_model(instance: SSGInstance, lo: np.ndarray, hi: np.ndarray) -> BoxModel
     qmin = _safe_ratio(hmin, hmin + hmax.sum(axis=1, keepdims=True) - hmax, 0.0)
     half = 0.5 * (hi - lo)
     ranges = _hessian_ranges(a, b, a + b * e_ends, qmin, qmax)
-    up3, down3, hessian, variation = _centre_hessian_shares(instance, c, a, b, *ranges, half)
+    up3, down3, hessian, variation = _centre_hessian_shares(q_c, s_c, a, b, *ranges, half)
     for u2, d2 in (_interval_shares(*ranges, half), (up3, down3)):
         up = np.where((u2.sum(axis=1) < up.sum(axis=1))[:, None], u2, up)
         down = np.where((d2.sum(axis=1) < down.sum(axis=1))[:, None], d2, down)
@@ -235,8 +238,8 @@ def _interval_shares(
 
 
 def _centre_hessian_shares(
-    instance: SSGInstance,
-    c: np.ndarray,
+    q: np.ndarray,
+    s: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     H_lo: np.ndarray,
@@ -245,11 +248,8 @@ def _centre_hessian_shares(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Target shares (N, M) of ``(1/2) max +-d' Hess f(xi) d`` from the exact Hessian at the
     centre and the entrywise variation over the box (module docstring, item 2, third form);
-    also the centre Hessians (N, M, M) and ``(1/2) sum_jk var_jk h_j h_k`` per type."""
-    q = attack_probabilities(instance, c)
-    _, Ud = utilities(instance, c)
-    f = (q * Ud).sum(axis=1, keepdims=True)
-    s = a + b * (Ud - f)
+    also the centre Hessians (N, M, M) and ``(1/2) sum_jk var_jk h_j h_k`` per type; ``q``,
+    ``s`` the attack probabilities and ``s_j = a_j + b_j (u_j - f)`` at the centre."""
     M = a.shape[1]
     H = -(q[:, :, None] * q[:, None, :]) * (
         b[:, None, :] * s[:, :, None] + b[:, :, None] * s[:, None, :]
@@ -296,23 +296,14 @@ def _safe_ratio(num: np.ndarray, den: np.ndarray, fallback: float | np.ndarray) 
 def knapsack_max(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float) -> float:
     """``max g'z`` over ``lo <= z <= hi``, ``sum z <= budget`` (greedy by ``g``, exact);
     ``-inf`` if ``sum lo > budget``."""
-    room = budget - float(lo.sum())
-    if room < -1e-12:
+    if budget - float(lo.sum()) < -1e-12:
         return -np.inf
-    room = max(room, 0.0)
-    value = float(g @ lo)
-    pos = np.flatnonzero(g > 0)
-    if pos.size == 0:
-        return value
-    order = pos[np.argsort(-g[pos], kind="stable")]
-    width = (hi - lo)[order]
-    before = np.concatenate([[0.0], np.cumsum(width)[:-1]])
-    take = np.clip(room - before, 0.0, width)
-    return value + float(g[order] @ take)
+    return float(g @ knapsack_argmax(g, lo, hi, budget))
 
 
 def knapsack_argmax(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float) -> np.ndarray:
-    """A maximiser of :func:`knapsack_max` (``lo`` if infeasible)."""
+    """A maximiser of :func:`knapsack_max`: ``lo``, then the room ``budget - sum lo`` given to
+    the positive ``g_j`` in decreasing order (``lo`` if infeasible)."""
     z = lo.copy()
     room = max(budget - float(lo.sum()), 0.0)
     pos = np.flatnonzero(g > 0)
