@@ -12,8 +12,8 @@ Parts (``--parts``, default all):
   ``--d100`` adds HM14_800_100 on the same grid (no reference values).
 * ``chi2``: HM14 N=800 (D in {25, 50}) chi-square DRO, rho in {1e2, 1e3, 1e4}, gap
   ``--chi2-gap`` (default 1e-4, the issue-10 target), at ``--chi2-grid`` (alpha, beta) pairs and
-  budgets {5, 10}: the default route (master for ``MASTER_SLICE`` s, then the combinatorial
-  branch-and-bound of ``oa_chi2_branch_and_bound``); ``--chi2-compare`` also runs the master
+  budgets {5, 10} (``--chi2-rows`` picks rows): the default route (master for ``MASTER_SLICE``
+  s, then the combinatorial branch-and-bound of ``oa_chi2_branch_and_bound``); ``--chi2-compare`` also runs the master
   alone (``branch_and_bound=False``) on each row right after it, side by side. Each row prints
   wall and CPU seconds (``time.process_time``) and the load average: under ``nice`` on the
   shared machine a row gets a fraction of its wall budget (``submodular_oa`` docstring: 26 of
@@ -193,11 +193,16 @@ def part_chi2(args, cache: dict) -> None:
     ts: dict[str, list[float]] = {name: [] for name, _ in routes}
     cpu: dict[str, list[float]] = {name: [] for name, _ in routes}
     proven = {name: 0 for name, _ in routes}
+    only = None
+    if args.chi2_rows:
+        only = {tuple(float(v) for v in row.split(":")) for row in args.chi2_rows.split(",")}
     for D in (25, 50):
         for alpha, beta in grid:
             inst = _load(f"HM14_800_{D}", alpha, beta, cache)
             for b in (5, 10) if not args.quick else (10,):
                 for rho in RHOS:
+                    if only is not None and (D, alpha, beta, b, rho) not in only:
+                        continue
                     line = f"HM14_800_{D:<4} {alpha:5.2f} {beta:4.0f} {b:2d} {rho:7.0e}"
                     first = None
                     for name, bb in routes:
@@ -290,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chi2-grid", default="0.05:1,0.1:5,0.2:1,0.2:10")
     ap.add_argument("--chi2-gap", type=float, default=1e-4, help="relative gap of the chi2 rows")
     ap.add_argument("--chi2-compare", action="store_true", help="also the master alone, per row")
+    ap.add_argument(
+        "--chi2-rows", default=None,
+        help="only these chi2 rows: comma list of D:alpha:beta:r:rho (e.g. 25:0.05:1:10:100)",
+    )  # fmt: skip
     ap.add_argument(
         "--cpu-limit", type=float, default=None,
         help="chi2 rows: stop each solve after this many CPU seconds (as Ctrl-C; the wall limit "
