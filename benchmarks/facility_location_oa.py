@@ -13,8 +13,9 @@ Parts (``--parts``, default all):
 * ``chi2``: HM14 N=800 (D in {25, 50}) chi-square DRO, rho in {1e2, 1e3, 1e4}, gap
   ``--chi2-gap`` (default 1e-4, the issue-10 target), at ``--chi2-grid`` (alpha, beta) pairs and
   budgets {5, 10} (``--chi2-rows`` picks rows): the default route (master for ``MASTER_SLICE``
-  s, then the combinatorial branch-and-bound of ``oa_chi2_branch_and_bound``); ``--chi2-compare`` also runs the master
-  alone (``branch_and_bound=False``) on each row right after it, side by side. Each row prints
+  s, then the combinatorial branch-and-bound of ``oa_chi2_branch_and_bound``);
+  ``--chi2-compare`` also runs the master alone (``branch_and_bound=False``) on each row right
+  after it, side by side. Each row prints
   wall and CPU seconds (``time.process_time``) and the load average: under ``nice`` on the
   shared machine a row gets a fraction of its wall budget (``submodular_oa`` docstring: 26 of
   48 proven within 40 s at load 7-12, CPU median 4.7 s); ``--cpu-limit S`` stops each row after
