@@ -36,7 +36,8 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    :meth:`OAOracle.tolerance_allowance`) and the solver's relative pruning epsilon
    (``1e-9 * |bound|``).
 5. Chi-square hand-over: if the master has not closed the gap after :data:`MASTER_SLICE`
-   seconds and the restricted domain is small (:data:`BRANCH_AND_BOUND_WORK`), the certified
+   seconds and the restricted domain is small (:data:`BRANCH_AND_BOUND_WORK`, at most
+   :data:`BRANCH_AND_BOUND_CUSTOMERS` customers), the certified
    combinatorial branch-and-bound of :mod:`oa_chi2_branch_and_bound` searches the restricted
    domain for the rest of the time; its bound (and the master's, both valid) bounds the
    restricted domain, maxed with the incumbent as in step 3.
@@ -92,8 +93,8 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   (0.05, 1, 10, 1e3) in 9.9 s and 14.4 s in an earlier run at load 9 and just not in this one.
   Both routes fail on the D = 50 rows with rho <= 1e3 and on most r = 10 rows: far from the
   issue-10 target (all 48 rows, median <= 1 s). The branch-and-bound's worst case is the
-  number of sets, so D = 50, r = 10 (1e10 sets) stays with the master
-  (:data:`BRANCH_AND_BOUND_WORK`).
+  number of sets, so D = 50, r = 10 (1e10 sets) stayed with the master (since session 7 it
+  hands over: :data:`BRANCH_AND_BOUND_WORK`).
 * chi-square, coverage bounds (:mod:`oa_chi2_coverage`; step 3b and every node of the
   branch-and-bound) and the sort-free batched worst case (:mod:`oa_chi2_batch`). The same
   48 rows (``--parts chi2 --time-limit 40``, gap 1e-4, under ``nice -n 10`` at load 7-12, so a
@@ -141,7 +142,7 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
 * chi-square, Lagrangian node bound and its fixings (:mod:`oa_chi2_lagrangian`: one completion
   shared by all customers, ``n [P'f(A) + the k largest P-weighted gains]`` minimised over the
   ball by Frank-Wolfe; reduced-cost fixings; branching on the smallest ``U_out``) and the
-  hand-over of HM14 D = 50, r = 10 (:data:`BRANCH_AND_BOUND_WORK_SMALL`). The 48 rows side by
+  hand-over of HM14 D = 50, r = 10 (:data:`BRANCH_AND_BOUND_WORK`). The 48 rows side by
   side with the session's starting commit, each row in a fresh process, the two codes
   alternating row by row, each solve stopped after 15 CPU seconds as a Ctrl-C would
   (``benchmarks/facility_location_oa.py --cpu-limit 15``; under ``nice -n 10`` at load 3.9-7.6):
@@ -203,12 +204,13 @@ EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruni
 #: chi-square: seconds the master gets before the combinatorial branch-and-bound takes over
 #: (:mod:`oa_chi2_branch_and_bound`; easy rows stay with the master; module docstring, measurements)
 MASTER_SLICE = 1.0
-#: ... when (sets of the restricted domain) x customers is at most this; beyond it (city scale)
-#: the master keeps the whole time
-BRANCH_AND_BOUND_WORK = 1e10
-#: ... or at most BRANCH_AND_BOUND_WORK_SMALL with at most BRANCH_AND_BOUND_CUSTOMERS customers
-#: (HM14 D = 50, r = 10: 8e12; the coverage and Lagrangian bounds prune most of those sets)
-BRANCH_AND_BOUND_WORK_SMALL, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
+#: ... when there are at most BRANCH_AND_BOUND_CUSTOMERS customers and (sets of the restricted
+#: domain) x customers is at most BRANCH_AND_BOUND_WORK (HM14 D = 50, r = 10: 8e12; the coverage
+#: and Lagrangian bounds prune most of those sets). Beyond (city scale) the master keeps the whole
+#: time: every set the branch-and-bound screens costs a pass over all customers, and at N = 82,341
+#: (NYC synthetic seeds 0, 1, r = 3, rho in {1e2, 1e4}, where C(49, 3) N = 1.5e9 had handed over)
+#: the master alone proves in 2.0-5.1 CPU s against 4.5-10.4 s with the hand-over.
+BRANCH_AND_BOUND_WORK, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
 
 
 @dataclass
@@ -532,8 +534,8 @@ def solve_oa(
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
     free = int((~fixed_zero & ~fixed_one).sum())
     work = count_sets(free, r - int(fixed_one.sum())) * float(oracle.N)
-    small = oracle.N <= BRANCH_AND_BOUND_CUSTOMERS and work <= BRANCH_AND_BOUND_WORK_SMALL
-    hand_over = kind == "chi2" and branch_and_bound and (work <= BRANCH_AND_BOUND_WORK or small)
+    small = oracle.N <= BRANCH_AND_BOUND_CUSTOMERS and work <= BRANCH_AND_BOUND_WORK
+    hand_over = kind == "chi2" and branch_and_bound and small
     if hand_over:
         remaining = min(remaining or np.inf, MASTER_SLICE)
     kwargs = dict(
