@@ -453,31 +453,37 @@ class OAOracle:
         z, theta, t = self.split(x)
         choice = self.cuts.nested_choice(z, gradient)
         parts: list[CutRows] = []
+        idx = np.zeros(0, dtype=np.int64)
         if self.K:
             idx = np.flatnonzero(theta > self.G @ choice.value + eps)
+        P_row = None  # chi-square groups / aggregate: the worst case at the rounded point
+        if self.kind == "chi2" and self.mode == "multi":
+            _, w = self.obj.from_probabilities(np.clip(theta, 0.0, None))
+            P = w / self.n
+            if t > P @ theta + eps:
+                parts.append(self._t_row(0.0, None, P))
+        elif self.kind == "chi2":
+            order = np.argsort(-z, kind="stable")[: self.budget]
+            last_mask = np.zeros(self.D, dtype=bool)
+            last_mask[order[z[order] > 1e-9]] = True
+            _, _, w = self.evaluate(last_mask)
+            if t > (w / self.n) @ choice.value + eps:
+                P_row = w / self.n
+        # one pass over the customers for the group rows and the t row together
+        blocks = [self.G[idx]] if idx.size else []
+        if P_row is not None:
+            blocks.append(sp.csr_matrix(P_row[None, :]))
+        if blocks:
+            gc, gz = self.cuts.nested_sums(choice, sp.vstack(blocks, format="csc"))
+            fold_rows(gc, gz, self.cuts.fold)
             if idx.size:
-                gc, gz = self.cuts.nested_sums(choice, self.G[idx].tocsc())
-                fold_rows(gc, gz, self.cuts.fold)
-                keep = theta[idx] > gc + gz @ z + eps
-                parts.append(self._theta_rows(idx[keep], gc[keep], gz[keep]))
-        if self.kind == "chi2":
-            if self.mode == "multi":
-                _, w = self.obj.from_probabilities(np.clip(theta, 0.0, None))
-                P = w / self.n
-                if t > P @ theta + eps:
-                    parts.append(self._t_row(0.0, None, P))
-            else:
-                order = np.argsort(-z, kind="stable")[: self.budget]
-                last_mask = np.zeros(self.D, dtype=bool)
-                last_mask[order[z[order] > 1e-9]] = True
-                _, _, w = self.evaluate(last_mask)
-                P = w / self.n
-                if t > P @ choice.value + eps:
-                    gc, gz = self.cuts.nested_sums(choice, sp.csc_matrix(P[None, :]))
-                    fold_rows(gc, gz, self.cuts.fold)
-                    const, coef = float(gc[0]), gz[0]
-                    if t > const + coef @ z + eps:
-                        parts.append(self._t_row(const, coef, None))
+                gci, gzi = gc[: idx.size], gz[: idx.size]
+                keep = theta[idx] > gci + gzi @ z + eps
+                parts.append(self._theta_rows(idx[keep], gci[keep], gzi[keep]))
+            if P_row is not None:
+                const, coef = float(gc[-1]), gz[-1]
+                if t > const + coef @ z + eps:
+                    parts.append(self._t_row(const, coef, None))
         rows = CutRows.stack(parts, self.ncols)
         self.ncuts += len(rows)
         return rows
