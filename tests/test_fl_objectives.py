@@ -135,3 +135,38 @@ def test_chi2_worst_case_on_near_zero_rows_is_a_ball_point_and_brackets_phi() ->
         lower = max(value, _dual_maximum(p, f, radius))
         assert lower <= upper + 1e-15
         assert upper - lower <= 2e-8
+
+
+@pytest.mark.parametrize("radius", [1e-5, 4e-4, 4e-3, 0.05, 0.6])
+def test_chi2_worst_case_partial_sort_matches_the_full_sort(radius: float, monkeypatch) -> None:
+    """City-size rows (N > 4096) sort only the largest values whose mass exceeds
+    ``1 - 1 / c^2`` (``capture_objectives._partial_order``): the value and the distribution
+    must equal those of the full sort, and bracket ``Phi`` with an independent dual maximum
+    (Brent search); integer weights, ties and a large radius (full-sort fallback) included."""
+    from test_oa_chi2_master import _dual_maximum
+
+    import dro_opt.algorithms.capture_objectives as co
+
+    rng = np.random.default_rng(int(radius * 1e6))
+    N = 20_000
+    q = rng.integers(1, 60, N).astype(float)
+    p = q / q.sum()
+    f = rng.beta(2.0, 5.0, N)
+    f[rng.random(N) < 0.2] = 0.25  # a block of ties
+    order, start = co._partial_order(p, f, float(np.sqrt(1 + 2 * radius)))
+    assert np.array_equal(np.sort(order), np.arange(N))
+    assert np.all(np.diff(f[order[start:]]) >= 0)
+    assert (start > 0) == (radius < 0.5)  # the partial path runs, except for the large radius
+    if start:
+        assert f[order[:start]].max() <= f[order[start]]
+        assert p[order[:start]].sum() < 1 / (1 + 2 * radius)
+    value, P = chi2_worst_case(p, f, radius)
+    monkeypatch.setattr(co, "_partial_order", lambda p, f, c: (np.argsort(f, kind="stable"), 0))
+    value_full, P_full = chi2_worst_case(p, f, radius)
+    assert value == pytest.approx(value_full, rel=1e-13, abs=1e-15)
+    assert np.abs(P - P_full).sum() <= 1e-10
+    assert P.min() >= 0 and P.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (p * (P / p - 1) ** 2 / 2).sum() <= radius * (1 + 1e-10)
+    lower = max(value, _dual_maximum(p, f, radius))
+    assert value >= lower - 1e-12 and P @ f >= lower - 1e-15
+    assert P @ f - value <= 1e-12
