@@ -41,6 +41,11 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    combinatorial branch-and-bound of :mod:`oa_chi2_branch_and_bound` searches the restricted
    domain for the rest of the time; its bound (and the master's, both valid) bounds the
    restricted domain, maxed with the incumbent as in step 3.
+   5b. ERM hand-over (at most :data:`BRANCH_AND_BOUND_CUSTOMERS` customers): after
+   :data:`ERM_MASTER_SLICE` seconds of master, the Nemhauser-Wolsey branch-and-bound of
+   :mod:`oa_erm_branch_and_bound` gets :data:`ERM_BB_SLICE` seconds; if it does not finish, a
+   new master solve (same rows, the better incumbent) gets the rest of the time. Every phase's
+   bound is valid for the restricted domain, so the smallest one is used.
 
 Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility_location_oa.py``):
 
@@ -190,6 +195,7 @@ from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
 from dro_opt.algorithms.oa_chi2_branch_and_bound import branch_and_bound_chi2, count_sets
 from dro_opt.algorithms.oa_chi2_coverage import coverage_discards
 from dro_opt.algorithms.oa_core import CutRows, OAOracle
+from dro_opt.algorithms.oa_erm_branch_and_bound import branch_and_bound_erm
 from dro_opt.errors import CapabilityError, ParameterError, UnknownSolverError
 from dro_opt.solvers.status import Status
 
@@ -211,6 +217,10 @@ MASTER_SLICE = 1.0
 #: (NYC synthetic seeds 0, 1, r = 3, rho in {1e2, 1e4}, where C(49, 3) N = 1.5e9 had handed over)
 #: the master alone proves in 2.0-5.1 CPU s against 4.5-10.4 s with the hand-over.
 BRANCH_AND_BOUND_WORK, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
+#: ERM with at most BRANCH_AND_BOUND_CUSTOMERS customers: the master's first slice, then the
+#: Nemhauser-Wolsey branch-and-bound (:mod:`oa_erm_branch_and_bound`) for at most
+#: ERM_BB_SLICE seconds, then the master again (from the better incumbent) for the rest
+ERM_MASTER_SLICE, ERM_BB_SLICE = 2.0, 6.0
 
 
 @dataclass
@@ -536,8 +546,11 @@ def solve_oa(
     work = count_sets(free, r - int(fixed_one.sum())) * float(oracle.N)
     small = oracle.N <= BRANCH_AND_BOUND_CUSTOMERS and work <= BRANCH_AND_BOUND_WORK
     hand_over = kind == "chi2" and branch_and_bound and small
+    erm_hand_over = kind == "erm" and branch_and_bound and oracle.N <= BRANCH_AND_BOUND_CUSTOMERS
+    slice_seconds = ERM_MASTER_SLICE if erm_hand_over else MASTER_SLICE
+    hand_over = hand_over or erm_hand_over
     if hand_over:
-        remaining = min(remaining or np.inf, MASTER_SLICE)
+        remaining = min(remaining or np.inf, slice_seconds)
     kwargs = dict(
         fixed_zero=fixed_zero, fixed_one=fixed_one, incumbent=incumbent, gap=gap,
         time_limit=remaining, threads=threads, verbose=verbose, fractional=fractional,
@@ -567,7 +580,7 @@ def solve_oa(
             if time_limit is not None:
                 kwargs["time_limit"] = max(time_limit - (time.perf_counter() - t0), 0.01)
             if hand_over:
-                kwargs["time_limit"] = min(kwargs["time_limit"] or np.inf, MASTER_SLICE)
+                kwargs["time_limit"] = min(kwargs["time_limit"] or np.inf, slice_seconds)
     if out is None and not hand_over:
         msg = "; ".join(notes) + f"; bound from the initial cuts; {msg_fix}"
         return finish(incumbent, U, 0, oracle.ncuts, None, msg, Status.NUMERICAL_ERROR)
@@ -592,10 +605,18 @@ def solve_oa(
         def report(mask: np.ndarray, running: float) -> None:
             progress(mask, max(min(running, upper), oracle.best_value))
 
-        en = branch_and_bound_chi2(
-            a, q, rho, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop,
-            progress=None if progress is None else report, upper=upper,
-        )  # fmt: skip
+        if kind == "erm":  # a time box; the master resumes if it does not finish
+            stop_bb = time.perf_counter() + ERM_BB_SLICE
+            stop_bb = stop_bb if stop is None else min(stop, stop_bb)
+            en = branch_and_bound_erm(
+                a, q, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop_bb,
+                progress=None if progress is None else report, upper=upper,
+            )  # fmt: skip
+        else:
+            en = branch_and_bound_chi2(
+                a, q, rho, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop,
+                progress=None if progress is None else report, upper=upper,
+            )  # fmt: skip
         oracle.evaluate(en.mask)
         best = oracle.best_mask
         msg_enum = (
@@ -606,6 +627,22 @@ def solve_oa(
             bound = en.bound if bound is None else min(bound, en.bound)
             bound = min(bound, U)
             out["status"] = "branch-and-bound"
+        elif kind == "erm" and (stop is None or time.perf_counter() < stop):
+            msg_enum += f" (stopped after {ERM_BB_SLICE:g} s; master resumed)"
+            kwargs["incumbent"] = best
+            kwargs["time_limit"] = None if stop is None else max(stop - time.perf_counter(), 0.01)
+            try:
+                out = _run_master(master, oracle, initial_rows, kwargs)
+            except Exception as exc:  # numerical trouble: the incumbent and U stand
+                notes.append(f"master {master} failed: {type(exc).__name__}: {exc}")
+                out = {"status": "failed", "rounds": 0, "frac_rounds": 0, "nodes": 0}
+            build += float(out.get("build_seconds", 0.0))
+            if out.get("z") is not None:
+                oracle.evaluate(out["z"])
+            best = oracle.best_mask
+            db = out.get("dual_bound")
+            if db is not None and np.isfinite(db):
+                bound = certified(float(db)) if bound is None else min(bound, certified(float(db)))
         else:
             msg_enum += " (stopped at the time limit)"
             out["status"] = "timelimit"
