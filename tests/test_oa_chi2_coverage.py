@@ -1,0 +1,92 @@
+"""Coverage bound of the chi-square branch-and-bound (``dro_opt.algorithms.oa_chi2_coverage``):
+the score-space reach ``t_ij = phi(s_i(A) + k exp(a_ij))`` against exhaustive enumeration of the
+node's sets, and against the submodular form ``f_i(A) + k (f_i(A + j) - f_i(A))`` it replaced
+(a reference implementation here)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.special import expit
+from test_oa_chi2_master import _local_instance, _uniform_taste
+
+from dro_opt.algorithms.capture_objectives import capture_probabilities
+from dro_opt.algorithms.oa_chi2_coverage import coverage_discards
+from dro_opt.models.facility_location import evaluate
+
+
+def _random_nodes(D: int, r: int, rng: np.random.Generator, count: int):
+    for _ in range(count):
+        A = sorted(rng.choice(D, int(rng.integers(0, r - 1)), replace=False).tolist())
+        R = [j for j in range(D) if j not in A and rng.random() < 0.85]
+        if len(R) >= r - len(A):
+            yield A, R, r - len(A)
+
+
+def _log_scores(a: np.ndarray, A: list[int]) -> np.ndarray:
+    return np.logaddexp.reduce(a[:, A], axis=1) if A else np.full(a.shape[0], -np.inf)
+
+
+def test_score_reach_bounds_every_customer_of_every_set_and_the_submodular_form() -> None:
+    """The proof step ``f_i(A u X) <= max_{j in X} t_ij`` for every set of random nodes, and
+    ``t_ij <= f_i(A) + k g_ij`` (concavity), strictly somewhere when ``k >= 2``."""
+    rng = np.random.default_rng(3)
+    strict = 0
+    for inst, r in ((_uniform_taste(1), 4), (_local_instance(2), 4)):
+        a, D = inst.a, inst.num_locations
+        for A, R, k in _random_nodes(D, r, rng, 10):
+            LA = _log_scores(a, A)
+            t = expit(np.logaddexp(LA[:, None], a[:, R] + np.log(k)))
+            fA = expit(LA)
+            old = fA[:, None] + k * (expit(np.logaddexp(LA[:, None], a[:, R])) - fA[:, None])
+            assert np.all(t <= old + 1e-15)
+            strict += k >= 2 and bool(np.any(t < old - 1e-3))
+            col = {j: c for c, j in enumerate(R)}
+            for X in itertools.combinations(R, k):
+                f = capture_probabilities(a, np.isin(np.arange(D), A + list(X)).astype(float))
+                reach = t[:, [col[j] for j in X]].max(axis=1)
+                assert np.all(f <= reach * (1 + 1e-12) + 1e-15)
+    assert strict >= 5  # the concavity gap is there: the new reach is tighter
+
+
+def _submodular_discards(p, LA, sub, k, delta, radius) -> bool:
+    """The coverage test with the submodular reach (before the score form), for comparison."""
+    m = 1.0 / (1.0 + 2.0 * radius)
+    fA = expit(LA)
+    C0 = fA > delta * (1.0 - 1e-9) - 1e-15
+    g = expit(np.logaddexp(LA[:, None], sub)) - fA[:, None]
+    level = (delta - fA) / k * (1.0 - 1e-9) - 1e-15
+    cov = p @ ((g > level[:, None]) & ~C0[:, None])
+    reached = float(p[C0].sum())
+    return reached + float(np.sort(cov)[::-1][:k].sum()) < (1.0 - m) - 1e-12
+
+
+def test_score_coverage_discards_only_nodes_below_the_level_and_more_than_before() -> None:
+    """Every discard is checked against the node's exhaustive maximum; at least one level is
+    discarded by the score form and not by the submodular form (the new test can fail)."""
+    rng = np.random.default_rng(5)
+    fired = gained = held = 0
+    for seed in (0, 3):
+        inst, r = _local_instance(seed), 4
+        a, q = inst.a, inst.q
+        n, D = q.sum(), inst.num_locations
+        p = q / n
+        for rho in (20.0, 200.0):
+            radius = rho / n
+            for A, R, k in _random_nodes(D, r, rng, 12):
+                node_max = max(
+                    evaluate(a, q, np.isin(np.arange(D), A + list(X)).astype(float), "chi2", rho)
+                    for X in itertools.combinations(R, k)
+                )
+                LA = _log_scores(a, A)
+                for level in node_max * np.array([0.5, 1.0, 1.5, 3.0, 10.0]):
+                    delta = level / n
+                    if coverage_discards(p, LA, a[:, R], k, delta, radius):
+                        fired += 1
+                        assert node_max <= level * (1 + 1e-12) + 1e-12
+                        gained += not _submodular_discards(p, LA, a[:, R], k, delta, radius)
+                    else:
+                        held += 1
+                        assert not _submodular_discards(p, LA, a[:, R], k, delta, radius)
+    assert fired >= 10 and held >= 10 and gained >= 1
