@@ -220,6 +220,72 @@ def hm14_d100(time_limit: float, quick: bool) -> int:
     return 0
 
 
+#: issue 10's targets: (kind, rows as (family, N, seed, r, rho), what is compared, limit)
+TARGETS = {
+    "city": [
+        ("ERM r in {3, 6, 10}, seeds 0, 1: median", "median", 1.0,
+         [("nyc", 82341, s, r, 0.0) for s in (0, 1) for r in (3, 6, 10)]),
+        ("chi-square rho in {1e2, 1e3, 1e4}, r = 6, seeds 0, 1: every row", "max", 3.0,
+         [("nyc", 82341, s, 6, rho) for s in (0, 1) for rho in (1e2, 1e3, 1e4)]),
+    ],
+    "uniform": [
+        ("uniform ERM, r = 6", "max", 5.0, [("uniform", 82341, 0, 6, 0.0)]),
+        ("uniform chi-square rho = 1e3, r = 6", "max", 20.0, [("uniform", 82341, 0, 6, 1e3)]),
+    ],
+    "million": [
+        ("ERM r = 6, N = 1e5 and 1e6 (ratio <= 10, memory < 8 GB)", "ratio", 10.0,
+         [("nyc", 100_000, 0, 6, 0.0), ("nyc", 1_000_000, 0, 6, 0.0)]),
+    ],
+}  # fmt: skip
+
+
+def targets(args) -> int:
+    """Run the target rows of ``--targets KIND`` (each in its own process) and print, per
+    target, the measured wall and CPU figure beside the limit, and whether every row was
+    proven optimal (gap 1e-4)."""
+    print(f"## issue-10 targets: {args.targets} (gap {GAP}, 1 thread, load before each row)")
+    summary = []
+    for label, how, limit, rows in TARGETS[args.targets]:
+        got = []
+        for family, N, seed, budget, rho in rows:
+            args.family = family
+            row = _child(args, N, rho, seed, budget)
+            if not isinstance(row, dict):
+                print(f"  {family} N={N} seed={seed} r={budget} rho={rho:g}: {row}")
+                continue
+            got.append(row)
+            print(
+                f"  {family:>7} N={N:>7} seed={seed} r={budget:>2} rho={rho:>7g}: "
+                f"{row['seconds']:7.2f} s wall {row['cpu']:7.2f} s cpu {row['status']:>10} "
+                f"{row['frac_rounds'] + row['rounds']:>4} rounds {row['peak_mib']:6.0f} MiB "
+                f"load {row['load']:.1f}",
+                flush=True,
+            )
+        if len(got) < len(rows):
+            summary.append(f"{label}: {len(rows) - len(got)} row(s) failed")
+            continue
+        proven = all(r["status"] == "optimal" for r in got)
+        if how == "ratio":
+            wall = got[1]["seconds"] / got[0]["seconds"]
+            cpu = got[1]["cpu"] / got[0]["cpu"]
+            extra = f", peak {got[1]['peak_mib'] / 1024:.2f} GB"
+            ok = proven and cpu <= limit and got[1]["peak_mib"] < 8 * 1024
+        else:
+            pick = statistics.median if how == "median" else max
+            wall = pick(r["seconds"] for r in got)
+            cpu = pick(r["cpu"] for r in got)
+            extra = ""
+            ok = proven and cpu <= limit
+        summary.append(
+            f"{label}: {how} {wall:.2f} wall / {cpu:.2f} cpu vs target {limit:g}{extra}; "
+            f"all proven: {proven}; met (cpu): {'yes' if ok else 'NO'}"
+        )
+    print("## summary")
+    for line in summary:
+        print("  " + line)
+    return 0
+
+
 def _old_columns(old: dict | None, row: dict) -> str:
     """Side-by-side columns of the older checkout's run of the same row ('' if none)."""
     if old is None:
@@ -255,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare-with", metavar="DIR", help="older checkout to time side by side")
     ap.add_argument("--hm14-d100", action="store_true", help="HM14_800_100 ERM grid instead")
     ap.add_argument("--quick", action="store_true", help="with --hm14-d100: r in {2, 10}")
+    ap.add_argument(
+        "--targets",
+        choices=("city", "uniform", "million"),
+        help="the issue-10 target rows of one kind, then a summary against the targets",
+    )
     ap.add_argument("--row", nargs=2, metavar=("N", "RHO"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.repeat < 1:
@@ -270,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.hm14_d100:
         return hm14_d100(args.time_limit, args.quick)
+    if args.targets:
+        return targets(args)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     rhos = [0.0] + [float(r) for r in args.rhos.split(",") if r]
     print(f"## scaling in N: family {args.family}, {SITES} sites, gap {GAP}, "
