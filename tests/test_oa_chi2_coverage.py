@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from scipy.special import expit
 from test_oa_chi2_master import _local_instance, _uniform_taste
 
@@ -90,3 +91,26 @@ def test_score_coverage_discards_only_nodes_below_the_level_and_more_than_before
                         held += 1
                         assert not _submodular_discards(p, LA, a[:, R], k, delta, radius)
     assert fired >= 10 and held >= 10 and gained >= 1
+
+
+def test_branch_and_bound_node_bounds_agree_in_linear_and_log_space(monkeypatch) -> None:
+    """The node bounds in linear space (scores) and in log space (forced by the limit) give the
+    same search and the same certified result on an instance where greedy is not optimal."""
+    from test_oa_chi2_master import HARD_UNIFORM, _heuristic
+
+    from dro_opt.algorithms import oa_chi2_branch_and_bound as bb
+    from dro_opt.models.facility_location.bruteforce import brute_force
+
+    inst, r, rho = _uniform_taste(HARD_UNIFORM[0]), 4, 300.0
+    mask, value = _heuristic(inst, r, rho)
+    none = np.zeros(inst.num_locations, dtype=bool)
+    runs = []
+    for limit in (700.0, -np.inf):
+        monkeypatch.setattr(bb, "LINEAR_LIMIT", limit)
+        runs.append(bb.branch_and_bound_chi2(inst.a, inst.q, rho, r, none, none, mask, value, 1e-7))
+    lin, log = runs
+    bf = brute_force(inst, r, "chi2", rho)
+    for res in runs:
+        assert res.complete and bf.value <= res.bound <= bf.value * (1 + 1e-7)
+    assert np.array_equal(lin.mask, log.mask) and lin.evaluated == log.evaluated
+    assert lin.bound == pytest.approx(log.bound, rel=1e-12)

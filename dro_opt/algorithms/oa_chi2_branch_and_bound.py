@@ -102,6 +102,9 @@ __all__ = ["EnumerationResult", "branch_and_bound_chi2", "chi2_batch", "count_se
 
 #: sets times customers screened per block (memory of one block: about 8 bytes per unit)
 BLOCK_WORK = 4_000_000
+#: node bounds in linear space (scores ``exp(a)``) when the largest log-odds plus ``log D`` is
+#: below this (no sum of scores overflows); log space otherwise
+LINEAR_LIMIT = 700.0
 #: seconds between two progress reports of :func:`branch_and_bound_chi2`
 PROGRESS_EVERY = 0.5
 #: levels of the graded coverage bound, in units of ``threshold / n`` (:mod:`oa_chi2_coverage`)
@@ -376,6 +379,13 @@ def branch_and_bound_chi2(
     best_mask = np.asarray(incumbent, dtype=bool).copy()
     best = float(incumbent_value)
     L0 = logsumexp_rows(a[:, fixed_one], axis=1) if fixed_one.any() else np.full(N, -np.inf)
+    # node bounds in linear space (scores s = exp(log-odds), f = s / (1 + s)) when no sum of at
+    # most D scores can overflow; otherwise in log space (the same values to rounding)
+    E = (
+        np.exp(a)
+        if float(np.max(a, initial=-np.inf)) + math.log(max(a.shape[1], 1)) < LINEAR_LIMIT
+        else None
+    )
     size = int(fixed_one.sum()) + max(k0, 0)
     guide = best_mask | fixed_one
     if guide.sum() < size:  # complete a small incumbent (F is monotone): a better guide P_inc
@@ -437,20 +447,26 @@ def branch_and_bound_chi2(
             record(n * float(vals[0]), np.concatenate([members, rest[:k]]))
             continue
         sub = a[:, rest]
+        E_sub = None if E is None else E[:, rest]  # the candidates' scores (linear space)
         level = threshold()
         probe = popped % PROBE_EVERY == 0  # a switched-off bound is still tried now and then
         popped += 1
         if cover_tries < GRADED_TRIAL or covered >= GRADED_RATE * cover_tries or probe:
             cover_tries += 1
-            if coverage_discards(p, LA, sub, k, level / n, radius):  # F <= level on the node
+            if coverage_discards(p, LA, sub, k, level / n, radius, E_sub=E_sub):  # F <= level
                 pruned_max = max(pruned_max, level)
                 covered += 1
                 continue
-        top = sub if k >= rest.size else -np.partition(-sub, k - 1, axis=1)[:, :k]
-        u = expit(np.logaddexp(LA, logsumexp_rows(top, axis=1)))
+        if E_sub is None:
+            top = sub if k >= rest.size else -np.partition(-sub, k - 1, axis=1)[:, :k]
+            u = expit(np.logaddexp(LA, logsumexp_rows(top, axis=1)))
+        else:  # the same in linear space: customer i's k largest scores
+            top = E_sub if k >= rest.size else -np.partition(-E_sub, k - 1, axis=1)[:, :k]
+            u = np.exp(LA) + top.sum(axis=1)
+            u /= 1.0 + u
         graded = None
         if graded_tries < GRADED_TRIAL or graded_wins >= GRADED_RATE * graded_tries:
-            graded = graded_dominating_row(p, LA, sub, k, u, (level / n) * LEVELS)
+            graded = graded_dominating_row(p, LA, sub, k, u, (level / n) * LEVELS, E_sub=E_sub)
         ub, _ = chi2_batch(p, (u if graded is None else graded)[None, :], radius)
         ub = n * float(ub[0])
         evaluated += 1
@@ -466,7 +482,12 @@ def branch_and_bound_chi2(
         if k >= LAGRANGIAN_MIN_SLOTS and lagrangian_on:
             lag_tries += 1
             fA = expit(LA)
-            G = expit(np.logaddexp(LA[:, None], sub)) - fA[:, None]
+            if E_sub is None:
+                G = expit(np.logaddexp(LA[:, None], sub)) - fA[:, None]
+            else:
+                G = np.exp(LA)[:, None] + E_sub
+                G /= 1.0 + G
+                G -= fA[:, None]
             starts = [P_inc] if P_parent is None else [P_parent, P_inc]
             steps = LAGRANGIAN_STEPS if k > 2 else LAGRANGIAN_STEPS_PAIRS
             lag, P_node = lagrangian_bound(p, fA, G, k, radius, n, threshold(), starts, steps)

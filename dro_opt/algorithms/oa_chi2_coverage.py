@@ -50,7 +50,7 @@ import math
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["coverage_discards", "graded_dominating_row"]
+__all__ = ["coverage_discards", "graded_dominating_row", "reach"]
 
 
 def coverage_discards(
@@ -61,11 +61,14 @@ def coverage_discards(
     delta: float,
     radius: float,
     block: int = 65536,
+    E_sub: np.ndarray | None = None,
 ) -> bool:
     """True if every set ``A u X`` (``|X| = k``, ``X`` among the columns of ``sub``) has
     ``F <= n delta`` by the claim of the module docstring. ``LA`` (N,) are the log-scores
     ``log s_i(A)`` (``-inf`` for the empty set), ``sub`` (N, m) the log-odds of the candidates;
-    the sums over customers run in row blocks of ``block`` (city scale: no N x m temporaries)."""
+    the sums over customers run in row blocks of ``block`` (city scale: no N x m temporaries).
+    ``E_sub``: the candidates' scores ``exp(sub)`` if the caller has them without overflow
+    (``t_ij`` is then computed in linear space, :func:`reach`)."""
     if k <= 0 or delta <= 0:
         return False
     m = 1.0 / (1.0 + 2.0 * radius)
@@ -75,7 +78,7 @@ def coverage_discards(
         fA = expit(LA[rows])
         C0 = fA > delta * (1.0 - 1e-9) - 1e-15
         reached_A += float(p[rows][C0].sum())
-        t = expit(np.logaddexp(LA[rows, None], sub[rows] + math.log(k)))
+        t = reach(LA[rows], sub[rows], k, None if E_sub is None else E_sub[rows])
         cov += p[rows] @ ((t > delta * (1.0 - 1e-9) - 1e-15) & ~C0[:, None])
     if reached_A >= 1.0 - m:
         return False
@@ -83,8 +86,25 @@ def coverage_discards(
     return reached_A + float(top.sum()) < (1.0 - m) - 1e-12
 
 
+def reach(LA: np.ndarray, sub: np.ndarray, k: int, E_sub: np.ndarray | None) -> np.ndarray:
+    """``t_ij = phi(s_i(A) + k exp(a_ij))`` of the module docstring (N, m): in log space, or
+    from the scores ``E_sub = exp(sub)`` (no overflow: the caller checks) as ``x / (1 + x)``
+    with ``x = s_i(A) + k E_ij`` (a few units in the last place either way)."""
+    if E_sub is None:
+        return expit(np.logaddexp(LA[:, None], sub + math.log(k)))
+    x = np.exp(LA)[:, None] + k * E_sub
+    x /= 1.0 + x
+    return x
+
+
 def graded_dominating_row(
-    p: np.ndarray, LA: np.ndarray, sub: np.ndarray, k: int, u: np.ndarray, levels: np.ndarray
+    p: np.ndarray,
+    LA: np.ndarray,
+    sub: np.ndarray,
+    k: int,
+    u: np.ndarray,
+    levels: np.ndarray,
+    E_sub: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """A vector ``v`` (N,) with ``Phi(f(T)) <= Phi(v)`` for every set ``T = A u X`` of the node
     (uniform ``p`` only; None otherwise): the claim of the module docstring at every level of
@@ -104,29 +124,30 @@ def graded_dominating_row(
     ``f_i(A) <= delta < t_ij``, an interval of levels, accumulated by a
     difference array per location; the interval ends are widened by ``1e-9`` relative and
     ``1e-15`` absolute (customers near an end count as reached, and may count twice with
-    ``C_0``: only larger ``cov``, a weaker, still valid, bound)."""
+    ``C_0``: only larger ``cov``, a weaker, still valid, bound). ``E_sub`` as in
+    :func:`coverage_discards`."""
     N = p.size
     if not bool(np.all(p == p[0])) or k <= 0:
         return None
     L = levels.size
     fA = expit(LA)
-    t = expit(np.logaddexp(LA[:, None], sub + math.log(k)))  # (N, m): module docstring
+    t = reach(LA, sub, k, E_sub)  # (N, m): module docstring
     lo = np.searchsorted(levels, fA * (1.0 - 1e-9) - 1e-15, side="left")  # first level >= start
     hi = np.searchsorted(levels, t * (1.0 + 1e-9) + 1e-15, side="left")  # levels < end
     m = sub.shape[1]
     cols = np.arange(m)[None, :] * (L + 1)
-    weights = np.repeat(p, m)  # row-major (N, m): customer i's weight m times
     size = m * (L + 1)
-    diff = np.bincount((cols + lo[:, None]).ravel(), weights, minlength=size)
-    diff -= np.bincount((cols + np.maximum(hi, lo[:, None])).ravel(), weights, minlength=size)
-    cov_j = np.cumsum(diff.reshape(m, L + 1), axis=1)[:, :L]  # (m, L): p(C_j) at each level
+    # uniform p: integer customer counts per (location, level), times the weight p_0 at the end
+    diff = np.bincount((cols + lo[:, None]).ravel(), minlength=size)
+    diff -= np.bincount((cols + np.maximum(hi, lo[:, None])).ravel(), minlength=size)
+    cov_j = p[0] * np.cumsum(diff.reshape(m, L + 1), axis=1)[:, :L]  # (m, L): p(C_j) per level
     top = cov_j if k >= m else np.partition(cov_j, m - k, axis=0)[m - k :]
     # p(C_0) at each level: customers with f_i(A) above it (widened the same way)
     c0_end = np.searchsorted(levels, (fA + 1e-15) / (1.0 - 1e-9), side="left")  # levels < end
     c0 = np.cumsum(np.bincount(c0_end, p, minlength=L + 1)[::-1])[::-1][1:]  # sum over end > l
     cov = c0 + top.sum(axis=0)
     count = np.clip(np.floor(N * (1.0 - cov) - 1e-9), 0, N).astype(np.int64)
-    reach = np.maximum.accumulate(count)  # levels ascending: ranks 1..reach_l are <= levels[l]
-    first = np.searchsorted(reach, np.arange(1, N + 1), side="left")  # smallest such level
+    ranks = np.maximum.accumulate(count)  # levels ascending: ranks 1..ranks_l are <= levels[l]
+    first = np.searchsorted(ranks, np.arange(1, N + 1), side="left")  # smallest such level
     cap = np.where(first < L, levels[np.minimum(first, L - 1)], np.inf)
     return np.minimum(np.sort(u), cap)
