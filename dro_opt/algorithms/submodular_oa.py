@@ -169,6 +169,26 @@ Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility
   7.2-7.6; its pruning is in the last two levels, where the Lagrangian bound switches itself
   off). The issue-10 target (all 48, median <= 1 s) is not met.
 
+* chi-square at city scale (NYC synthetic, N = 82,341, r = 6, CPU s; two helpers shared the
+  2 cores, load 3-6): the worst case sorts only its largest values
+  (``capture_objectives._partial_order``: 51 -> 13 ms per call) and the group rows and the
+  ``t`` row of a round are summed in one pass (was two); side by side with the code before,
+  seed 0, rho = 1e2 / 1e4: 1.45-1.49 / 3.60-3.62 s vs 2.28-2.33 / 5.27-5.43 s (partial sort)
+  and rho = 1e3 / 1e4: 4.0-4.2 / 6.1-6.5 s vs 5.0-5.7 / 7.0-7.2 s (one pass, load 5-6). The
+  hand-over of step 5 needs at most :data:`BRANCH_AND_BOUND_CUSTOMERS` customers: at r = 3
+  (C(49, 3) N = 1.5e9 had handed over) the master alone proves in 2.0-5.1 s against 4.5-10.4 s.
+  Tried and dropped: a second ``t`` row per round at the worst case of the cut values at ``z``
+  (the tightest at ``z``; rounds 19 -> 16 and 31 -> 34, no gain) and initial cuts at the final
+  greedy set only (ERM rounds 8 -> 13-14, 0.67 -> 0.91 s at r = 3). What is left is the
+  rounds (8-12 ERM, 15-31 chi-square at rho = 1e3-1e4, about 0.1 s each: the choice among
+  the nested-set cuts and one pass over all N x D entries; nearly every group is violated in
+  every round, so no group can be skipped). Uniform square instance (flat utilities), r = 6:
+  ERM 49.0 s (455 rounds, 270 nodes), chi-square rho = 1e3 proven in 109 s (940 rounds, 642
+  nodes; the issue measured 171 s wall). At N = 1e4 that ERM root bound is 1.1 % above the
+  optimum and the tree needs 440 nodes to close it: the cut family, not the round cost, is
+  what limits there ("multi", one column per customer, is slower still: N = 2,000, 118 s
+  without proof against 5.7 s).
+
 Returned ``value`` is always the exact objective (``objectives.evaluate``) of the returned
 ``z``; ``bound`` is the proven upper bound above; ``status`` is OPTIMAL only when
 ``(bound - value) / max(1, |value|) <= gap``.
