@@ -130,3 +130,20 @@ def test_solve_oa_erm_hand_over(monkeypatch, seed, r, bb_slice) -> None:
     assert res.bound >= bf.value - 1e-9
     assert "branch-and-bound" in res.message
     assert ("master resumed" in res.message) == (bb_slice == 0.0)
+
+
+def test_no_slot_left_gives_the_fixed_set() -> None:
+    """Every slot fixed (``budget = |fixed_one|``, candidates left): the only set is the fixed one,
+    not the fixed ones plus the candidates (a node with ``k = 0`` evaluates its members)."""
+    inst = _instance(9)
+    D = inst.num_locations
+    fixed_one = np.zeros(D, dtype=bool)
+    fixed_one[[2, 5, 7]] = True
+    none = np.zeros(D, dtype=bool)
+    res = branch_and_bound_erm(inst.a, inst.q, 3, none, fixed_one, none, 0.0, 1e-9)
+    assert res.complete and res.evaluated == 1
+    assert res.mask.sum() == 3  # the local search from it may swap members (module docstring)
+    exact = _value(inst, [2, 5, 7])
+    assert res.value == pytest.approx(_value(inst, np.flatnonzero(res.mask)), rel=1e-12)
+    assert res.value >= exact * (1 - 1e-12)
+    assert exact - 1e-12 <= res.bound <= res.value * (1 + 1e-8)

@@ -157,10 +157,11 @@ def branch_and_bound_erm(
         tA, members, rest, k, _ = stack.pop()
         bt = b + tA
         base = float(q @ (tA / bt))
-        if k == 0 or rest.size <= k:  # one set: the members plus every candidate left
-            t = tA + v[:, rest].sum(axis=1)
+        if k == 0 or rest.size <= k:  # one set: the members plus the candidates left, if slots
+            last = rest[:k]
+            t = tA + v[:, last].sum(axis=1)
             evaluated += 1
-            record(float(q @ (t / (b + t))), np.concatenate([members, rest]))
+            record(float(q @ (t / (b + t))), np.concatenate([members, last]))
             continue
         x = v[:, rest]
         w = q * (b / bt)
