@@ -15,9 +15,6 @@ Node ``(A, R, k)``: members ``A``, candidates ``R``, ``k`` slots; its sets are `
 * **NW bound** (Nemhauser & Wolsey 1981; the chi-square bound of :mod:`oa_chi2_lagrangian`
   with ``P = q / n``): ``F(A u X) <= F(A) + sum_{j in X} g_j`` by submodularity, so every set
   of the node is at most ``U = F(A) + (sum of the k largest g_j)``.
-* **Best completion per customer**: ``f_i(A u X) <= f_i(A + customer i's k best candidates of
-  R)`` (``f_i`` is non-decreasing in the score), so ``F(A u X) <= sum_i q_i u_i`` with ``u_i``
-  that completion's value. The node bound is the smaller of the two.
 * **Fixings** (the reduced-cost fixing of a MIP, as :func:`submodular_oa.tighten` at the
   root): the sets of the node that contain ``j`` are at most ``U_in(j) = F(A) + g_j + (the
   k - 1 largest g_l, l != j)``, those that miss ``j`` at most ``U_out(j) = F(A) + (the k
@@ -34,12 +31,25 @@ restricted domain, which only raises the threshold (every set of the restricted 
 evaluated or bounded).
 
 Branching: depth first on the candidate with the smallest ``U_out`` (the one the bound leans on
-most), include first, so that good sets are met early. A node or set is discarded only if its
+most), include first, so that good sets are met early; the exclude child has the same members,
+so it reuses its parent's gains (no pass over the customers). A node or set is discarded only if its
 bound is at most the threshold ``F(incumbent) + gap max(1, |F(incumbent)|) / 2``; the returned
 bound is the largest exact value or discarded bound seen, plus a rounding margin of
 ``(k + 2) (2.3e-16 N + 1e-13) n + 1e-11 max(1, |F|)`` (``k + 2`` sums of ``N`` terms in
 ``[0, 1]`` weighted by ``q``; every gain is a product of factors in ``[0, 1]``, computed to a few
 units in the last place), so it bounds ``max F`` over the restricted domain.
+
+Measured (HM14_800_100, beta = 1, gap 1e-6, the known optimum as the threshold, i.e. the cost
+of the proof alone; CPU s under ``nice -n 10`` at load 3-5, 2 shared cores): (alpha, r) =
+(0.1, 9) 0.37, (0.1, 10) 0.81, (0.2, 7) 0.96, (0.2, 8) 3.4, (0.2, 9) 12.3, (0.2, 10) 35.5 --
+the nodes with 4-6 slots dominate, where the NW bound is about 2x the optimum at the root.
+Tried and dropped (same rows): the per-customer best completion
+``sum_i q_i f_i(A + customer i's k best candidates)`` as a second node bound (decisive at 6% of
+the nodes, half of the time: an ``N x m`` partition per node; 2.2-2.7x slower with it); the NW
+cut at ``S = A + the k best candidates`` and its convex combinations with the NW cut at ``A``
+(3-8x more nodes: its smaller ``U_out`` changed the branching); the cut at the include sibling
+``A + j`` for the exclude child (valid for all sets; 5-10% fewer gains, 1.7x slower);
+branching on the smallest top-k gain or the largest ``U_in`` (2-10x more nodes).
 """
 
 from __future__ import annotations
@@ -96,12 +106,14 @@ def branch_and_bound_erm(
     deadline_at: float | None = None,
     progress: Callable[[np.ndarray, float], None] | None = None,
     upper: float = math.inf,
+    cpu_seconds: float | None = None,
 ) -> EnumerationResult:
     """Maximise the ERM capture ``F`` over the sets ``fixed_one u X``, ``X`` a subset of the
     free locations of size ``min(budget - |fixed_one|, #free)`` (module docstring).
     ``incumbent`` (a feasible set of value ``incumbent_value``) seeds the threshold; ``gap`` is
     the relative gap of ``solve_oa``; ``deadline_at`` a ``time.perf_counter()`` instant after
-    which it stops incomplete (also on Ctrl-C). ``progress(best_mask, bound)`` as in
+    which it stops incomplete (also on Ctrl-C), ``cpu_seconds`` a budget of process CPU seconds
+    with the same effect. ``progress(best_mask, bound)`` as in
     :func:`oa_chi2_branch_and_bound.branch_and_bound_chi2` (open nodes carry their parent's
     bound, the root ``upper``)."""
     sc = scaled_scores(np.asarray(a, dtype=float))
@@ -117,6 +129,7 @@ def branch_and_bound_erm(
     best_mask = np.asarray(incumbent, dtype=bool).copy()
     best = float(incumbent_value)
     t0 = sc.scores(fixed_one)
+    vT = np.ascontiguousarray(v.T)  # (D, N): a node reads whole rows of its candidates
     obj = SetObjective(np.asarray(a, dtype=float), q)
     pruned_max = -math.inf
     evaluated = 0
@@ -141,12 +154,16 @@ def branch_and_bound_erm(
         open_nodes = max((node[4] for node in stack), default=-math.inf)
         return max(best, pruned_max, open_nodes) + 1e-11 * max(1.0, abs(best)) + rounding
 
-    # (scaled scores of A, members, candidates, k, bound of the parent)
-    stack = [(t0, np.zeros(0, dtype=np.int64), free, k0, float(upper))]
+    # (scaled scores of A, members, candidates, k, bound of the parent, F(A) and the gains of
+    # the candidates when known: None, or the parent's for an exclude child)
+    stack = [(t0, np.zeros(0, dtype=np.int64), free, k0, float(upper), None, None)]
     reported = time.perf_counter()
+    cpu_stop = None if cpu_seconds is None else time.process_time() + cpu_seconds
     while stack:
         now = time.perf_counter()
-        if (deadline_at is not None and now > deadline_at) or interrupt.requested():
+        late = deadline_at is not None and now > deadline_at
+        late = late or (cpu_stop is not None and time.process_time() > cpu_stop)
+        if late or interrupt.requested():
             left = sum(count_sets(node[2].size, node[3]) for node in stack)
             return EnumerationResult(
                 best_mask, best, None, False, total, evaluated, 0, 0, fixed, left
@@ -154,19 +171,21 @@ def branch_and_bound_erm(
         if progress is not None and now - reported >= PROGRESS_EVERY:
             progress(best_mask, running_bound())
             reported = now
-        tA, members, rest, k, _ = stack.pop()
+        tA, members, rest, k, _, base, g = stack.pop()
         bt = b + tA
-        base = float(q @ (tA / bt))
+        if base is None:
+            base = float(q @ (tA / bt))
         if k == 0 or rest.size <= k:  # one set: the members plus the candidates left, if slots
             last = rest[:k]
             t = tA + v[:, last].sum(axis=1)
             evaluated += 1
             record(float(q @ (t / (b + t))), np.concatenate([members, last]))
             continue
-        x = v[:, rest]
-        w = q * (b / bt)
-        g = w @ (x / (bt[:, None] + x))  # marginal gains F(A + j) - F(A)
-        evaluated += rest.size
+        if g is None:  # marginal gains F(A + j) - F(A) (an exclude child reuses its parent's)
+            den = vT[rest]  # (m, N), rows contiguous
+            den /= den + bt
+            g = den @ (q * (b / bt))
+            evaluated += rest.size
         if k == 1:  # exact values of every set of the node
             i = int(np.argmax(g))
             record(base + float(g[i]), np.append(members, rest[i]))
@@ -174,9 +193,6 @@ def branch_and_bound_erm(
             continue
         level = threshold()
         ub = base + _top_sum(g, k)  # NW
-        if ub > level:  # the best completion per customer
-            top = -np.partition(-x, k - 1, axis=1)[:, :k].sum(axis=1)
-            ub = min(ub, float(q @ ((tA + top) / (bt + top))))
         if ub <= level:
             pruned_max = max(pruned_max, ub)
             continue
@@ -192,7 +208,10 @@ def branch_and_bound_erm(
             if force.any():
                 tA = tA + v[:, rest[force]].sum(axis=1)
                 members = np.concatenate([members, rest[force]])
-            stack.append((tA, members, rest[~drop & ~force], k - int(force.sum()), ub))
+            keep = ~drop & ~force
+            same = not force.any()  # only drops: the same members, the gains of the others
+            node = (base, g[keep]) if same else (None, None)
+            stack.append((tA, members, rest[keep], k - int(force.sum()), ub, *node))
             continue
         if k == 2:  # pairs above the level, exactly, in blocks
             order = np.argsort(-g, kind="stable")
@@ -205,11 +224,14 @@ def branch_and_bound_erm(
                 )
             ii, jj = ii[keep], jj[keep]
             step = max(1, BLOCK_WORK // max(N, 1))
-            xs = x[:, order]
+            xs = vT[cols]
             for lo in range(0, ii.size, step):
                 bi, bj = ii[lo : lo + step], jj[lo : lo + step]
-                t = tA[:, None] + xs[:, bi] + xs[:, bj]
-                vals = q @ (t / (b[:, None] + t))
+                t = xs[bi] + xs[bj]
+                t += tA
+                den = t + b
+                np.divide(t, den, out=t)
+                vals = t @ q
                 evaluated += bi.size
                 h = int(np.argmax(vals))
                 pruned_max = max(pruned_max, float(vals[h]))
@@ -218,8 +240,9 @@ def branch_and_bound_erm(
         j_pos = int(np.argmin(U_out))
         j = rest[j_pos]
         others = np.delete(rest, j_pos)
-        stack.append((tA, members, others, k, ub))  # exclude j (explored second)
-        stack.append((tA + v[:, j], np.append(members, j), others, k - 1, ub))
+        # exclude j (explored second; same members, so the same gains), then include j
+        stack.append((tA, members, others, k, ub, base, np.delete(g, j_pos)))
+        stack.append((tA + v[:, j], np.append(members, j), others, k - 1, ub, None, None))
     bound = running_bound()
     if progress is not None:
         progress(best_mask, bound)

@@ -43,7 +43,7 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    restricted domain, maxed with the incumbent as in step 3.
    5b. ERM hand-over (at most :data:`BRANCH_AND_BOUND_CUSTOMERS` customers): after
    :data:`ERM_MASTER_SLICE` seconds of master, the Nemhauser-Wolsey branch-and-bound of
-   :mod:`oa_erm_branch_and_bound` gets :data:`ERM_BB_SLICE` seconds; if it does not finish, a
+   :mod:`oa_erm_branch_and_bound` gets :data:`ERM_BB_SLICE` CPU seconds; if it does not finish, a
    new master solve (same rows, the better incumbent) gets the rest of the time. Every phase's
    bound is valid for the restricted domain, so the smallest one is used.
 
@@ -237,9 +237,9 @@ MASTER_SLICE = 1.0
 #: (NYC synthetic seeds 0, 1, r = 3, rho in {1e2, 1e4}, where C(49, 3) N = 1.5e9 had handed over)
 #: the master alone proves in 2.0-5.1 CPU s against 4.5-10.4 s with the hand-over.
 BRANCH_AND_BOUND_WORK, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
-#: ERM with at most BRANCH_AND_BOUND_CUSTOMERS customers: the master's first slice, then the
-#: Nemhauser-Wolsey branch-and-bound (:mod:`oa_erm_branch_and_bound`) for at most
-#: ERM_BB_SLICE seconds, then the master again (from the better incumbent) for the rest
+#: ERM with at most BRANCH_AND_BOUND_CUSTOMERS customers: the master's first slice (seconds),
+#: then the Nemhauser-Wolsey branch-and-bound (:mod:`oa_erm_branch_and_bound`) for at most
+#: ERM_BB_SLICE CPU seconds, then the master again (from the better incumbent) for the rest
 ERM_MASTER_SLICE, ERM_BB_SLICE = 2.0, 6.0
 
 
@@ -626,11 +626,10 @@ def solve_oa(
             progress(mask, max(min(running, upper), oracle.best_value))
 
         if kind == "erm":  # a time box; the master resumes if it does not finish
-            stop_bb = time.perf_counter() + ERM_BB_SLICE
-            stop_bb = stop_bb if stop is None else min(stop, stop_bb)
             en = branch_and_bound_erm(
-                a, q, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop_bb,
+                a, q, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop,
                 progress=None if progress is None else report, upper=upper,
+                cpu_seconds=ERM_BB_SLICE,
             )  # fmt: skip
         else:
             en = branch_and_bound_chi2(
@@ -648,7 +647,7 @@ def solve_oa(
             bound = min(bound, U)
             out["status"] = "branch-and-bound"
         elif kind == "erm" and (stop is None or time.perf_counter() < stop):
-            msg_enum += f" (stopped after {ERM_BB_SLICE:g} s; master resumed)"
+            msg_enum += f" (stopped after {ERM_BB_SLICE:g} CPU s; master resumed)"
             kwargs["incumbent"] = best
             kwargs["time_limit"] = None if stop is None else max(stop - time.perf_counter(), 0.01)
             try:
