@@ -147,3 +147,21 @@ def test_no_slot_left_gives_the_fixed_set() -> None:
     assert res.value == pytest.approx(_value(inst, np.flatnonzero(res.mask)), rel=1e-12)
     assert res.value >= exact * (1 - 1e-12)
     assert exact - 1e-12 <= res.bound <= res.value * (1 + 1e-8)
+
+
+def test_cpu_budget_and_its_extension_by_the_estimate() -> None:
+    """``cpu_seconds`` stops the search incomplete (no bound); ``cpu_extend_to`` lets it go on
+    while the estimated total is within it, to the same proven optimum as without a budget."""
+    inst = _instance(1, N=300, D=30)
+    none = np.zeros(30, dtype=bool)
+    full = branch_and_bound_erm(inst.a, inst.q, 6, none, none, none, 0.0, 1e-9)
+    assert full.complete and full.bound >= full.value
+    short = branch_and_bound_erm(inst.a, inst.q, 6, none, none, none, 0.0, 1e-9, cpu_seconds=0.01)
+    assert not short.complete and short.bound is None and short.remaining > 0
+    long = branch_and_bound_erm(
+        inst.a, inst.q, 6, none, none, none, 0.0, 1e-9, cpu_seconds=0.01, cpu_extend_to=1e9
+    )
+    assert long.complete and long.remaining == 0
+    assert long.value == pytest.approx(full.value, rel=1e-12)
+    assert long.bound == pytest.approx(full.bound, rel=1e-12)
+    assert full.value == pytest.approx(_value(inst, np.flatnonzero(full.mask)), rel=1e-12)

@@ -43,8 +43,9 @@ outer approximation; Ljubic & Moreno 2018 branch-and-cut for MNL capture):
    restricted domain, maxed with the incumbent as in step 3.
    5b. ERM hand-over (at most :data:`BRANCH_AND_BOUND_CUSTOMERS` customers): after
    :data:`ERM_MASTER_SLICE` seconds of master, the Nemhauser-Wolsey branch-and-bound of
-   :mod:`oa_erm_branch_and_bound` gets :data:`ERM_BB_SLICE` CPU seconds; if it does not finish, a
-   new master solve (same rows, the better incumbent) gets the rest of the time. Every phase's
+   :mod:`oa_erm_branch_and_bound` gets :data:`ERM_BB_SLICE` CPU seconds (longer while its
+   estimated total stays within :data:`ERM_BB_ESTIMATE`); if it does not finish, a new master
+   solve (same rows, the better incumbent) gets the rest of the time. Every phase's
    bound is valid for the restricted domain, so the smallest one is used.
 
 Choices made by measurement (this machine, 2 shared cores; ``benchmarks/facility_location_oa.py``):
@@ -239,8 +240,10 @@ MASTER_SLICE = 1.0
 BRANCH_AND_BOUND_WORK, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
 #: ERM with at most BRANCH_AND_BOUND_CUSTOMERS customers: the master's first slice (seconds),
 #: then the Nemhauser-Wolsey branch-and-bound (:mod:`oa_erm_branch_and_bound`) for at most
-#: ERM_BB_SLICE CPU seconds, then the master again (from the better incumbent) for the rest
-ERM_MASTER_SLICE, ERM_BB_SLICE = 2.0, 6.0
+#: ERM_BB_SLICE CPU seconds, longer while its estimated total stays within ERM_BB_ESTIMATE CPU
+#: seconds (:func:`oa_erm_branch_and_bound.branch_and_bound_erm`), then the master again (from
+#: the better incumbent) for the rest
+ERM_MASTER_SLICE, ERM_BB_SLICE, ERM_BB_ESTIMATE = 2.0, 3.0, 60.0
 
 
 @dataclass
@@ -629,7 +632,7 @@ def solve_oa(
             en = branch_and_bound_erm(
                 a, q, r, fixed_zero, fixed_one, best, oracle.best_value, gap, stop,
                 progress=None if progress is None else report, upper=upper,
-                cpu_seconds=ERM_BB_SLICE,
+                cpu_seconds=ERM_BB_SLICE, cpu_extend_to=ERM_BB_ESTIMATE,
             )  # fmt: skip
         else:
             en = branch_and_bound_chi2(
@@ -647,7 +650,7 @@ def solve_oa(
             bound = min(bound, U)
             out["status"] = "branch-and-bound"
         elif kind == "erm" and (stop is None or time.perf_counter() < stop):
-            msg_enum += f" (stopped after {ERM_BB_SLICE:g} CPU s; master resumed)"
+            msg_enum += " (stopped by its CPU budget; master resumed)"
             kwargs["incumbent"] = best
             kwargs["time_limit"] = None if stop is None else max(stop - time.perf_counter(), 0.01)
             try:
