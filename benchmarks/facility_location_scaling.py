@@ -183,7 +183,11 @@ def run_row(
 
 def hm14_d100(time_limit: float, quick: bool) -> int:
     """HM14_800_100 ERM (gap 1e-6) on the grid alpha in {0.05, 0.1, 0.2}, beta in
-    {1, 2, 5, 10}, r = 2..10 (``--quick``: r in {2, 10}): seconds per row, median and max."""
+    {1, 2, 5, 10}, r = 2..10 (``--quick``: r in {2, 10}), side by side in one process: the
+    default route (master slice, then the ERM branch-and-bound of
+    :mod:`dro_opt.algorithms.oa_erm_branch_and_bound`) and the master alone
+    (``branch_and_bound=False``), alternating which runs first; CPU and wall seconds per row,
+    the CPU ratio, medians and maxima."""
     from pathlib import Path
 
     from dro_opt.models.facility_location.hm14 import read_hm14
@@ -193,30 +197,46 @@ def hm14_d100(time_limit: float, quick: bool) -> int:
     if not path.exists():
         print(f"data not found: {path}", file=sys.stderr)
         return 2
-    print("## ERM, HM14_800_100, gap 1e-6, 1 thread (load average before each row)")
-    times, cpus, worst = [], [], None
+    print("## ERM, HM14_800_100, gap 1e-6, 1 thread: default route | master alone (load before)")
+    routes = {"default": True, "master": False}
+    cpus: dict[str, list[float]] = {name: [] for name in routes}
+    walls: dict[str, list[float]] = {name: [] for name in routes}
+    row = 0
     for alpha in (0.05, 0.1, 0.2):
         for beta in (1.0, 2.0, 5.0, 10.0):
             inst = read_hm14(path, alpha, beta)
             for b in (2, 10) if quick else range(2, 11):
-                load, c0 = os.getloadavg()[0], time.process_time()
-                res = solve_oa(inst, b, "erm", gap=1e-6, time_limit=time_limit)
-                cpu = time.process_time() - c0
-                times.append(res.seconds)
-                cpus.append(cpu)
-                if worst is None or res.seconds > worst[0]:
-                    worst = (res.seconds, alpha, beta, b)
+                load = os.getloadavg()[0]
+                names = list(routes) if row % 2 == 0 else list(routes)[::-1]
+                got = {}
+                for name in names:
+                    c0 = time.process_time()
+                    res = solve_oa(
+                        inst, b, "erm", gap=1e-6, time_limit=time_limit,
+                        branch_and_bound=routes[name],
+                    )  # fmt: skip
+                    got[name] = (time.process_time() - c0, res)
+                    cpus[name].append(got[name][0])
+                    walls[name].append(res.seconds)
+                row += 1
+                (c_new, r_new), (c_old, r_old) = got["default"], got["master"]
+                same = abs(r_new.value - r_old.value) <= 1e-6 * max(1.0, abs(r_old.value))
                 print(
-                    f"HM14_800_100 {alpha:5.2f} {beta:4.0f} {b:2d} {res.seconds:9.3f} s "
-                    f"cpu {cpu:8.3f} s {res.status.value:>8} {res.value:12.6f} "
-                    f"gap={res.gap:.1e} load {load:.1f}",
+                    f"HM14_800_100 {alpha:5.2f} {beta:4.0f} {b:2d}  cpu {c_new:7.2f} wall "
+                    f"{r_new.seconds:7.2f} {r_new.status.value:>8} | cpu {c_old:7.2f} wall "
+                    f"{r_old.seconds:7.2f} {r_old.status.value:>8} | old/new cpu "
+                    f"{c_old / max(c_new, 1e-9):5.2f}  {r_new.value:12.6f}"
+                    f"{'' if same else ' VALUES DIFFER'}  load {load:.1f}",
                     flush=True,
                 )
-    print(
-        f"  D=100: wall median {statistics.median(times):.3f} max {max(times):.3f} "
-        f"(alpha={worst[1]}, beta={worst[2]:g}, r={worst[3]}); CPU median "
-        f"{statistics.median(cpus):.3f} max {max(cpus):.3f}; rows {len(times)}"
-    )
+    for name in routes:
+        c, w = cpus[name], walls[name]
+        print(
+            f"  {name:>7}: CPU median {statistics.median(c):.3f} max {max(c):.2f}, rows over "
+            f"10 CPU s {sum(x > 10 for x in c)}; wall median {statistics.median(w):.3f} max "
+            f"{max(w):.2f}; rows {len(c)}"
+        )
+    print(f"  load at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
