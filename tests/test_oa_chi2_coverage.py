@@ -13,7 +13,7 @@ from scipy.special import expit
 from test_oa_chi2_master import _local_instance, _uniform_taste
 
 from dro_opt.algorithms.capture_objectives import capture_probabilities
-from dro_opt.algorithms.oa_chi2_coverage import coverage_discards
+from dro_opt.algorithms.oa_chi2_coverage import coverage_discards, reach
 from dro_opt.models.facility_location import evaluate
 
 
@@ -30,25 +30,30 @@ def _log_scores(a: np.ndarray, A: list[int]) -> np.ndarray:
 
 
 def test_score_reach_bounds_every_customer_of_every_set_and_the_submodular_form() -> None:
-    """The proof step ``f_i(A u X) <= max_{j in X} t_ij`` for every set of random nodes, and
-    ``t_ij <= f_i(A) + k g_ij`` (concavity), strictly somewhere when ``k >= 2``."""
+    """The proof step ``f_i(A u X) <= max_{j in X} t_ij`` for every set of random nodes, for
+    :func:`reach` in linear and in log space; ``t_ij <= f_i(A) + k g_ij`` (concavity), strictly
+    somewhere when ``k >= 2``, and below the pigeonhole term ``phi(s_i(A) + k e_ij)`` alone
+    somewhere (the best-others term takes part)."""
     rng = np.random.default_rng(3)
-    strict = 0
-    for inst, r in ((_uniform_taste(1), 4), (_local_instance(2), 4)):
+    strict = others = 0
+    for inst, r in ((_uniform_taste(1), 4), (_local_instance(2), 4), (_local_instance(4), 5)):
         a, D = inst.a, inst.num_locations
         for A, R, k in _random_nodes(D, r, rng, 10):
             LA = _log_scores(a, A)
-            t = expit(np.logaddexp(LA[:, None], a[:, R] + np.log(k)))
+            t = reach(LA, a[:, R], k, np.exp(a[:, R]))
+            assert np.allclose(t, reach(LA, a[:, R], k, None), rtol=1e-12, atol=1e-300)
             fA = expit(LA)
             old = fA[:, None] + k * (expit(np.logaddexp(LA[:, None], a[:, R])) - fA[:, None])
-            assert np.all(t <= old + 1e-15)
+            pigeon = expit(np.logaddexp(LA[:, None], a[:, R] + np.log(k)))
+            assert np.all(t <= old + 1e-15) and np.all(t <= pigeon * (1 + 1e-12))
             strict += k >= 2 and bool(np.any(t < old - 1e-3))
+            others += bool(np.any(t < pigeon - 1e-3))
             col = {j: c for c, j in enumerate(R)}
             for X in itertools.combinations(R, k):
                 f = capture_probabilities(a, np.isin(np.arange(D), A + list(X)).astype(float))
-                reach = t[:, [col[j] for j in X]].max(axis=1)
-                assert np.all(f <= reach * (1 + 1e-12) + 1e-15)
-    assert strict >= 5  # the concavity gap is there: the new reach is tighter
+                bound = t[:, [col[j] for j in X]].max(axis=1)
+                assert np.all(f <= bound * (1 + 1e-12) + 1e-15)
+    assert strict >= 5 and others >= 3  # both terms are tighter somewhere
 
 
 def _submodular_discards(p, LA, sub, k, delta, radius) -> bool:

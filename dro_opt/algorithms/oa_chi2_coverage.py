@@ -8,17 +8,20 @@ radius ``radius`` around ``p`` (docs/conventions.md, 'Chi-square DRO'); a node h
 
 **Claim.** Let ``delta > 0``, ``m = 1 / (1 + 2 radius)``, ``s_i(A) = sum_{j in A} exp(a_ij)``
 the score of the members (``f_i(A) = s_i(A) / (1 + s_i(A))``, ``phi(s) = s / (1 + s)``),
-``t_ij = phi(s_i(A) + k exp(a_ij))`` (customer ``i``'s capture probability if ``j`` came ``k``
-times), ``C_0 = {i : f_i(A) > delta}`` and ``C_j = {i not in C_0 : t_ij > delta}``. If
+``e_ij = exp(a_ij)``, ``O_ij`` the sum of the ``k - 1`` largest ``e_il``, ``l in R``, ``l != j``,
+``t_ij = phi(s_i(A) + min(k e_ij, e_ij + O_ij))`` (customer ``i``'s capture probability if ``j``
+came ``k`` times, or with ``i``'s best ``k - 1`` other candidates), ``C_0 = {i : f_i(A) >
+delta}`` and ``C_j = {i not in C_0 : t_ij > delta}``. If
 
     p(C_0) + (sum of the k largest p(C_j), j in R)  <  1 - m,
 
 then ``F(T) <= n delta`` for every set ``T`` of the node.
 
-*Proof.* The score is modular and ``phi`` is increasing, so
-``f_i(A u X) = phi(s_i(A) + sum_{j in X} exp(a_ij)) <= phi(s_i(A) + k max_{j in X} exp(a_ij))
-= max_{j in X} t_ij``. Hence a customer with ``f_i(T) > delta`` is in ``C_0`` or in ``C_j`` for
-some ``j in X``, and the set
+*Proof.* The score is modular and ``phi`` is increasing. Let ``j* in X`` have the largest
+``e_ij``; then ``sum_{j in X} e_ij <= k e_ij*`` and ``sum_{j in X} e_ij <= e_ij* + O_ij*`` (the
+other ``|X| - 1 <= k - 1`` members are among the others), so ``f_i(A u X) = phi(s_i(A) +
+sum_{j in X} e_ij) <= t_ij* <= max_{j in X} t_ij``. Hence a customer with ``f_i(T) > delta`` is
+in ``C_0`` or in ``C_j`` for some ``j in X``, and the set
 ``U = {i : f_i(T) <= delta}`` has ``p(U) >= 1 - p(C_0) - sum_{j in X} p(C_j) > m``. The
 distribution ``P = p 1_U / p(U)`` has divergence ``sum_i p_i (P_i / p_i - 1)^2 / 2 =
 (1 / p(U) - 1) / 2 < (1 / m - 1) / 2 = radius``, so it lies in the ball and
@@ -33,10 +36,12 @@ with the submodular form below (at most that with ``t_ij``) against ``1 - m = 0.
 ``t_ij`` is at most the submodular form ``f_i(A) + k (f_i(A + j) - f_i(A))`` used before (``phi``
 is concave: ``phi(s + k e) <= phi(s) + k (phi(s + e) - phi(s))``), so the reached sets are
 smaller and the test (and the graded row) is tighter, much so near a location (``s_i(A) = 0``,
-``exp(a_ij) = 1``, ``k = 5``: 0.83 against 2.5).
+``exp(a_ij) = 1``, ``k = 5``: 0.83 against 2.5); the second term cuts the strongest candidates
+of a customer whose other candidates are weak (``e_i = (1, 0.1, 0.1, 0.1, 0.1)``, ``k = 5``:
+``phi(1.4) = 0.58`` for the first against ``phi(5) = 0.83``).
 
-Rounding: ``t_ij`` is a capture probability computed in log space (``expit`` of
-``logaddexp(log s_i(A), a_ij + log k)``, relative error below ``1e-15``); a customer counts as
+Rounding: ``t_ij`` is a capture probability computed from a few sums of scores (relative error
+a few units of ``1e-16``: :func:`reach`); a customer counts as
 reached when ``t_ij`` exceeds ``delta`` minus ``1e-9`` relative and ``1e-15`` absolute, and in
 ``C_0`` when ``f_i(A)`` exceeds ``delta`` minus the same room, so rounding can only enlarge the
 reached sets (a weaker, still valid, test), and the comparison with ``1 - m`` keeps ``1e-12`` of
@@ -86,13 +91,38 @@ def coverage_discards(
     return reached_A + float(top.sum()) < (1.0 - m) - 1e-12
 
 
+def _others_top(E: np.ndarray, k: int) -> np.ndarray:
+    """``O_ij`` = the sum of the ``k - 1`` largest entries of row ``i`` of ``E`` (N, m) other
+    than column ``j`` (one copy of ``E_ij`` removed): ``T_k - E_ij`` where ``E_ij`` is at least
+    the ``(k - 1)``-th largest value (then it belongs to the top ``k``, ties included), else
+    ``T_{k-1}`` (``T_l`` the sum of the ``l`` largest)."""
+    m = E.shape[1]
+    if k <= 1:
+        return np.zeros_like(E)
+    if k >= m:
+        return E.sum(axis=1, keepdims=True) - E
+    top = -np.sort(-np.partition(E, m - k, axis=1)[:, m - k :], axis=1)  # (N, k) descending
+    T_k = top.sum(axis=1, keepdims=True)
+    kth1 = top[:, k - 2 : k - 1]  # the (k - 1)-th largest
+    return np.where(E >= kth1, T_k - E, T_k - top[:, k - 1 :])
+
+
 def reach(LA: np.ndarray, sub: np.ndarray, k: int, E_sub: np.ndarray | None) -> np.ndarray:
-    """``t_ij = phi(s_i(A) + k exp(a_ij))`` of the module docstring (N, m): in log space, or
-    from the scores ``E_sub = exp(sub)`` (no overflow: the caller checks) as ``x / (1 + x)``
-    with ``x = s_i(A) + k E_ij`` (a few units in the last place either way)."""
+    """``t_ij`` of the module docstring (N, m), ``min(phi(s_i(A) + k e_ij), phi(s_i(A) + e_ij +
+    O_ij))`` with ``e_ij = exp(a_ij)`` and ``O_ij`` the ``k - 1`` largest other scores of
+    customer ``i`` (:func:`_others_top`): in log space (the scores shifted by each row's
+    largest log-odds), or from the scores ``E_sub = exp(sub)`` (no overflow: the caller
+    checks) as ``x / (1 + x)`` (a few units in the last place either way)."""
     if E_sub is None:
-        return expit(np.logaddexp(LA[:, None], sub + math.log(k)))
-    x = np.exp(LA)[:, None] + k * E_sub
+        shift = np.max(sub, axis=1, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0.0)
+        Es = np.exp(sub - shift)  # <= 1: no overflow
+        with np.errstate(divide="ignore"):
+            log_pair = shift + np.log(Es + _others_top(Es, k))
+        log_reach = np.minimum(sub + math.log(k), log_pair)
+        return expit(np.logaddexp(LA[:, None], log_reach))
+    sA = np.exp(LA)[:, None]
+    x = sA + np.minimum(k * E_sub, E_sub + _others_top(E_sub, k))
     x /= 1.0 + x
     return x
 
