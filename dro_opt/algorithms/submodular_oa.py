@@ -238,6 +238,14 @@ MASTER_SLICE = 1.0
 #: (NYC synthetic seeds 0, 1, r = 3, rho in {1e2, 1e4}, where C(49, 3) N = 1.5e9 had handed over)
 #: the master alone proves in 2.0-5.1 CPU s against 4.5-10.4 s with the hand-over.
 BRANCH_AND_BOUND_WORK, BRANCH_AND_BOUND_CUSTOMERS = 1e13, 10_000
+#: beyond this many customers the SCIP master separates one round per node instead of three:
+#: each round is a pass over all N x D entries, the node LPs are cheap. Uniform square
+#: instance, ERM r = 6 (CPU s, same optimum): N = 20,000: 19.2 s, 928 nodes, 593 rounds vs
+#: 34.4 s, 690 nodes, 1,073 rounds; N = 82,341: 25.9 s (656 nodes, 386 rounds) vs 47.1 s (453,
+#: 708); N = 10,000: 3.3 vs 3.1 s; NYC synthetic (N = 82,341) ERM r = 10 1.75 vs 1.99 s,
+#: chi-square r = 6 rho = 1e4 3.03 / 2.95 vs 3.25 / 3.42 s (seeds 0 / 1), load about 3. At
+#: HM14 size (N = 800, cheap rounds) one round per node was slower (oa_core docstring).
+NODE_ROUNDS_CUSTOMERS = 10_000
 #: ERM with at most BRANCH_AND_BOUND_CUSTOMERS customers: the master's first slice (seconds),
 #: then the Nemhauser-Wolsey branch-and-bound (:mod:`oa_erm_branch_and_bound`) for at most
 #: ERM_BB_SLICE CPU seconds, longer while its estimated total stays within ERM_BB_ESTIMATE CPU
@@ -396,7 +404,10 @@ def _run_master(name: str, oracle: OAOracle, initial_rows: CutRows, kwargs: dict
     if name == "scip":
         from dro_opt.algorithms.oa_master_scip import solve_master_scip
 
-        return solve_master_scip(oracle, initial_rows, **kwargs)
+        params = None
+        if oracle.N > NODE_ROUNDS_CUSTOMERS:  # a round costs a pass over the customers
+            params = {"separating/maxrounds": 1}
+        return solve_master_scip(oracle, initial_rows, params=params, **kwargs)
     from dro_opt.algorithms.oa_master_highs import solve_master_highs
 
     return solve_master_highs(oracle, initial_rows, **kwargs)
@@ -455,8 +466,9 @@ def solve_oa(
     branch_and_bound : chi-square: a master that has not closed the gap within
         :data:`MASTER_SLICE` seconds hands over to the certified combinatorial
         branch-and-bound (:mod:`oa_chi2_branch_and_bound`) for the rest of the time, when the
-        restricted domain is small enough (:data:`BRANCH_AND_BOUND_WORK`); False keeps the
-        master for the whole time.
+        restricted domain is small enough (:data:`BRANCH_AND_BOUND_WORK`); ERM: the same after
+        :data:`ERM_MASTER_SLICE` seconds, to :mod:`oa_erm_branch_and_bound` within a CPU
+        budget, then back to the master (step 5b); False keeps the master for the whole time.
     progress : called as ``progress(incumbent_mask, bound)`` after the incumbent phase, after the
         bound tightening and whenever the master's proven bound changes (bound-over-time; the
         bound is the same certified quantity as the returned ``bound``: master dual bound plus
