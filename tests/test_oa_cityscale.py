@@ -126,6 +126,26 @@ def test_small_city_like_instance_matches_enumeration(seed: int, r: int) -> None
     assert res.bound >= bf.value * (1 - 1e-12)
 
 
+def test_drop_tables_equal_their_definition() -> None:
+    """Every entry of :meth:`SubmodularCuts._drop_tables` is the score of the ``m + 1`` best
+    locations of the row without position ``p`` (column ``m``: the ``m`` best), computed here
+    from a full row sort, for every ``m``, with ties, cached or built again."""
+    rng = np.random.default_rng(7)
+    D = 9
+    a = np.round(rng.normal(-1.0, 1.5, (40, D)), 1)  # ties
+    cuts = SubmodularCuts(a, 4)
+    cuts._ensure_top(D)
+    top = -np.sort(-cuts.v, axis=1)
+    tables = {m: cuts._drop_tables(m).copy() for m in range(1, D)}
+    for m, table in tables.items():
+        expected = np.empty_like(table)
+        for p in range(m + 1):
+            expected[:, p] = np.delete(top[:, : m + 1], p, axis=1).sum(axis=1)
+        np.testing.assert_allclose(table, expected, rtol=1e-14, atol=0)
+        cuts._drop_cache.clear()
+        np.testing.assert_allclose(cuts._drop_tables(m), table, rtol=1e-14, atol=0)
+
+
 @pytest.mark.parametrize("budget", [1, 2])
 def test_drop_coefficients_equal_the_gain_at_the_m_best_others(budget: int) -> None:
     """``c_ij(m)`` is the gain of ``j`` at the ``m`` best other locations of row ``i``
