@@ -251,7 +251,10 @@ NODE_ROUNDS_CUSTOMERS = 10_000
 #: ERM_BB_SLICE CPU seconds, longer while its estimated total stays within ERM_BB_ESTIMATE CPU
 #: seconds (:func:`oa_erm_branch_and_bound.branch_and_bound_erm`), then the master again (from
 #: the better incumbent) for the rest
-ERM_MASTER_SLICE, ERM_BB_SLICE, ERM_BB_ESTIMATE = 2.0, 3.0, 60.0
+#: (HM14_800_100, beta = 1, from the greedy + swap incumbent: alpha = 0.2, r = 9 estimates 18.8 /
+#: 18.3 / 22.9 s after 2 / 4 / 8 CPU s and finishes; r = 10 43.6 / 50.3 / 59.2 s, where the
+#: master alone takes about 50 s and the search does not find the optimum early: it goes back)
+ERM_MASTER_SLICE, ERM_BB_SLICE, ERM_BB_ESTIMATE = 2.0, 3.0, 30.0
 
 
 @dataclass
