@@ -253,8 +253,10 @@ NODE_ROUNDS_CUSTOMERS = 10_000
 #: the better incumbent) for the rest
 #: (HM14_800_100, beta = 1, from the greedy + swap incumbent: alpha = 0.2, r = 9 estimates 18.8 /
 #: 18.3 / 22.9 s after 2 / 4 / 8 CPU s and finishes; r = 10 43.6 / 50.3 / 59.2 s, where the
-#: master alone takes about 50 s and the search does not find the optimum early: it goes back)
-ERM_MASTER_SLICE, ERM_BB_SLICE, ERM_BB_ESTIMATE = 2.0, 3.0, 30.0
+#: master alone takes about 50 s and the search does not find the optimum early: it goes back;
+#: CPU seconds grow with the load, the estimates too: at load 6, 30 sent r = 9 back, 35.7 s vs
+#: 27.4 s for the master alone)
+ERM_MASTER_SLICE, ERM_BB_SLICE, ERM_BB_ESTIMATE = 2.0, 3.0, 40.0
 
 
 @dataclass
