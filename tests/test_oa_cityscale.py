@@ -129,7 +129,8 @@ def test_small_city_like_instance_matches_enumeration(seed: int, r: int) -> None
 def test_drop_tables_equal_their_definition() -> None:
     """Every entry of :meth:`SubmodularCuts._drop_tables` is the score of the ``m + 1`` best
     locations of the row without position ``p`` (column ``m``: the ``m`` best), computed here
-    from a full row sort, for every ``m``, with ties, cached or built again."""
+    from a full row sort, for every ``m``, with ties, for all rows and for row blocks or row
+    index sets (the callers' form), bit for bit the same entries."""
     rng = np.random.default_rng(7)
     D = 9
     a = np.round(rng.normal(-1.0, 1.5, (40, D)), 1)  # ties
@@ -142,8 +143,9 @@ def test_drop_tables_equal_their_definition() -> None:
         for p in range(m + 1):
             expected[:, p] = np.delete(top[:, : m + 1], p, axis=1).sum(axis=1)
         np.testing.assert_allclose(table, expected, rtol=1e-14, atol=0)
-        cuts._drop_cache.clear()
-        np.testing.assert_allclose(cuts._drop_tables(m), table, rtol=1e-14, atol=0)
+        assert np.array_equal(cuts._drop_tables(m, slice(5, 17)), table[5:17])
+        rows = np.array([30, 2, 2, 11])
+        assert np.array_equal(cuts._drop_tables(m, rows), table[rows])
 
 
 @pytest.mark.parametrize("budget", [1, 2])
@@ -182,3 +184,28 @@ def test_drop_coefficients_equal_the_gain_at_the_m_best_others(budget: int) -> N
         x = np.zeros(D)
         x[list(T)] = 1.0
         assert np.all(_f(a, T) <= const + coef @ x + 1e-13)
+
+
+def test_drop_coefficients_from_row_block_tables_equal_the_cached_ones(monkeypatch) -> None:
+    """Beyond ``DROP_CACHE_CUSTOMERS`` every call builds the table of its own rows: the drop
+    coefficients (all rows, a row block, a row index set) and a whole nested cut round must
+    be bit for bit those of the cached tables."""
+    import dro_opt.algorithms.submodular_cuts as sc
+
+    rng = np.random.default_rng(3)
+    a = np.round(rng.normal(-1.0, 1.5, (300, 12)), 1)
+    z = np.zeros(12)
+    z[[1, 4, 7, 9]] = [0.9, 0.7, 0.4, 0.2]
+    cols, rows = np.array([1, 4, 7]), np.array([5, 250, 250, 17])
+
+    def everything() -> list[np.ndarray]:
+        cuts = SubmodularCuts(a, 3)
+        out = [cuts.drop_columns(m, cols) for m in (1, 3, 5)]
+        out += [cuts.drop_columns(4, cols, slice(40, 90)), cuts.drop_columns(2, cols, rows)]
+        block = cuts.nested_best_cut(z)
+        return [*out, block.const, block.coef]
+
+    cached = everything()
+    monkeypatch.setattr(sc, "DROP_CACHE_CUSTOMERS", 0)
+    for x, y in zip(everything(), cached, strict=True):
+        assert np.array_equal(x, y)
