@@ -229,8 +229,12 @@ Progress = Callable[[np.ndarray | None, float | None], None]
 FEASTOL = 1e-10  # master LP feasibility tolerance (rows in probability units)
 EPSILON = 1e-9  # relative comparison tolerance of the master solver (node pruning)
 #: chi-square: seconds the master gets before the combinatorial branch-and-bound takes over
-#: (:mod:`oa_chi2_branch_and_bound`; easy rows stay with the master; module docstring, measurements)
-MASTER_SLICE = 1.0
+#: (:mod:`oa_chi2_branch_and_bound`; easy rows stay with the master);
+#: 0.3 instead of 1 s (the 48 HM14 rows of ``benchmarks/facility_location_oa.py --parts chi2
+#: --cpu-limit 15``, rows alternating, load 1.0-2.2): the same 34 rows proven, CPU median 2.80 vs
+#: 3.28 s, 1.41 vs 1.81 s on the proven rows; the unproven rows stop with slightly larger gaps
+#: (HM14_800_25, 0.1, 5, 10, 1e2: 1.0 vs 0.66), since their master had less time
+MASTER_SLICE = 0.3
 #: ... when there are at most BRANCH_AND_BOUND_CUSTOMERS customers and (sets of the restricted
 #: domain) x customers is at most BRANCH_AND_BOUND_WORK (HM14 D = 50, r = 10: 8e12; the coverage
 #: and Lagrangian bounds prune most of those sets). Beyond (city scale) the master keeps the whole
