@@ -90,6 +90,16 @@ time; ``cpu s`` of that run)::
        (1e6 / 1e5: 9.0x cpu, 2.4x wall; at 1e6: 7f14aac 23.90 s cpu, 1939 MiB; a574cfa
        43.5 s cpu, 2389 MiB; separate runs, not interleaved)
 
+Session 8 (``--targets``, final code, CPU s, load about 1-2 with a test run beside it): city
+ERM r = 3 / 6 / 10, seeds 0 / 1: 0.89 / 0.96 / 1.96 and 0.91 / 1.19 / 1.66 (median 1.08, target
+1); chi-square r = 6, rho = 1e2 / 1e3 / 1e4: 1.32 / 1.85 / 3.11 and 1.53 / 1.57 / 2.37 (target 3);
+N = 1e5 / 1e6 ERM r = 6: 1.21 / 11.75 s (9.7x), peak 1.41 GB; uniform ERM 23.5 s, 387 rounds,
+chi-square rho = 1e3 57.7 s, 729 rounds (session start: 49.0 s / 109 s)::
+
+    python benchmarks/facility_location_scaling.py --targets city
+    python benchmarks/facility_location_scaling.py --targets million
+    python benchmarks/facility_location_scaling.py --targets uniform --time-limit 900
+
 (The peak MiB includes the interpreter and the imports of the tree that runs: the chi-square
 N = 1e4 difference above is the import baseline, 178 vs 72 MiB, not the algorithm.)
 
