@@ -15,7 +15,8 @@ import pytest
 
 import dro_opt.algorithms.submodular_oa as submodular_oa
 from dro_opt.algorithms.greedy import SetObjective, greedy, local_search
-from dro_opt.algorithms.oa_erm_branch_and_bound import _fixing_bounds, branch_and_bound_erm
+from dro_opt.algorithms.oa_chi2_lagrangian import fixing_bounds
+from dro_opt.algorithms.oa_erm_branch_and_bound import branch_and_bound_erm
 from dro_opt.models.facility_location import evaluate
 from dro_opt.models.facility_location.bruteforce import brute_force
 from dro_opt.models.facility_location.instance import MCFLPInstance
@@ -102,7 +103,7 @@ def test_fixing_bounds_bound_every_set_of_the_node() -> None:
         k = int(rng.integers(2, 5))
         base = _value(inst, A)
         g = np.array([_value(inst, [*A, j]) - base for j in R])
-        U_in, U_out = _fixing_bounds(base, g, k)
+        U_in, U_out = fixing_bounds(base, g, k)
         nw = base + np.sort(g)[::-1][:k].sum()
         assert max(U_in.max(), U_out.max()) <= nw + 1e-12
         for X in itertools.combinations(range(len(R)), k):

@@ -62,16 +62,43 @@ import numpy as np
 
 from dro_opt.algorithms.oa_chi2_batch import SHRINK, certify, newton_eta, prefix_eta
 
-__all__ = ["ball_points", "fixings", "lagrangian_bound", "shared_completion_bound"]
+__all__ = [
+    "ball_points",
+    "fixing_bounds",
+    "fixings",
+    "lagrangian_bound",
+    "shared_completion_bound",
+    "top_sum",
+]
 
 #: step lengths of the batched line search of :func:`lagrangian_bound`
 STEPS = np.array([0.03, 0.08, 0.15, 0.25, 0.4, 0.6, 0.8, 1.0])
 
 
-def _top_sum(v: np.ndarray, k: int) -> float:
+def top_sum(v: np.ndarray, k: int) -> float:
+    """Sum of the ``k`` largest entries of ``v`` (0 for ``k <= 0``)."""
+    if k <= 0:
+        return 0.0
     if k >= v.size:
         return float(v.sum())
     return float(np.partition(v, v.size - k)[v.size - k :].sum())
+
+
+def fixing_bounds(base: float, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(U_in, U_out)`` of a modular node bound ``base + (the k largest g_j)`` (``k >= 1``):
+    ``U_in(j) = base + g_j + (the k - 1 largest g_l, l != j)`` bounds the node's sets that
+    contain ``j``, ``U_out(j) = base + (the k largest g_l, l != j)`` those that miss it (module
+    docstring, 'Fixings from the same P'; also the ERM branch-and-bound's fixings)."""
+    m = g.size
+    srt = np.sort(g)[::-1]
+    top_k = srt[:k].sum()
+    kth = srt[k - 1]
+    k1th = srt[k] if m > k else 0.0
+    in_top = g >= kth  # ties: conservative (treated as in the top)
+    # k - 1 largest others: top_k minus g_j when j is in the top, else minus the k-th value
+    U_in = base + g + np.where(in_top, top_k - g, top_k - kth)
+    U_out = base + np.where(in_top, top_k - g + k1th, top_k)
+    return U_in, U_out
 
 
 def shared_completion_bound(
@@ -81,7 +108,7 @@ def shared_completion_bound(
     the rounding margin; ``fA`` (N,) the node's capture probabilities, ``G`` (N, m) the gains."""
     gP = G.T @ P
     margin = (k + 2) * (2.3e-16 * fA.size + 1e-13) * n
-    return n * (float(P @ fA) + _top_sum(gP, k)) + margin, gP
+    return n * (float(P @ fA) + top_sum(gP, k)) + margin, gP
 
 
 def fixings(
@@ -92,18 +119,11 @@ def fixings(
     ``U_in <= threshold``, ``force`` marks ``U_out <= threshold`` (and not ``drop``)."""
     m = G.shape[1]
     base, gP = shared_completion_bound(P, fA, G, k, n)
-    base -= n * _top_sum(gP, k)  # n P'f(A) plus the margin
+    base -= n * top_sum(gP, k)  # n P'f(A) plus the margin
     g = n * gP
     if k <= 0:
         return np.full(m, np.inf), np.full(m, base), np.zeros(m, bool), np.zeros(m, bool)
-    srt = np.sort(g)[::-1]
-    top_k = srt[:k].sum()
-    kth = srt[k - 1]
-    k1th = srt[k] if m > k else 0.0
-    in_top = g >= kth  # ties: conservative (treated as in the top)
-    # k - 1 largest others: top_k minus g_j when j is in the top, else minus the k-th value
-    U_in = base + g + np.where(in_top, top_k - g, top_k - kth)
-    U_out = base + np.where(in_top, top_k - g + k1th, top_k)
+    U_in, U_out = fixing_bounds(base, g, k)
     drop = U_in <= threshold
     force = ~drop & (U_out <= threshold)
     return U_in, U_out, drop, force

@@ -70,6 +70,7 @@ import numpy as np
 from dro_opt import interrupt
 from dro_opt.algorithms.greedy import SetObjective, local_search
 from dro_opt.algorithms.oa_chi2_branch_and_bound import EnumerationResult, count_sets
+from dro_opt.algorithms.oa_chi2_lagrangian import fixing_bounds, top_sum
 from dro_opt.algorithms.scaled_scores import scaled_scores
 
 __all__ = ["branch_and_bound_erm"]
@@ -80,27 +81,6 @@ BLOCK_WORK = 4_000_000
 PROGRESS_EVERY = 0.5
 #: CPU seconds between two estimates of the total time past the first budget
 ESTIMATE_EVERY = 0.25
-
-
-def _top_sum(g: np.ndarray, k: int) -> float:
-    if k <= 0:
-        return 0.0
-    if k >= g.size:
-        return float(g.sum())
-    return float(np.partition(g, g.size - k)[g.size - k :].sum())
-
-
-def _fixing_bounds(base: float, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(U_in, U_out)`` of the module docstring for the gains ``g`` (m,) and ``k`` slots."""
-    m = g.size
-    srt = np.sort(g)[::-1]
-    top_k = float(srt[:k].sum())
-    kth = srt[k - 1]
-    k1th = srt[k] if k < m else 0.0
-    in_top = g >= kth  # ties: conservative (as if in the top)
-    U_in = base + g + np.where(in_top, top_k - g, top_k - kth)
-    U_out = base + np.where(in_top, top_k - g + k1th, top_k)
-    return U_in, U_out
 
 
 def branch_and_bound_erm(
@@ -220,11 +200,11 @@ def branch_and_bound_erm(
             pruned_max = max(pruned_max, base + float(g[i]))
             continue
         level = threshold()
-        ub = base + _top_sum(g, k)  # NW
+        ub = base + top_sum(g, k)  # NW
         if ub <= level:
             pruned_max = max(pruned_max, ub)
             continue
-        U_in, U_out = _fixing_bounds(base, g, k)
+        U_in, U_out = fixing_bounds(base, g, k)
         drop = U_in <= level
         force = ~drop & (U_out <= level)
         if drop.any() or force.any():  # a smaller node with the same sets above the level
