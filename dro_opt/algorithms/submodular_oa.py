@@ -639,14 +639,21 @@ def solve_oa(
         msg = "; ".join(notes) + f"; bound from the initial cuts; {msg_fix}"
         return finish(incumbent, U, 0, oracle.ncuts, None, msg, Status.NUMERICAL_ERROR)
     out = out or {"status": "failed", "rounds": 0, "frac_rounds": 0, "nodes": 0}
-    build += float(out.get("build_seconds", 0.0))
-    if out.get("z") is not None:
-        oracle.evaluate(out["z"])
+
+    def absorb(out: dict, bound: float | None) -> float | None:
+        """Take a master run's build time, solution and certified dual bound (the smaller of
+        it and ``bound``: both are valid on the restricted domain)."""
+        nonlocal build
+        build += float(out.get("build_seconds", 0.0))
+        if out.get("z") is not None:
+            oracle.evaluate(out["z"])
+        db = out.get("dual_bound")
+        if db is not None and np.isfinite(db):
+            bound = certified(float(db)) if bound is None else min(bound, certified(float(db)))
+        return bound
+
+    bound = absorb(out, None)
     best = oracle.best_mask
-    bound = None
-    db = out.get("dual_bound")
-    if db is not None and np.isfinite(db):
-        bound = certified(float(db))
     msg_enum = ""
     closed = bound is not None and bound - oracle.best_value <= gap * max(1.0, oracle.best_value)
     if out.get("status") == "userinterrupt":  # SCIP caught Ctrl-C in its slice: no more phases
@@ -690,13 +697,8 @@ def solve_oa(
             except Exception as exc:  # numerical trouble: the incumbent and U stand
                 notes.append(f"master {master} failed: {type(exc).__name__}: {exc}")
                 out = {"status": "failed", "rounds": 0, "frac_rounds": 0, "nodes": 0}
-            build += float(out.get("build_seconds", 0.0))
-            if out.get("z") is not None:
-                oracle.evaluate(out["z"])
+            bound = absorb(out, bound)
             best = oracle.best_mask
-            db = out.get("dual_bound")
-            if db is not None and np.isfinite(db):
-                bound = certified(float(db)) if bound is None else min(bound, certified(float(db)))
         else:
             msg_enum += " (stopped at the time limit)"
             out["status"] = "timelimit"
